@@ -1,0 +1,200 @@
+/*
+ * bench_model: predictions per second on one core, inferd's evaluator
+ * (model_predict) against libxgboost's own C API
+ * (XGBoosterPredictFromDense, nthread=1), on the same model and rows, one
+ * row per call and batches of 100.  It also checks that both give the same
+ * predictions.  Not part of make check; see bench/README.md.
+ *
+ *   /usr/bin/python3 tests/gen_models.py bench /tmp/bench100.json
+ *   gcc -O2 -std=c11 -Iinclude -o bench_model bench/bench_model.c \
+ *       src/model.c src/sha256.c -ljansson -lxgboost -lm
+ *   taskset -c 0 ./bench_model /tmp/bench100.json
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <xgboost/c_api.h>
+
+#include "inferd/model.h"
+
+#define BENCH_ROWS	100000	/* distinct rows, cycled through */
+#define BENCH_BATCH	100
+#define BENCH_SECONDS	2.0	/* minimum time per measurement */
+
+/* Seconds on the monotonic clock. */
+static double
+now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A deterministic generator (xorshift64*), uniform in [0, 1). */
+static double
+rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return (double)((*s * 2685821657736338717ULL) >> 11) * 0x1.0p-53;
+}
+
+/* Normal-ish features (sum of uniforms) with 5% missing. */
+static float *
+make_rows(size_t rows, size_t cols)
+{
+	uint64_t	 s = 88172645463325252ULL;
+	float		*x;
+	size_t		 i;
+
+	if ((x = malloc(rows * cols * sizeof(*x))) == NULL)
+		return NULL;
+	for (i = 0; i < rows * cols; i++)
+		x[i] = rnd(&s) < 0.05 ? NAN : (float)(rnd(&s) + rnd(&s) +
+		    rnd(&s) - 1.5) * 2.0f;
+	return x;
+}
+
+/* The array interface string XGBoost's C API takes for a dense matrix. */
+static void
+array_interface(char *buf, size_t len, const float *x, size_t rows,
+    size_t cols)
+{
+	snprintf(buf, len, "{\"data\": [%llu, true], \"shape\": [%zu, %zu], "
+	    "\"typestr\": \"<f4\", \"version\": 3}",
+	    (unsigned long long)(uintptr_t)x, rows, cols);
+}
+
+static const char *xgb_config = "{\"type\": 0, \"training\": false, "
+    "\"iteration_begin\": 0, \"iteration_end\": 0, \"strict_shape\": false, "
+    "\"missing\": NaN, \"cache_id\": 0}";
+
+/* Predict rows with XGBoost into out (rows * nout floats). */
+static void
+xgb_predict(BoosterHandle h, const float *x, size_t rows, size_t cols,
+    size_t nout, float *out)
+{
+	char			 ai[256];
+	const bst_ulong		*shape;
+	bst_ulong		 dim;
+	const float		*res;
+
+	array_interface(ai, sizeof(ai), x, rows, cols);
+	if (XGBoosterPredictFromDense(h, ai, xgb_config, NULL, &shape, &dim,
+	    &res) != 0) {
+		fprintf(stderr, "XGBoosterPredictFromDense: %s\n",
+		    XGBGetLastError());
+		exit(1);
+	}
+	memcpy(out, res, rows * nout * sizeof(*out));
+}
+
+/* Time predict in calls of batch rows for at least BENCH_SECONDS;
+ * return rows per second. */
+static double
+run(const char *what, size_t batch, const struct model *m, BoosterHandle h,
+    const float *x, size_t cols, size_t nout)
+{
+	double		*y = malloc(batch * nout * sizeof(*y));
+	float		*yf = malloc(batch * nout * sizeof(*yf));
+	double		 t0, t, sink = 0.0;
+	size_t		 done = 0, i = 0, k;
+
+	if (y == NULL || yf == NULL)
+		exit(1);
+	t0 = now();
+	do {
+		for (k = 0; k < 1000; k++) {
+			if (i + batch > BENCH_ROWS)
+				i = 0;
+			if (m != NULL) {
+				model_predict(m, x + i * cols, batch, y);
+				sink += y[0];
+			} else {
+				xgb_predict(h, x + i * cols, batch, cols,
+				    nout, yf);
+				sink += yf[0];
+			}
+			i += batch;
+			done += batch;
+		}
+		t = now() - t0;
+	} while (t < BENCH_SECONDS);
+	printf("  %-8s batch %3zu: %12.0f predictions/s  %8.3f us/call  "
+	    "(%g)\n", what, batch, (double)done / t, t / (double)done *
+	    (double)batch * 1e6, sink > 0 ? 0.0 : 1.0);
+	free(y);
+	free(yf);
+	return (double)done / t;
+}
+
+int
+main(int argc, char **argv)
+{
+	char		 err[512];
+	struct model	*m;
+	BoosterHandle	 h;
+	float		*x, *yx;
+	double		*ym, a, b, maxrel = 0.0, rel;
+	size_t		 cols, nout, i, diff = 0, batches[] = { 1, BENCH_BATCH };
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: bench_model MODEL.json\n");
+		return 2;
+	}
+	if ((m = model_load(argv[1], err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	cols = model_nfeatures(m);
+	nout = model_noutputs(m);
+	if (XGBoosterCreate(NULL, 0, &h) != 0 ||
+	    XGBoosterLoadModel(h, argv[1]) != 0 ||
+	    XGBoosterSetParam(h, "nthread", "1") != 0) {
+		fprintf(stderr, "xgboost: %s\n", XGBGetLastError());
+		return 1;
+	}
+	if ((x = make_rows(BENCH_ROWS, cols)) == NULL ||
+	    (ym = malloc(BENCH_ROWS * nout * sizeof(*ym))) == NULL ||
+	    (yx = malloc(BENCH_ROWS * nout * sizeof(*yx))) == NULL)
+		return 1;
+
+	/* Same answers first. */
+	model_predict(m, x, BENCH_ROWS, ym);
+	xgb_predict(h, x, BENCH_ROWS, cols, nout, yx);
+	for (i = 0; i < BENCH_ROWS * nout; i++) {
+		a = ym[i];
+		b = yx[i];
+		if ((float)a != (float)b)
+			diff++;
+		rel = fabs(a - b) / fmax(fabs(b), 1e-30);
+		if (rel > maxrel)
+			maxrel = rel;
+	}
+	printf("model %s: %zu trees, %zu features, %s; %d rows, 5%% "
+	    "missing\n", argv[1], model_ntrees(m), cols, model_objective(m),
+	    BENCH_ROWS);
+	printf("agreement with XGBoost: %zu of %zu outputs differ, max "
+	    "relative difference %g\n", diff, (size_t)BENCH_ROWS * nout,
+	    maxrel);
+	for (i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
+		a = run("inferd", batches[i], m, NULL, x, cols, nout);
+		b = run("xgboost", batches[i], NULL, h, x, cols, nout);
+		printf("  batch %zu: inferd is %.1fx xgboost\n", batches[i],
+		    a / b);
+	}
+	XGBoosterFree(h);
+	model_free(m);
+	free(x);
+	free(ym);
+	free(yx);
+	return diff == 0 ? 0 : 1;
+}

@@ -1,0 +1,44 @@
+/*
+ * model: an XGBoost gradient-boosted tree model, loaded from XGBoost's own
+ * JSON format (Booster.save_model("m.json")) with jansson and evaluated
+ * natively.  Pure module: no I/O but reading the model file, no globals.
+ */
+#ifndef INFERD_MODEL_H
+#define INFERD_MODEL_H
+
+#include <stddef.h>
+
+struct model;
+
+/*
+ * Load a model from path.  On failure return NULL and write a one-line
+ * message into err (errlen bytes) that names the file and the field at
+ * fault, e.g. "model.json: learner.gradient_booster.model.trees[3].
+ * left_children[7]: index 99 out of range (tree has 15 nodes)".
+ */
+struct model	*model_load(const char *path, char *err, size_t errlen);
+void		 model_free(struct model *);
+
+/* Number of input features a row must have. */
+size_t		 model_nfeatures(const struct model *);
+/* Number of outputs per row: 1, or the class count for multi:softprob. */
+size_t		 model_noutputs(const struct model *);
+/* Number of trees (all output groups together). */
+size_t		 model_ntrees(const struct model *);
+/* The objective name, e.g. "binary:logistic". */
+const char	*model_objective(const struct model *);
+/* A name for the model: the file's base name without ".json". */
+const char	*model_name(const struct model *);
+/* Hex SHA-256 of the model file's bytes (64 chars). */
+const char	*model_sha256(const struct model *);
+
+/*
+ * Predict nrows rows of model_nfeatures() floats each (row-major, NaN marks
+ * a missing value) into out, which holds nrows * model_noutputs() doubles.
+ * The result equals XGBoost's Booster.predict (float32 arithmetic as
+ * XGBoost does it).  Cannot fail.
+ */
+void		 model_predict(const struct model *, const float *x, size_t nrows,
+		    double *out);
+
+#endif /* INFERD_MODEL_H */

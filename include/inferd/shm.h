@@ -1,0 +1,123 @@
+/*
+ * shm: the shared-memory segment that carries every worker's metrics to the
+ * master.  A header (magic, layout version, slot count, bucket bounds) and
+ * one cache-line-aligned slot per worker process.
+ *
+ * Concurrency contract: a slot is written only by the worker that the
+ * master assigned to it (and, across a respawn, by its successor), always
+ * with C11 atomic read-modify-writes; the master reads every slot at any
+ * time with atomic loads.  Every counter only grows, so each value a reader
+ * sees is at least the value an earlier read saw.  A snapshot derives the
+ * histogram count from the buckets themselves, so +Inf always equals
+ * _count and the cumulative buckets never decrease.  The only field the
+ * master writes is a dead worker's in-flight gauge, which it zeroes after
+ * reaping the worker and before the slot is handed to anybody else.
+ */
+#ifndef INFERD_SHM_H
+#define INFERD_SHM_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inferd/config.h"
+
+/* The handlers requests are counted by: the route patterns. */
+#define SHM_HANDLERS(X)						\
+	X(PREDICT, "/predict")					\
+	X(HEALTHZ, "/healthz")					\
+	X(V2_LIVE, "/v2/health/live")				\
+	X(V2_READY, "/v2/health/ready")				\
+	X(V2_MODEL, "/v2/models/{name}")			\
+	X(V2_MODEL_READY, "/v2/models/{name}/ready")		\
+	X(V2_INFER, "/v2/models/{name}/infer")			\
+	X(OTHER, "other")
+
+/* The status codes inferd answers with; anything else counts as 500. */
+#define SHM_CODES(X)	X(200) X(400) X(404) X(405) X(413) X(500) X(503)
+
+enum shm_handler {
+#define X(id, path)	SHM_H_##id,
+	SHM_HANDLERS(X)
+#undef X
+	SHM_NHANDLERS
+};
+
+enum shm_code {
+#define X(code)		SHM_C_##code,
+	SHM_CODES(X)
+#undef X
+	SHM_NCODES
+};
+
+struct shm_slot {
+	/* Non-cumulative: buckets[i] counts observations in
+	 * (bounds[i-1], bounds[i]]; buckets[nbuckets] those above the last. */
+	_Atomic uint64_t	buckets[CONFIG_MAX_BUCKETS + 1];
+	_Atomic uint64_t	sum_ns;		/* sum of latencies */
+	_Atomic uint64_t	requests[SHM_NHANDLERS][SHM_NCODES];
+	_Atomic int64_t		in_flight;
+	_Atomic int32_t		pid;		/* current writer, 0 if none */
+} __attribute__((aligned(64)));
+
+struct shm_header {
+	uint64_t	magic;
+	uint32_t	version;
+	uint32_t	nslots;
+	uint32_t	nbuckets;
+	double		bounds[CONFIG_MAX_BUCKETS];
+} __attribute__((aligned(64)));
+
+struct shm_segment {
+	struct shm_header	*hdr;
+	struct shm_slot		*slots;
+	size_t			 size;
+	char			 name[64];	/* "" when not POSIX shm */
+};
+
+/* An aggregate of all slots, taken at one moment. */
+struct shm_snapshot {
+	size_t		nbuckets;
+	double		bounds[CONFIG_MAX_BUCKETS];
+	uint64_t	cumulative[CONFIG_MAX_BUCKETS + 1]; /* last is +Inf */
+	uint64_t	count;
+	double		sum;		/* seconds */
+	uint64_t	requests[SHM_NHANDLERS][SHM_NCODES];
+	int64_t		in_flight;
+};
+
+extern const char *const shm_handler_names[SHM_NHANDLERS];
+extern const int shm_code_values[SHM_NCODES];
+
+/* Bytes a segment of nslots slots takes. */
+size_t	 shm_size(size_t nslots);
+
+/* Lay out a zeroed segment in mem (shm_size(nslots) bytes, 64-aligned). */
+void	 shm_init(struct shm_segment *, void *mem, size_t nslots,
+	    const double *bounds, size_t nbounds);
+
+/*
+ * Create the POSIX shm segment /inferd.<pid> (a stale one of a dead run
+ * with the same name is replaced), map it and lay it out.  0 or -1 with
+ * errno set; the step that failed is logged.
+ */
+int	 shm_create(struct shm_segment *, size_t nslots, const double *bounds,
+	    size_t nbounds);
+/* Unmap and unlink the segment. */
+void	 shm_destroy(struct shm_segment *);
+
+/* Index of the bucket that a latency of seconds falls in. */
+size_t	 shm_bucket_index(const double *bounds, size_t nbounds,
+	    double seconds);
+
+/* Map a status code to its counter index (unknown codes count as 500). */
+enum shm_code	 shm_code_index(int status);
+
+/* Count one finished request; observe its latency if observe is set. */
+void	 shm_record(const struct shm_segment *, struct shm_slot *,
+	    enum shm_handler, int status, int observe, double seconds);
+
+/* Aggregate all slots into snap. */
+void	 shm_snapshot(const struct shm_segment *, struct shm_snapshot *snap);
+
+#endif /* INFERD_SHM_H */

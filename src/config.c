@@ -1,0 +1,380 @@
+/*
+ * config: one table of keys drives defaults, parsing, validation and the
+ * help text, so that a new setting is one line.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inferd/config.h"
+#include "inferd/log.h"
+
+enum config_type {
+	CT_ADDR,
+	CT_UINT,
+	CT_SIZE,
+	CT_SECONDS,
+	CT_PATH,
+	CT_BUCKETS,
+	CT_LOGLEVEL,
+};
+
+struct config_key {
+	const char	*name;
+	enum config_type type;
+	size_t		 offset;
+	double		 min, max;	/* numeric bounds, inclusive */
+	const char	*dflt;
+	const char	*help;
+};
+
+#define OFF(f)	offsetof(struct config, f)
+
+static const struct config_key config_keys[] = {
+	{ "listen", CT_ADDR, OFF(listen), 0, 0, "0.0.0.0:8000",
+	    "address:port of the inference HTTP server (port 0: any)" },
+	{ "metrics_listen", CT_ADDR, OFF(metrics_listen), 0, 0, "0.0.0.0:9180",
+	    "address:port of the master's /metrics server (port 0: any)" },
+	{ "workers", CT_UINT, OFF(workers), 0, CONFIG_MAX_WORKERS, "0",
+	    "worker processes; 0 means one per online CPU" },
+	{ "model", CT_PATH, OFF(model), 0, 0, INFERD_DEFAULT_MODEL,
+	    "XGBoost JSON model file" },
+	{ "max_delay", CT_SECONDS, OFF(max_delay), 0, 3600, "10",
+	    "largest ?delay= a request may ask for, in seconds" },
+	{ "max_body_bytes", CT_SIZE, OFF(max_body_bytes), 1, 1 << 30,
+	    "1048576", "largest request body, in bytes" },
+	{ "max_batch_rows", CT_SIZE, OFF(max_batch_rows), 1, 1000000, "1000",
+	    "most rows one prediction request may carry" },
+	{ "max_connections", CT_UINT, OFF(max_connections), 1, 1000000,
+	    "1024", "open client connections per worker" },
+	{ "request_timeout", CT_SECONDS, OFF(request_timeout), 0.001, 3600,
+	    "30", "seconds a connection may stay idle in a read or write" },
+	{ "drain_timeout", CT_SECONDS, OFF(drain_timeout), 0, 3600, "10",
+	    "seconds a stopping worker waits for requests in flight" },
+	{ "restart_delay_max", CT_SECONDS, OFF(restart_delay_max), 0, 3600,
+	    "30", "cap of the backoff before a crashing worker is restarted" },
+	{ "backlog", CT_UINT, OFF(backlog), 1, 65535, "511",
+	    "listen(2) backlog of each worker socket" },
+	{ "buckets", CT_BUCKETS, OFF(buckets), 0, 0,
+	    "0.005,0.01,0.025,0.05,0.1,0.25,0.5,0.75,1.0,2.5,5.0,10.0",
+	    "latency histogram bucket bounds in seconds, increasing" },
+	{ "log_level", CT_LOGLEVEL, OFF(log_level), 0, 0, "info",
+	    "error, warn, info or debug" },
+};
+
+#define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
+
+/* Parse a finite number into *out; 0 or -1. */
+static int
+config_number(const char *s, double *out)
+{
+	char	*end;
+	double	 v;
+
+	if (*s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Parse "host:port" or "[v6]:port"; 0 or -1. */
+int
+config_parse_addr(const char *s, struct config_addr *addr)
+{
+	const char	*colon, *host, *port;
+	size_t		 hostlen;
+	double		 p;
+	char		*end;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		host = s + 1;
+		hostlen = (size_t)(close - host);
+		port = close + 2;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || memchr(s, ':', (size_t)(colon - s)))
+			return -1;
+		host = s;
+		hostlen = (size_t)(colon - s);
+		port = colon + 1;
+	}
+	if (hostlen == 0 || hostlen >= sizeof(addr->host))
+		return -1;
+	if (*port == '\0' || strlen(port) >= sizeof(addr->port))
+		return -1;
+	p = strtod(port, &end);
+	if (*end != '\0' || !isdigit((unsigned char)*port) || p > 65535 ||
+	    p != floor(p))
+		return -1;
+	memcpy(addr->host, host, hostlen);
+	addr->host[hostlen] = '\0';
+	strlcpy(addr->port, port, sizeof(addr->port));
+	return 0;
+}
+
+/* Parse a comma-separated, strictly increasing list of positive bounds. */
+static int
+config_buckets(struct config *cfg, const char *s, char *why, size_t len)
+{
+	char	 buf[2048], *tok, *save = NULL;
+	double	 v, b[CONFIG_MAX_BUCKETS];
+	size_t	 n = 0;
+
+	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf)) {
+		snprintf(why, len, "list too long");
+		return -1;
+	}
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		while (isspace((unsigned char)*tok))
+			tok++;
+		for (char *e = tok + strlen(tok); e > tok &&
+		    isspace((unsigned char)e[-1]); e--)
+			e[-1] = '\0';
+		if (config_number(tok, &v) == -1 || v <= 0) {
+			snprintf(why, len, "'%s' is not a positive number",
+			    tok);
+			return -1;
+		}
+		if (n == CONFIG_MAX_BUCKETS) {
+			snprintf(why, len, "more than %d bounds",
+			    CONFIG_MAX_BUCKETS);
+			return -1;
+		}
+		if (n > 0 && v <= b[n - 1]) {
+			snprintf(why, len, "bounds must increase: %s after %g",
+			    tok, b[n - 1]);
+			return -1;
+		}
+		b[n++] = v;
+	}
+	if (n == 0) {
+		snprintf(why, len, "no bounds given");
+		return -1;
+	}
+	memcpy(cfg->buckets, b, n * sizeof(b[0]));
+	cfg->nbuckets = n;
+	return 0;
+}
+
+/* Set key to value; errors are "origin: key: why". */
+int
+config_set(struct config *cfg, const char *key, const char *value,
+    const char *origin, char *err, size_t errlen)
+{
+	const struct config_key	*k = NULL;
+	char			 why[256] = "";
+	char			*field;
+	double			 v;
+	size_t			 i;
+	int			 lvl;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(config_keys[i].name, key) == 0)
+			k = &config_keys[i];
+	if (k == NULL) {
+		snprintf(err, errlen, "%s: unknown key '%s'", origin, key);
+		return -1;
+	}
+	field = (char *)cfg + k->offset;
+	switch (k->type) {
+	case CT_ADDR:
+		if (config_parse_addr(value, (struct config_addr *)field) == -1)
+			snprintf(why, sizeof(why), "'%s' is not ADDRESS:PORT "
+			    "(port 0-65535; IPv6 as [::1]:PORT)", value);
+		break;
+	case CT_UINT:
+	case CT_SIZE:
+		if (config_number(value, &v) == -1 || v != floor(v) ||
+		    v < k->min || v > k->max) {
+			snprintf(why, sizeof(why), "'%s' is not an integer "
+			    "from %.0f to %.0f", value, k->min, k->max);
+			break;
+		}
+		if (k->type == CT_UINT)
+			*(unsigned *)field = (unsigned)v;
+		else
+			*(size_t *)field = (size_t)v;
+		break;
+	case CT_SECONDS:
+		if (config_number(value, &v) == -1 || v < k->min ||
+		    v > k->max) {
+			snprintf(why, sizeof(why), "'%s' is not a number of "
+			    "seconds from %g to %g", value, k->min, k->max);
+			break;
+		}
+		*(double *)field = v;
+		break;
+	case CT_PATH:
+		if (*value == '\0')
+			snprintf(why, sizeof(why), "empty path");
+		else if (strlcpy(field, value, CONFIG_PATH_MAX) >=
+		    CONFIG_PATH_MAX)
+			snprintf(why, sizeof(why), "path longer than %d bytes",
+			    CONFIG_PATH_MAX - 1);
+		break;
+	case CT_BUCKETS:
+		config_buckets(cfg, value, why, sizeof(why));
+		break;
+	case CT_LOGLEVEL:
+		if ((lvl = log_level_parse(value)) == -1)
+			snprintf(why, sizeof(why), "'%s' is not one of error, "
+			    "warn, info, debug", value);
+		else
+			*(int *)field = lvl;
+		break;
+	}
+	if (why[0] != '\0') {
+		snprintf(err, errlen, "%s: %s: %s", origin, key, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Fill cfg with every key's default. */
+void
+config_defaults(struct config *cfg)
+{
+	char	err[256];
+	size_t	i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < NKEYS; i++)
+		if (config_set(cfg, config_keys[i].name, config_keys[i].dflt,
+		    "default", err, sizeof(err)) == -1)
+			fatalx("%s", err);	/* a bug in the table */
+}
+
+/* Trim leading and trailing white space in place. */
+static char *
+config_trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Parse a configuration file's text. */
+int
+config_parse(struct config *cfg, const char *text, const char *name,
+    char *err, size_t errlen)
+{
+	const char	*p = text, *nl;
+	char		 line[4096], origin[CONFIG_PATH_MAX + 32], *eq, *key;
+	char		*value, *hash;
+	unsigned	 lineno = 0;
+	size_t		 len;
+
+	while (*p != '\0') {
+		lineno++;
+		nl = strchr(p, '\n');
+		len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		snprintf(origin, sizeof(origin), "%s:%u", name, lineno);
+		if (len >= sizeof(line)) {
+			snprintf(err, errlen, "%s: line longer than %zu bytes",
+			    origin, sizeof(line) - 1);
+			return -1;
+		}
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p = nl != NULL ? nl + 1 : p + len;
+
+		if ((hash = strchr(line, '#')) != NULL)
+			*hash = '\0';
+		key = config_trim(line);
+		if (*key == '\0')
+			continue;
+		if ((eq = strchr(key, '=')) == NULL) {
+			snprintf(err, errlen, "%s: expected 'key = value', "
+			    "found '%s'", origin, key);
+			return -1;
+		}
+		*eq = '\0';
+		key = config_trim(key);
+		value = config_trim(eq + 1);
+		if (*key == '\0') {
+			snprintf(err, errlen, "%s: missing key before '='",
+			    origin);
+			return -1;
+		}
+		if (config_set(cfg, key, value, origin, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Read the file at path and parse it. */
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE	*f;
+	char	*text;
+	long	 size;
+	int	 rc;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) == -1 || (size = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		fclose(f);
+		return -1;
+	}
+	if (size > 1 << 20) {
+		snprintf(err, errlen, "%s: larger than 1 MiB", path);
+		fclose(f);
+		return -1;
+	}
+	if ((text = malloc((size_t)size + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		fclose(f);
+		return -1;
+	}
+	if (fread(text, 1, (size_t)size, f) != (size_t)size) {
+		snprintf(err, errlen, "%s: read error", path);
+		free(text);
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	text[size] = '\0';
+	if (strlen(text) != (size_t)size) {
+		snprintf(err, errlen, "%s: contains a NUL byte", path);
+		free(text);
+		return -1;
+	}
+	rc = config_parse(cfg, text, path, err, errlen);
+	free(text);
+	return rc;
+}
+
+/* The i-th key for --help, or NULL past the end. */
+const char *
+config_key_doc(size_t i, const char **dflt, const char **help)
+{
+	if (i >= NKEYS)
+		return NULL;
+	*dflt = config_keys[i].dflt;
+	*help = config_keys[i].help;
+	return config_keys[i].name;
+}

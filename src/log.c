@@ -1,0 +1,160 @@
+/*
+ * log: one logging API for master and workers.  Each line is written with a
+ * single write(2) so that lines of several processes sharing stderr do not
+ * interleave.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "inferd/log.h"
+
+static enum log_level	log_level = LOG_LEVEL_INFO;
+static int		log_syslog;
+
+static const char *const log_names[] = {
+	[LOG_LEVEL_ERROR] = "error",
+	[LOG_LEVEL_WARN] = "warn",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_DEBUG] = "debug",
+};
+
+/* Start logging at level; to syslog (daemon facility) if use_syslog. */
+void
+log_init(enum log_level level, int use_syslog)
+{
+	log_level = level;
+	log_syslog = use_syslog;
+	if (use_syslog)
+		openlog("inferd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+/* Change the level, for example after the configuration was read. */
+void
+log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+/* Map a level name to its value; -1 for an unknown name. */
+int
+log_level_parse(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(log_names) / sizeof(log_names[0]); i++)
+		if (strcmp(s, log_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void __attribute__((format(printf, 3, 0)))
+log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
+{
+	static const int prio[] = {
+		[LOG_LEVEL_ERROR] = LOG_ERR,
+		[LOG_LEVEL_WARN] = LOG_WARNING,
+		[LOG_LEVEL_INFO] = LOG_INFO,
+		[LOG_LEVEL_DEBUG] = LOG_DEBUG,
+	};
+	char	 msg[1024], line[1200];
+	int	 n;
+
+	if (level > log_level)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (errnum != 0) {
+		size_t len = strlen(msg);
+		snprintf(msg + len, sizeof(msg) - len, ": %s",
+		    strerror(errnum));
+	}
+	if (log_syslog) {
+		syslog(prio[level], "%s", msg);
+		return;
+	}
+	n = snprintf(line, sizeof(line), "inferd[%ld]: %s: %s\n",
+	    (long)getpid(), log_names[level], msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	/* Nothing sensible to do if stderr is gone. */
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		return;
+}
+
+/* Warning with strerror(errno) appended. */
+void
+log_warn(const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved = errno;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LEVEL_WARN, saved, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+/* Warning without errno. */
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LEVEL_WARN, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* Informational message. */
+void
+log_info(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LEVEL_INFO, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* Debug message, shown only at log_level debug. */
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LEVEL_DEBUG, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* Log an error with strerror(errno) and exit(1). */
+void
+fatal(const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved = errno;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LEVEL_ERROR, saved, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+/* Log an error and exit(1). */
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LEVEL_ERROR, 0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,803 @@
+/*
+ * master: listeners, workers, signals, /metrics.
+ *
+ * Worker slots and metrics slots are two different things.  There are
+ * `workers` listener slots, each with its own SO_REUSEPORT socket that the
+ * master keeps open for its whole life, and twice as many metrics slots in
+ * the shared segment: a worker process takes any free metrics slot when it
+ * is forked and gives it back when it is reaped.  A reload therefore starts
+ * a new worker on each listener slot (in a free metrics slot) before it
+ * asks the old one to drain, and the two accept on the same socket for a
+ * while.  Metrics slots are never reset, so whichever process continues a
+ * slot, every counter keeps growing for as long as the master lives.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <netdb.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "inferd/config.h"
+#include "inferd/expo.h"
+#include "inferd/infer.h"
+#include "inferd/log.h"
+#include "inferd/master.h"
+#include "inferd/model.h"
+#include "inferd/shm.h"
+#include "inferd/worker.h"
+
+#define MASTER_STABLE_SECONDS	1.0	/* a worker living this long is fine */
+#define MASTER_BACKOFF_FIRST	0.1	/* seconds, doubled per quick death */
+#define MASTER_KILL_GRACE	5.0	/* seconds after drain_timeout */
+
+/* A worker process, in the metrics slot of the same index. */
+struct mproc {
+	pid_t		 pid;		/* 0: slot free */
+	unsigned	 lslot;		/* listener slot it accepts on */
+	int		 retiring;	/* draining after a reload */
+	struct timespec	 started;
+};
+
+/* A listener slot. */
+struct mlisten {
+	int		 fd;
+	int		 cur;		/* index in procs, -1 when none */
+	unsigned	 fails;		/* consecutive quick deaths */
+	struct event	*respawn;	/* backoff timer */
+};
+
+struct master {
+	struct config		*cfg;
+	struct model		*model;
+	struct event_base	*base;
+	struct evhttp		*http;
+	struct shm_segment	 seg;
+	struct mlisten		*ls;
+	struct mproc		*procs;
+	unsigned		 nls, nprocs;
+	int			 sigpipe[2];	/* self-pipe of signals */
+	struct event		*ev_signal, *ev_kill, *ev_watchdog;
+	uint64_t		 restarts, load_failures;
+	double			 start_time;
+	int			 stopping;
+};
+
+/* The master; static so that a forked worker can free what it inherits. */
+static struct master	master;
+
+/* Seconds on the monotonic clock since *t. */
+static double
+master_since(const struct timespec *t)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) +
+	    (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* A timeval of seconds. */
+static struct timeval
+master_tv(double seconds)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	return tv;
+}
+
+/*
+ * Tell systemd (Type=notify) our state: one datagram on $NOTIFY_SOCKET.
+ * Nothing happens when inferd does not run under systemd.
+ */
+static void
+master_notify(const char *state)
+{
+	struct sockaddr_un	 sun;
+	const char		*path = getenv("NOTIFY_SOCKET");
+	socklen_t		 len;
+	int			 fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0';
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("notify: socket");
+		return;
+	}
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len) == -1)
+		log_warn("notify: sendto %s", path);
+	close(fd);
+}
+
+/*
+ * Open count listening sockets on addr (SO_REUSEPORT when count > 1 or
+ * reuseport), all on the same port: when the port is 0, the first socket
+ * picks one and the others follow.  Fills fds; logs "what listening on
+ * host:port".  Returns 0 or -1.
+ */
+static int
+master_listen(const struct config_addr *addr, const char *what, int *fds,
+    unsigned count, int reuseport, int backlog)
+{
+	struct addrinfo		 hints, *res = NULL;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 host[NI_MAXHOST], port[NI_MAXSERV];
+	const char		*h = addr->host;
+	unsigned		 i;
+	int			 on = 1, rc;
+
+	for (i = 0; i < count; i++)
+		fds[i] = -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if (strcmp(h, "*") == 0)
+		h = NULL;
+	if ((rc = getaddrinfo(h, addr->port, &hints, &res)) != 0) {
+		log_warnx("%s: cannot resolve %s:%s: %s", what, addr->host,
+		    addr->port, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(&ss, res->ai_addr, res->ai_addrlen);
+	sslen = res->ai_addrlen;
+	for (i = 0; i < count; i++) {
+		int fd = socket(res->ai_family, res->ai_socktype |
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, res->ai_protocol);
+		if (fd == -1) {
+			log_warn("%s: socket", what);
+			goto fail;
+		}
+		fds[i] = fd;
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+		    sizeof(on)) == -1 || ((count > 1 || reuseport) &&
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+		    sizeof(on)) == -1)) {
+			log_warn("%s: setsockopt", what);
+			goto fail;
+		}
+		if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
+			log_warn("%s: bind %s:%s", what, addr->host,
+			    addr->port);
+			goto fail;
+		}
+		if (listen(fd, backlog) == -1) {
+			log_warn("%s: listen", what);
+			goto fail;
+		}
+		/* Port 0: the next sockets take the port this one got. */
+		if (i == 0 && getsockname(fd, (struct sockaddr *)&ss,
+		    &sslen) == -1) {
+			log_warn("%s: getsockname", what);
+			goto fail;
+		}
+	}
+	if (getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host),
+	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		log_info("%s listening on %s%s%s:%s", what,
+		    ss.ss_family == AF_INET6 ? "[" : "", host,
+		    ss.ss_family == AF_INET6 ? "]" : "", port);
+	freeaddrinfo(res);
+	return 0;
+fail:
+	for (i = 0; i < count; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+	freeaddrinfo(res);
+	return -1;
+}
+
+/* Worker processes running and not retiring. */
+static unsigned
+master_alive(const struct master *m)
+{
+	unsigned	i, n = 0;
+
+	for (i = 0; i < m->nprocs; i++)
+		if (m->procs[i].pid != 0 && !m->procs[i].retiring)
+			n++;
+	return n;
+}
+
+/* Answer a metrics-port request with a JSON body. */
+static void
+master_reply(struct evhttp_request *req, int status, const char *reason,
+    char *body)
+{
+	struct evbuffer	*buf = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	if (buf != NULL && body != NULL)
+		evbuffer_add_printf(buf, "%s\n", body);
+	free(body);
+	evhttp_send_reply(req, status, reason, buf);
+	if (buf != NULL)
+		evbuffer_free(buf);
+}
+
+/* The metrics port: GET /metrics and GET /healthz. */
+static void
+master_http(struct evhttp_request *req, void *arg)
+{
+	struct master		*m = arg;
+	const char		*path = evhttp_uri_get_path(
+				    evhttp_request_get_evhttp_uri(req));
+	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
+	struct shm_snapshot	 snap;
+	struct expo_metrics	 em;
+	struct evbuffer		*buf;
+	enum expo_format	 fmt;
+	char			 body[128];
+
+	if (path == NULL || (strcmp(path, "/metrics") != 0 &&
+	    strcmp(path, "/healthz") != 0)) {
+		master_reply(req, 404, "Not Found", infer_format_error(
+		    "no such route; this port serves /metrics and /healthz"));
+		return;
+	}
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, HEAD");
+		master_reply(req, 405, "Method Not Allowed", infer_format_error(
+		    "method not allowed; use GET"));
+		return;
+	}
+	if (strcmp(path, "/healthz") == 0) {
+		snprintf(body, sizeof(body), "{\"status\":\"ok\","
+		    "\"workers_alive\":%u}", master_alive(m));
+		master_reply(req, 200, "OK", strdup(body));
+		return;
+	}
+	shm_snapshot(&m->seg, &snap);
+	em = (struct expo_metrics){
+		.snap = &snap,
+		.workers = m->nls,
+		.workers_alive = master_alive(m),
+		.worker_restarts = m->restarts,
+		.model_load_failures = m->load_failures,
+		.start_time = m->start_time,
+		.version = PACKAGE_VERSION,
+		.model_name = model_name(m->model),
+		.model_sha256 = model_sha256(m->model),
+		.model_objective = model_objective(m->model),
+	};
+	fmt = expo_negotiate(evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Accept"));
+	if ((buf = evbuffer_new()) == NULL || expo_write(buf, fmt, &em) == -1) {
+		if (buf != NULL)
+			evbuffer_free(buf);
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", expo_content_type(fmt));
+	evhttp_send_reply(req, 200, "OK", buf);
+	evbuffer_free(buf);
+}
+
+/* The signals the master handles, all through its self-pipe. */
+static const int master_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+
+/* Raw signal handler: nothing but a byte into the self-pipe. */
+static void
+master_sighandler(int sig)
+{
+	int		saved = errno;
+	unsigned char	b = (unsigned char)sig;
+
+	if (write(master.sigpipe[1], &b, 1) == -1) {
+		/* The pipe is full: enough wake-ups are pending. */
+	}
+	errno = saved;
+}
+
+/*
+ * In a freshly forked worker: drop the master's signal handlers and every
+ * descriptor but the worker's own listener.  The master's event base is
+ * left alone, never freed: its epoll instance is shared with the master,
+ * and any libevent call on it here would change the master's registrations.
+ */
+static void
+master_forget(struct master *m, unsigned keep)
+{
+	struct sigaction	sa;
+	size_t			i;
+	unsigned		fd = (unsigned)m->ls[keep].fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(master_signals) / sizeof(master_signals[0]);
+	    i++)
+		sigaction(master_signals[i], &sa, NULL);
+	if (fd > 3)
+		close_range(3, fd - 1, 0);
+	close_range(fd + 1, ~0U, 0);
+}
+
+/* Fork a worker for listener slot ls; 0 or -1. */
+static int
+master_spawn(struct master *m, unsigned ls)
+{
+	struct worker_params	 p;
+	unsigned		 i;
+	pid_t			 pid;
+
+	for (i = 0; i < m->nprocs && m->procs[i].pid != 0; i++)
+		;
+	if (i == m->nprocs) {
+		log_warnx("no free metrics slot for worker %u", ls);
+		return -1;
+	}
+	atomic_store_explicit(&m->seg.slots[i].in_flight, 0,
+	    memory_order_relaxed);
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		log_warn("fork worker %u", ls);
+		return -1;
+	}
+	if (pid == 0) {
+		master_forget(m, ls);
+		setproctitle("worker %u", ls);
+		p = (struct worker_params){
+			.cfg = m->cfg,
+			.model = m->model,
+			.seg = &m->seg,
+			.slot = &m->seg.slots[i],
+			.listen_fd = m->ls[ls].fd,
+			.index = ls,
+		};
+		exit(worker_run(&p));
+	}
+	m->procs[i].pid = pid;
+	m->procs[i].lslot = ls;
+	m->procs[i].retiring = 0;
+	clock_gettime(CLOCK_MONOTONIC, &m->procs[i].started);
+	m->ls[ls].cur = (int)i;
+	log_debug("worker %u: pid %ld, metrics slot %u", ls, (long)pid, i);
+	return 0;
+}
+
+/* Backoff timer of a listener slot expired: start its worker again. */
+static void
+master_respawn(evutil_socket_t fd, short what, void *arg)
+{
+	struct mlisten	*l = arg;
+	struct master	*m = &master;
+
+	if (m->stopping)
+		return;
+	if (master_spawn(m, (unsigned)(l - m->ls)) == -1) {
+		struct timeval tv = master_tv(1.0);
+		evtimer_add(l->respawn, &tv);
+	}
+}
+
+/* Describe a wait(2) status. */
+static void
+master_describe(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "stopped with status %#x", status);
+}
+
+/*
+ * A worker of listener slot ls died unexpectedly.  Replace it at once if it
+ * had been running for a while; after quick deaths, wait 0.1 s, 0.2 s, ...
+ * up to restart_delay_max.
+ */
+static void
+master_replace(struct master *m, unsigned ls, double lived)
+{
+	struct mlisten	*l = &m->ls[ls];
+	struct timeval	 tv;
+	double		 delay;
+
+	m->restarts++;
+	if (lived >= MASTER_STABLE_SECONDS)
+		l->fails = 0;
+	else
+		l->fails++;
+	if (l->fails == 0) {
+		if (master_spawn(m, ls) == 0)
+			return;
+		l->fails = 1;
+	}
+	delay = MASTER_BACKOFF_FIRST * pow(2, l->fails > 30 ? 30 : l->fails - 1);
+	if (delay > m->cfg->restart_delay_max)
+		delay = m->cfg->restart_delay_max;
+	log_warnx("worker %u keeps dying; restarting it in %.1f s", ls, delay);
+	tv = master_tv(delay);
+	evtimer_add(l->respawn, &tv);
+}
+
+/* SIGCHLD: reap every exited worker; replace or forget it. */
+static void
+master_sigchld(struct master *m)
+{
+	struct mproc	*p;
+	char		 how[128];
+	unsigned	 i;
+	pid_t		 pid;
+	int		 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < m->nprocs && m->procs[i].pid != pid; i++)
+			;
+		if (i == m->nprocs)
+			continue;
+		p = &m->procs[i];
+		p->pid = 0;
+		/* Its requests in flight will never finish. */
+		atomic_store_explicit(&m->seg.slots[i].in_flight, 0,
+		    memory_order_relaxed);
+		atomic_store_explicit(&m->seg.slots[i].pid, 0,
+		    memory_order_relaxed);
+		master_describe(status, how, sizeof(how));
+		if (m->ls[p->lslot].cur == (int)i)
+			m->ls[p->lslot].cur = -1;
+		if (p->retiring || m->stopping) {
+			if (status != 0)
+				log_warnx("worker %u (pid %ld) %s", p->lslot,
+				    (long)pid, how);
+			continue;
+		}
+		log_warnx("worker %u (pid %ld) %s; replacing it", p->lslot,
+		    (long)pid, how);
+		master_replace(m, p->lslot, master_since(&p->started));
+	}
+	if (m->stopping) {
+		for (i = 0; i < m->nprocs && m->procs[i].pid == 0; i++)
+			;
+		if (i == m->nprocs)
+			event_base_loopexit(m->base, NULL);
+	}
+}
+
+/* Time is up for draining workers: kill what is left. */
+static void
+master_kill(evutil_socket_t fd, short what, void *arg)
+{
+	struct master	*m = arg;
+	unsigned	 i;
+
+	for (i = 0; i < m->nprocs; i++)
+		if (m->procs[i].pid != 0) {
+			log_warnx("worker pid %ld did not stop; killing it",
+			    (long)m->procs[i].pid);
+			kill(m->procs[i].pid, SIGKILL);
+		}
+}
+
+/* SIGTERM or SIGINT: drain the workers, then leave the loop. */
+static void
+master_sigterm(struct master *m, int sig)
+{
+	struct timeval	 tv;
+	unsigned	 i, left = 0;
+
+	if (m->stopping)
+		return;
+	m->stopping = 1;
+	log_info("received %s; stopping", strsignal(sig));
+	master_notify("STOPPING=1");
+	for (i = 0; i < m->nls; i++)
+		evtimer_del(m->ls[i].respawn);
+	for (i = 0; i < m->nprocs; i++)
+		if (m->procs[i].pid != 0) {
+			kill(m->procs[i].pid, SIGTERM);
+			left++;
+		}
+	/* New connections go nowhere now instead of waiting in a backlog. */
+	for (i = 0; i < m->nls; i++) {
+		close(m->ls[i].fd);
+		m->ls[i].fd = -1;
+	}
+	if (left == 0) {
+		event_base_loopexit(m->base, NULL);
+		return;
+	}
+	tv = master_tv(m->cfg->drain_timeout + MASTER_KILL_GRACE);
+	evtimer_add(m->ev_kill, &tv);
+}
+
+/*
+ * SIGHUP: load the model file again.  On success every listener slot gets a
+ * new worker with the new model and its old worker drains; on failure the
+ * old model stays and the failure is counted.
+ */
+static void
+master_sighup(struct master *m)
+{
+	struct model	*model;
+	char		 err[512];
+	unsigned	 i;
+	int		 old;
+
+	if (m->stopping)
+		return;
+	for (i = 0; i < m->nprocs; i++)
+		if (m->procs[i].pid != 0 && m->procs[i].retiring) {
+			log_warnx("reload: the previous reload is still "
+			    "draining; try again later");
+			return;
+		}
+	master_notify("RELOADING=1");
+	if ((model = model_load(m->cfg->model, err, sizeof(err))) == NULL) {
+		m->load_failures++;
+		log_warnx("reload: %s; keeping model %s", err,
+		    model_name(m->model));
+		master_notify("READY=1");
+		return;
+	}
+	model_free(m->model);
+	m->model = model;
+	log_info("reload: model %s (%s, sha256 %.12s)", model_name(model),
+	    model_objective(model), model_sha256(model));
+	for (i = 0; i < m->nls; i++) {
+		old = m->ls[i].cur;
+		if (old >= 0)
+			m->procs[old].retiring = 1;
+		evtimer_del(m->ls[i].respawn);
+		m->ls[i].fails = 0;
+		if (master_spawn(m, i) == -1)
+			master_replace(m, i, 0);
+		if (old >= 0)
+			kill(m->procs[old].pid, SIGTERM);
+	}
+	master_notify("READY=1");
+}
+
+/* The self-pipe is readable: handle every signal that arrived. */
+static void
+master_signal(evutil_socket_t fd, short what, void *arg)
+{
+	struct master	*m = arg;
+	unsigned char	 buf[64];
+	ssize_t		 n, i;
+	int		 chld = 0, term = 0, hup = 0;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++) {
+			if (buf[i] == SIGCHLD)
+				chld = 1;
+			else if (buf[i] == SIGHUP)
+				hup = 1;
+			else if (term == 0)
+				term = buf[i];
+		}
+	}
+	if (term != 0)
+		master_sigterm(m, term);
+	if (chld)
+		master_sigchld(m);
+	if (hup)
+		master_sighup(m);
+}
+
+/* Route the master's signals into its self-pipe; 0 or -1. */
+static int
+master_signals_init(struct master *m)
+{
+	struct sigaction	sa;
+	size_t			i;
+
+	if (pipe2(m->sigpipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		log_warn("pipe2");
+		return -1;
+	}
+	m->ev_signal = event_new(m->base, m->sigpipe[0], EV_READ | EV_PERSIST,
+	    master_signal, m);
+	if (m->ev_signal == NULL || event_add(m->ev_signal, NULL) == -1) {
+		log_warnx("cannot watch the signal pipe");
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = master_sighandler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(master_signals) / sizeof(master_signals[0]);
+	    i++)
+		if (sigaction(master_signals[i], &sa, NULL) == -1) {
+			log_warn("sigaction %d", master_signals[i]);
+			return -1;
+		}
+	return 0;
+}
+
+/* Systemd's watchdog: say we are alive. */
+static void
+master_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	master_notify("WATCHDOG=1");
+}
+
+/* Set up the systemd watchdog if WATCHDOG_USEC asks for it. */
+static void
+master_watchdog_init(struct master *m)
+{
+	const char	*usec = getenv("WATCHDOG_USEC");
+	const char	*pid = getenv("WATCHDOG_PID");
+	struct timeval	 tv;
+	double		 us;
+
+	if (usec == NULL || (pid != NULL && atol(pid) != (long)getpid()))
+		return;
+	if ((us = strtod(usec, NULL)) <= 0)
+		return;
+	m->ev_watchdog = event_new(m->base, -1, EV_PERSIST, master_watchdog,
+	    m);
+	tv = master_tv(us / 2e6);
+	if (m->ev_watchdog != NULL)
+		evtimer_add(m->ev_watchdog, &tv);
+}
+
+/* Free everything; the segment is unlinked. */
+static void
+master_free(struct master *m)
+{
+	unsigned	i;
+
+	if (m->http != NULL)
+		evhttp_free(m->http);
+	for (i = 0; m->ls != NULL && i < m->nls; i++) {
+		if (m->ls[i].fd != -1)
+			close(m->ls[i].fd);
+		if (m->ls[i].respawn != NULL)
+			event_free(m->ls[i].respawn);
+	}
+	free(m->ls);
+	free(m->procs);
+	if (m->ev_signal != NULL)
+		event_free(m->ev_signal);
+	if (m->sigpipe[0] != -1) {
+		close(m->sigpipe[0]);
+		close(m->sigpipe[1]);
+	}
+	if (m->ev_kill != NULL)
+		event_free(m->ev_kill);
+	if (m->ev_watchdog != NULL)
+		event_free(m->ev_watchdog);
+	if (m->base != NULL)
+		event_base_free(m->base);
+	shm_destroy(&m->seg);
+	model_free(m->model);
+}
+
+/* Run the master until it is stopped. */
+int
+master_run(struct config *cfg, struct model *model)
+{
+	struct master	*m = &master;
+	struct timespec	 now;
+	int		 mfd, rc = 1;
+	unsigned	 i;
+
+	m->cfg = cfg;
+	m->model = model;
+	m->sigpipe[0] = m->sigpipe[1] = -1;
+	m->nls = cfg->workers;
+	m->nprocs = 2 * cfg->workers;
+	clock_gettime(CLOCK_REALTIME, &now);
+	m->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+
+	m->ls = calloc(m->nls, sizeof(*m->ls));
+	m->procs = calloc(m->nprocs, sizeof(*m->procs));
+	if (m->ls == NULL || m->procs == NULL) {
+		log_warn("calloc");
+		goto out;
+	}
+	for (i = 0; i < m->nls; i++) {
+		m->ls[i].fd = -1;
+		m->ls[i].cur = -1;
+	}
+	if ((m->base = event_base_new()) == NULL) {
+		log_warnx("event_base_new failed");
+		goto out;
+	}
+	{
+		int fds[CONFIG_MAX_WORKERS];
+
+		if (master_listen(&cfg->listen, "http", fds, m->nls, 1,
+		    (int)cfg->backlog) == -1)
+			goto out;
+		for (i = 0; i < m->nls; i++)
+			m->ls[i].fd = fds[i];
+	}
+	if (master_listen(&cfg->metrics_listen, "metrics", &mfd, 1, 0,
+	    (int)cfg->backlog) == -1)
+		goto out;
+	if ((m->http = evhttp_new(m->base)) == NULL ||
+	    evhttp_accept_socket_with_handle(m->http, mfd) == NULL) {
+		log_warnx("metrics: cannot serve on fd %d", mfd);
+		close(mfd);
+		goto out;
+	}
+	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_timeout(m->http, 10);
+	evhttp_set_max_body_size(m->http, 4096);
+	evhttp_set_gencb(m->http, master_http, m);
+
+	if (shm_create(&m->seg, m->nprocs, cfg->buckets, cfg->nbuckets) == -1)
+		goto out;
+
+	if (master_signals_init(m) == -1)
+		goto out;
+	if ((m->ev_kill = evtimer_new(m->base, master_kill, m)) == NULL) {
+		log_warnx("evtimer_new failed");
+		goto out;
+	}
+	for (i = 0; i < m->nls; i++) {
+		m->ls[i].respawn = evtimer_new(m->base, master_respawn,
+		    &m->ls[i]);
+		if (m->ls[i].respawn == NULL) {
+			log_warnx("evtimer_new failed");
+			goto out;
+		}
+	}
+	setproctitle("master");
+	for (i = 0; i < m->nls; i++)
+		if (master_spawn(m, i) == -1)
+			master_replace(m, i, 0);
+	master_watchdog_init(m);
+	log_info("ready: %u workers, model %s (%s, %zu features)", m->nls,
+	    model_name(m->model), model_objective(m->model),
+	    model_nfeatures(m->model));
+	master_notify("READY=1");
+
+	if (event_base_dispatch(m->base) == -1) {
+		log_warnx("event loop failed");
+		goto out;
+	}
+	rc = 0;
+	log_info("stopped");
+out:
+	if (rc != 0) {
+		/* Do not leave workers behind. */
+		for (i = 0; m->procs != NULL && i < m->nprocs; i++)
+			if (m->procs[i].pid != 0) {
+				kill(m->procs[i].pid, SIGKILL);
+				waitpid(m->procs[i].pid, NULL, 0);
+			}
+	}
+	master_free(m);
+	return rc;
+}

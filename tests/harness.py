@@ -1,0 +1,225 @@
+"""Start a real inferd on free loopback ports and talk to it.
+
+    from harness import Inferd
+    with Inferd(workers=2, options={"max_delay": "5"}) as d:
+        st, hdrs, body = d.request("GET", "/predict")
+        d.sample("prediction_latency_seconds_count")
+
+On exit the daemon gets SIGTERM; the harness asserts that it exits 0 and
+leaves no /dev/shm segment and no worker process behind.
+"""
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+BIN = os.environ.get("INFERD_BIN", "src/inferd")
+SRCDIR = os.environ.get("INFERD_SRCDIR", ".")
+MODEL = os.path.join(SRCDIR, "models", "breast_cancer.json")
+
+_LISTEN = re.compile(r"(http|metrics) listening on (\S+):(\d+)$")
+
+
+class Inferd:
+    """A running inferd.  Its stderr is collected in self.log."""
+
+    def __init__(self, workers=2, model=MODEL, options=None, args=(),
+                 config=None, start_timeout=20):
+        self.cmd = [BIN, "-l", "127.0.0.1:0", "-m", "127.0.0.1:0",
+                    "-w", str(workers), "--model", model]
+        if config is not None:
+            self.cmd += ["-c", config]
+        for k, v in (options or {}).items():
+            self.cmd += ["-o", "%s=%s" % (k, v)]
+        self.cmd += list(args)
+        self.start_timeout = start_timeout
+        self.proc = None
+        self.port = self.metrics_port = None
+        self.lines = []
+        self._cond = threading.Condition()
+
+    # -- process -----------------------------------------------------------
+    def start(self):
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.wait_log(r"ready: ", self.start_timeout)
+        for line in self.lines:
+            m = _LISTEN.search(line)
+            if m:
+                port = int(m.group(3))
+                if m.group(1) == "http":
+                    self.port = port
+                else:
+                    self.metrics_port = port
+        assert self.port and self.metrics_port, self.log
+        return self
+
+    def _read(self):
+        for line in self.proc.stdout:
+            sys.stderr.write("  | " + line)
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def log(self):
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def wait_log(self, pattern, timeout=10, start=0):
+        """Wait for a log line matching pattern (after line start)."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self.lines[start:]:
+                    if rx.search(line):
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and
+                                 not self._reader.is_alive()):
+                    raise AssertionError("no log line /%s/ in:\n%s" %
+                                         (pattern, "\n".join(self.lines)))
+                self._cond.wait(min(left, 0.2))
+
+    def worker_pids(self):
+        """Pids of the master's children (its workers)."""
+        path = "/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)
+        with open(path) as f:
+            return [int(p) for p in f.read().split()]
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Signal the master, wait for it; return its exit status."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        children = self.worker_pids()
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("inferd did not stop within %ss" % timeout)
+        self._reader.join(5)
+        for pid in children:
+            assert not _alive(pid), "worker %d outlived the master" % pid
+        return rc
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            for pid in self.worker_pids():
+                _kill(pid)
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.kill()
+            raise
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.kill()
+            return False
+        pid = self.proc.pid
+        rc = self.stop()
+        assert rc == 0, "inferd exited with status %r\n%s" % (rc, self.log)
+        assert not os.path.exists("/dev/shm/inferd.%d" % pid), \
+            "shared memory /dev/shm/inferd.%d left behind" % pid
+        return False
+
+    # -- HTTP --------------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, port=None,
+                timeout=30):
+        """One request on a new connection: (status, headers, body)."""
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.port,
+                                          timeout=timeout)
+        try:
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body).encode()
+                headers = dict(headers or {},
+                               **{"Content-Type": "application/json"})
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, {k.lower(): v for k, v in
+                                 resp.getheaders()}, data
+        finally:
+            conn.close()
+
+    def json(self, method, path, body=None, headers=None):
+        """A request whose answer must be JSON: (status, decoded body)."""
+        st, hdrs, data = self.request(method, path, body, headers)
+        assert hdrs.get("content-type", "").startswith("application/json"), \
+            (st, hdrs, data)
+        return st, json.loads(data)
+
+    def metrics(self, accept=None):
+        st, hdrs, data = self.request(
+            "GET", "/metrics", port=self.metrics_port,
+            headers={"Accept": accept} if accept else None)
+        assert st == 200, (st, data)
+        return data.decode()
+
+    def samples(self, text=None):
+        """{(name, frozenset(labels.items())): value} of a text scrape."""
+        out = {}
+        for line in (text or self.metrics()).splitlines():
+            if not line or line.startswith("#"):
+                continue
+            m = re.match(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$',
+                         line)
+            assert m, "bad sample line %r" % line
+            labels = dict(re.findall(r'([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"',
+                                     m.group(3) or ""))
+            out[(m.group(1), frozenset(labels.items()))] = float(m.group(4))
+        return out
+
+    def sample(self, name, text=None, **labels):
+        """The value of one sample (0 when absent)."""
+        return self.samples(text).get((name, frozenset(labels.items())), 0.0)
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _kill(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def run(tests):
+    """Run test functions in order; print a line each; exit 1 on failure."""
+    failed = 0
+    for t in tests:
+        t0 = time.monotonic()
+        try:
+            t()
+        except Exception:
+            import traceback
+            traceback.print_exc()
+            print("FAIL %s" % t.__name__)
+            failed += 1
+        else:
+            print("ok   %s (%.1fs)" % (t.__name__, time.monotonic() - t0))
+        sys.stdout.flush()
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,455 @@
+"""Integration tests of the core daemon: the real inferd on loopback."""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+from harness import BIN, MODEL, Inferd, run
+
+COUNT = "prediction_latency_seconds_count"
+REQS = "inferd_http_requests_total"
+
+
+def shm_segments():
+    return {n for n in os.listdir("/dev/shm") if n.startswith("inferd.")}
+
+
+def get_many(d, n, path="/predict"):
+    """n requests on one keep-alive connection; all must be 200."""
+    conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=30)
+    for _ in range(n):
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        resp.read()
+        assert resp.status == 200, resp.status
+    conn.close()
+
+
+def test_counts_exact():
+    with Inferd(workers=2) as d:
+        before = d.samples()
+        get_many(d, 300)
+        for _ in range(20):      # new connections: both workers take some
+            st, _, _ = d.request("GET", "/predict")
+            assert st == 200
+        after = d.samples()
+        key = (COUNT, frozenset())
+        assert after[key] - before.get(key, 0) == 320, (after[key], before)
+        k = (REQS, frozenset({"handler": "/predict", "code": "200"}.items()))
+        assert after[k] - before.get(k, 0) == 320
+        # healthz is counted but is not an inference: no observation.
+        st, _ = d.json("GET", "/healthz")
+        assert st == 200
+        assert d.sample(COUNT) == 320
+        assert d.sample(REQS, handler="/healthz", code="200") == 1
+
+
+def test_predict_answers_json():
+    with Inferd(workers=1) as d:
+        st, body = d.json("GET", "/predict")
+        assert st == 200 and len(body["predictions"]) == 1, body
+        assert 0.0 <= body["predictions"][0] <= 1.0
+
+
+def test_exposition_formats():
+    with Inferd(workers=2) as d:
+        get_many(d, 10)
+        d.request("GET", "/predict?delay=abc")
+        st, hdrs, text = d.request("GET", "/metrics", port=d.metrics_port)
+        assert hdrs["content-type"] == \
+            "text/plain; version=0.0.4; charset=utf-8", hdrs
+        text = text.decode()
+        assert 'prediction_latency_seconds_bucket{le="1.0"}' in text
+        assert "# HELP prediction_latency_seconds " in text
+        r = subprocess.run(["promtool", "check", "metrics"], input=text,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.stdout.strip() == "" and r.stderr.strip() == "", \
+            "promtool lint: " + r.stdout + r.stderr
+
+        accept = ("application/openmetrics-text;version=1.0.0,"
+                  "application/openmetrics-text;version=0.0.1;q=0.75,"
+                  "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+        st, hdrs, om = d.request("GET", "/metrics", port=d.metrics_port,
+                                 headers={"Accept": accept})
+        assert hdrs["content-type"] == ("application/openmetrics-text; "
+                                        "version=1.0.0; charset=utf-8")
+        om = om.decode()
+        assert om.endswith("# EOF\n")
+        assert 'prediction_latency_seconds_bucket{le="1.0"}' in om
+        # Debian's prometheus_client parses OpenMetrics strictly.
+        code = ("import sys\n"
+                "from prometheus_client.openmetrics.parser import "
+                "text_string_to_metric_families as p\n"
+                "fams = {f.name: f for f in p(sys.stdin.read())}\n"
+                "h = fams['prediction_latency_seconds']\n"
+                "assert h.type == 'histogram', h.type\n"
+                "b = [s for s in h.samples if s.name.endswith('_bucket')]\n"
+                "assert b[-1].labels['le'] == '+Inf'\n"
+                "assert fams['inferd_http_requests'].type == 'counter'\n"
+                "assert fams['inferd_build'].type == 'info'\n"
+                "print(len(fams))\n")
+        r = subprocess.run(["/usr/bin/python3", "-c", code], input=om,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_scrape_consistent_under_load():
+    with Inferd(workers=2) as d:
+        stop = threading.Event()
+
+        def load():
+            while not stop.is_set():
+                get_many(d, 20)
+        threads = [threading.Thread(target=load) for _ in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            last = {}
+            for _ in range(50):
+                s = d.samples()
+                buckets = sorted(
+                    ((float(dict(k[1])["le"]), v) for k, v in s.items()
+                     if k[0] == "prediction_latency_seconds_bucket"))
+                values = [v for _, v in buckets]
+                assert values == sorted(values), buckets
+                assert values[-1] == s[(COUNT, frozenset())]
+                for k, v in s.items():
+                    if k[0].endswith(("_total", "_bucket", "_count")):
+                        assert v >= last.get(k, 0), (k, v, last[k])
+                last = s
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+
+
+def test_delay_lands_above_slo_bucket():
+    with Inferd(workers=1) as d:
+        t0 = time.monotonic()
+        st, body = d.json("GET", "/predict?delay=1.5")
+        took = time.monotonic() - t0
+        assert st == 200 and took >= 1.5, (st, took)
+        assert d.sample("prediction_latency_seconds_bucket", le="1.0") == 0
+        assert d.sample("prediction_latency_seconds_bucket", le="2.5") == 1
+        assert d.sample(COUNT) == 1
+        assert d.sample("prediction_latency_seconds_sum") >= 1.5
+
+
+def test_delay_does_not_block_worker():
+    """One worker: a delayed request must not hold up the others."""
+    with Inferd(workers=1) as d:
+        done = []
+        t = threading.Thread(target=lambda: done.append(
+            d.request("GET", "/predict?delay=2")[0]))
+        t.start()
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        st, _, _ = d.request("GET", "/predict")
+        assert st == 200 and time.monotonic() - t0 < 1.0
+        assert d.sample("inferd_http_requests_in_flight") == 1
+        t.join()
+        assert done == [200]
+        assert d.sample("inferd_http_requests_in_flight") == 0
+
+
+def test_bad_queries():
+    bad = ["delay=-1", "delay=abc", "delay=nan", "delay=inf", "delay=1e999",
+           "delay=", "delay=11", "delay=0x10", "delay=1&delay=2",
+           "delay=1%00", "delay=%2B"]
+    with Inferd(workers=1) as d:
+        for q in bad:
+            st, body = d.json("GET", "/predict?" + q)
+            assert st == 400 and "delay" in body["error"], (q, st, body)
+        st, body = d.json("GET", "/nope")
+        assert st == 404 and "error" in body
+        st, hdrs, data = d.request("DELETE", "/predict")
+        assert st == 405 and hdrs["allow"] == "GET, POST", (st, hdrs)
+        assert "error" in json.loads(data)
+        st, body = d.json("GET", "/predict?delay=0.01&other=1")
+        assert st == 200
+        assert d.sample(REQS, handler="/predict", code="400") == len(bad)
+        assert d.sample(REQS, handler="other", code="404") == 1
+        assert d.sample(REQS, handler="/predict", code="405") == 1
+        st, _ = d.json("GET", "/healthz")
+        assert st == 200
+        # metrics port: JSON 404 and 405 too
+        st, _, data = d.request("GET", "/x", port=d.metrics_port)
+        assert st == 404 and "error" in json.loads(data)
+        st, _, data = d.request("POST", "/metrics", port=d.metrics_port)
+        assert st == 405 and "error" in json.loads(data)
+
+
+def test_body_and_connection_limits():
+    with Inferd(workers=1, options={"max_body_bytes": "100",
+                                    "max_connections": "2"}) as d:
+        st, _, data = d.request("POST", "/predict", body=b"x" * 101,
+                                headers={"Content-Type": "application/json"})
+        assert st == 413, (st, data)
+        conns = [http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
+                 for _ in range(3)]
+        statuses = []
+        for c in conns:
+            c.request("GET", "/healthz")
+            r = c.getresponse()
+            r.read()
+            statuses.append(r.status)
+        assert statuses == [200, 200, 503], statuses
+        conns[0].close()
+        time.sleep(0.3)
+        st, _, _ = d.request("GET", "/healthz")
+        assert st == 200
+        for c in conns:
+            c.close()
+
+
+def test_kill_worker_replaced_counts_kept():
+    with Inferd(workers=2) as d:
+        get_many(d, 50)
+        before = d.samples()
+        victim = d.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        t0 = time.monotonic()
+        while True:
+            pids = d.worker_pids()
+            if victim not in pids and len(pids) == 2:
+                break
+            assert time.monotonic() - t0 < 1.0, "no replacement in 1 s"
+            time.sleep(0.02)
+        # every listener slot serves again: many fresh connections succeed
+        for _ in range(40):
+            st, _, _ = d.request("GET", "/predict")
+            assert st == 200
+        assert time.monotonic() - t0 < 5
+        after = d.samples()
+        assert after[(COUNT, frozenset())] == before[(COUNT, frozenset())] + 40
+        assert d.sample("inferd_worker_restarts_total") == 1
+        assert d.sample("inferd_workers_alive") == 2
+
+
+def test_kill_mid_load_counts_exact():
+    """Clients count the answers they got; _count must equal it."""
+    with Inferd(workers=2) as d:
+        ok = [0] * 8
+        stop = threading.Event()
+
+        def client(i):
+            conn = None
+            while not stop.is_set():
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection(
+                            "127.0.0.1", d.port, timeout=10)
+                    conn.request("GET", "/predict")
+                    resp = conn.getresponse()
+                    resp.read()
+                    if resp.status == 200:
+                        ok[i] += 1
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    conn = None
+        threads = [threading.Thread(target=client, args=(i,))
+                   for i in range(8)]
+        for t in threads:
+            t.start()
+        time.sleep(1)
+        for _ in range(3):
+            os.kill(d.worker_pids()[0], signal.SIGKILL)
+            time.sleep(1.2)
+        stop.set()
+        for t in threads:
+            t.join()
+        assert d.sample("inferd_worker_restarts_total") == 3
+        assert d.sample(COUNT) == sum(ok), (d.sample(COUNT), sum(ok))
+        assert d.sample("inferd_http_requests_in_flight") == 0
+
+
+def test_inflight_zeroed_when_worker_dies():
+    with Inferd(workers=1) as d:
+        t = threading.Thread(target=lambda: _ignore(
+            lambda: d.request("GET", "/predict?delay=5")))
+        t.start()
+        time.sleep(0.3)
+        assert d.sample("inferd_http_requests_in_flight") == 1
+        os.kill(d.worker_pids()[0], signal.SIGKILL)
+        t.join()
+        time.sleep(0.2)
+        assert d.sample("inferd_http_requests_in_flight") == 0
+        assert d.sample(COUNT) == 0
+
+
+def _ignore(fn):
+    try:
+        fn()
+    except (OSError, http.client.HTTPException):
+        pass
+
+
+def test_crash_loop_backs_off():
+    with Inferd(workers=1, options={"restart_delay_max": "0.5"}) as d:
+        for i in range(4):
+            pids = d.worker_pids()
+            while not pids:
+                time.sleep(0.01)
+                pids = d.worker_pids()
+            os.kill(pids[0], signal.SIGKILL)
+            time.sleep(0.05)
+        d.wait_log(r"keeps dying; restarting it in 0\.\d s")
+        t0 = time.monotonic()
+        while d.sample("inferd_workers_alive") != 1:
+            assert time.monotonic() - t0 < 3
+            time.sleep(0.05)
+        assert d.sample("inferd_worker_restarts_total") == 4
+        st, _, _ = d.request("GET", "/predict")
+        assert st == 200
+
+
+def test_sigterm_drains_inflight():
+    before = shm_segments()
+    d = Inferd(workers=2).start()
+    try:
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(
+            d.request("GET", "/predict?delay=1")[0])) for _ in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        assert d.sample("inferd_http_requests_in_flight") == 6
+        workers = d.worker_pids()
+        rc = d.stop()
+        for t in threads:
+            t.join()
+        assert rc == 0, d.log
+        assert results == [200] * 6, results
+        for pid in workers:
+            assert not os.path.exists("/proc/%d" % pid)
+        assert shm_segments() <= before, shm_segments()
+    finally:
+        d.kill()
+
+
+def test_sighup_reloads_model():
+    tmp = tempfile.mkdtemp()
+    try:
+        model = os.path.join(tmp, "m.json")
+        shutil.copy(MODEL, model)
+        with Inferd(workers=2, model=model) as d:
+            sha = [k for k in d.samples() if k[0] == "inferd_model_info"]
+            with open(model, "w") as f:
+                f.write("{ not json")
+            n = len(d.lines)
+            d.proc.send_signal(signal.SIGHUP)
+            d.wait_log(r"reload: .*keeping model", start=n)
+            assert d.sample("inferd_model_load_failures_total") == 1
+            st, _, _ = d.request("GET", "/predict")
+            assert st == 200
+            shutil.copy(MODEL, model)
+            n = len(d.lines)
+            old = d.worker_pids()
+            d.proc.send_signal(signal.SIGHUP)
+            d.wait_log(r"reload: model ", start=n)
+            t0 = time.monotonic()
+            while set(d.worker_pids()) & set(old):
+                assert time.monotonic() - t0 < 5
+                time.sleep(0.05)
+            assert len(d.worker_pids()) == 2
+            st, _, _ = d.request("GET", "/predict")
+            assert st == 200
+            assert [k for k in d.samples()
+                    if k[0] == "inferd_model_info"] == sha
+            assert d.sample("inferd_worker_restarts_total") == 0
+    finally:
+        shutil.rmtree(tmp)
+
+
+def start_fails(args, expect):
+    """inferd with args must exit non-zero before forking, saying expect."""
+    before = shm_segments()
+    r = subprocess.run([BIN] + args, capture_output=True, text=True,
+                       timeout=20)
+    assert r.returncode != 0, (args, r.stderr)
+    assert expect in r.stderr, (args, expect, r.stderr)
+    assert "ready: " not in r.stderr
+    assert shm_segments() <= before
+
+
+def test_bad_configuration_stops_startup():
+    tmp = tempfile.mkdtemp()
+    try:
+        conf = os.path.join(tmp, "inferd.conf")
+        with open(conf, "w") as f:
+            f.write("# comment\nworkers = 2\n\nmax_delay = soon\n")
+        start_fails(["-c", conf], "%s:4: max_delay: 'soon' is not a "
+                    "number of seconds" % conf)
+        with open(conf, "w") as f:
+            f.write("listen = 127.0.0.1\n")
+        start_fails(["-c", conf], "%s:1: listen: '127.0.0.1' is not "
+                    "ADDRESS:PORT" % conf)
+        with open(conf, "w") as f:
+            f.write("colour = blue\n")
+        start_fails(["-c", conf], "%s:1: unknown key 'colour'" % conf)
+        with open(conf, "w") as f:
+            f.write("buckets = 0.5, 0.25\n")
+        start_fails(["-c", conf], "%s:1: buckets: bounds must increase"
+                    % conf)
+        start_fails(["-w", "many"], "command line (-w): workers: 'many'")
+        start_fails(["-o", "max_body_bytes=-1"],
+                    "command line (-o max_body_bytes): max_body_bytes:")
+        start_fails(["-c", os.path.join(tmp, "missing.conf")],
+                    "missing.conf: No such file or directory")
+        start_fails(["--model", os.path.join(tmp, "none.json")],
+                    "none.json")
+        start_fails(["-l", "127.0.0.1:99999"], "listen: '127.0.0.1:99999'")
+        # the command line overrides the file
+        with open(conf, "w") as f:
+            f.write("workers = 3\nmax_delay = 0.5\n")
+        with Inferd(workers=1, config=conf) as d:
+            assert len(d.worker_pids()) == 1
+            st, _ = d.json("GET", "/predict?delay=0.6")
+            assert st == 400
+    finally:
+        shutil.rmtree(tmp)
+
+
+def test_port_in_use_fails_cleanly():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    port = s.getsockname()[1]
+    try:
+        start_fails(["--model", MODEL, "-l", "127.0.0.1:%d" % port,
+                     "-m", "127.0.0.1:0"],
+                    "bind 127.0.0.1:%d" % port)
+    finally:
+        s.close()
+
+
+def test_check_and_version():
+    r = subprocess.run([BIN, "--model", MODEL, "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "configuration ok" in r.stdout, r
+    r = subprocess.run([BIN, "-V"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("inferd ")
+    r = subprocess.run([BIN, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "max_body_bytes" in r.stdout
+    r = subprocess.run([BIN, "--bogus"], capture_output=True, text=True)
+    assert r.returncode == 2
+
+
+if __name__ == "__main__":
+    run([test_check_and_version, test_bad_configuration_stops_startup,
+         test_port_in_use_fails_cleanly, test_predict_answers_json,
+         test_counts_exact, test_exposition_formats,
+         test_scrape_consistent_under_load, test_delay_lands_above_slo_bucket,
+         test_delay_does_not_block_worker, test_bad_queries,
+         test_body_and_connection_limits, test_kill_worker_replaced_counts_kept,
+         test_kill_mid_load_counts_exact, test_inflight_zeroed_when_worker_dies,
+         test_crash_loop_backs_off, test_sigterm_drains_inflight,
+         test_sighup_reloads_model])

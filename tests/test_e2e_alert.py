@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""The original screenshots, as a test: the SLO alert fires end to end.
+
+Real inferd, Prometheus (prometheus) and Alertmanager
+(prometheus-alertmanager) on free loopback ports, with an in-process
+webhook receiver standing in for the pager, and wrk driving
+contrib/wrk/delay.lua.
+
+Timings are shortened, shapes are not: Prometheus scrapes and evaluates
+every second; the rules are etc/prometheus/rules/*.yml with every group's
+interval at 1s, the p95 alert's window at [30s] instead of [5m] and its
+`for` at 10s instead of 1m (same expression otherwise), InferdDown's `for`
+at 3s. Alertmanager runs etc/alertmanager/alertmanager.yml with the webhook
+URL pointed at the test and group_wait/group_interval at 1s. The real
+timings are covered by the promtool tests (tests/rules/).
+
+1. One instance. delay=0.5 s for 20 s: the p95 alert never even goes
+   pending. delay=2 s: pending, firing at least 10 s later, delivered to
+   the webhook as firing; stop the load: delivered as resolved.
+2. Three instances discovered through file_sd_configs: one is slow (2 s),
+   two are fast and serve more requests; the alert fires once, on the
+   aggregate p95, with no instance label, although two of the three
+   instances are within the SLO alone. Stopping one instance fires
+   InferdDown for it.
+"""
+
+import contextlib
+import time
+
+from harness import Inferd, run
+from promstack import (Alertmanager, Prometheus, Webhook, Wrk,
+                       alertmanager_config, prometheus_config,
+                       rules_for_test, wait_for)
+
+P95 = "PredictionLatencyP95AboveSLO"
+P95_EXPR = ("histogram_quantile(0.95, sum(rate("
+            "prediction_latency_seconds_bucket[30s])) by (le))")
+P95_BY_INSTANCE = ("histogram_quantile(0.95, sum by (instance, le) (rate("
+                   "prediction_latency_seconds_bucket[30s])))")
+RULES = dict(p95_window="30s", p95_for="10s", down_for="3s")
+INFERD_OPTIONS = {"max_delay": "5"}
+
+
+def target(d):
+    return "127.0.0.1:%d" % d.metrics_port
+
+
+def alert_state(prom, name):
+    """'pending', 'firing' or None for a label-less-instance alert."""
+    alerts = prom.alerts(name)
+    assert len(alerts) <= 1, alerts
+    return alerts[0]["state"] if alerts else None
+
+
+def test_single_instance():
+    t0 = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        hook = stack.enter_context(Webhook())
+        am = stack.enter_context(Alertmanager(alertmanager_config(hook.url)))
+        d = stack.enter_context(Inferd(workers=2, options=INFERD_OPTIONS))
+        prom = stack.enter_context(Prometheus(
+            prometheus_config([target(d)], alertmanager=am),
+            rules=rules_for_test(**RULES)))
+        wait_for("inferd scraped", lambda: prom.value(
+            'up{job="inferd"}') == 1, 20)
+
+        # delay=0.5: slow, within the SLO. Never pending, never delivered.
+        seen = []
+        with Wrk(d.port, "delay.lua", args=["0.5"], connections=20):
+            end = time.monotonic() + 20
+            while time.monotonic() < end:
+                assert alert_state(prom, P95) is None, \
+                    "p95 alert went %s under delay=0.5 load (p95 %r)" % \
+                    (alert_state(prom, P95), seen[-3:])
+                v = prom.value(P95_EXPR)
+                if v is not None:
+                    seen.append(v)
+                time.sleep(1)
+        measured = [v for v in seen if v == v]  # drop NaN
+        assert measured and 0.5 <= max(measured) < 1, \
+            "delay=0.5 load not measured as 0.5 s <= p95 < 1 s: %r" % seen
+        print("  delay=0.5: p95 up to %.3f s, alert silent" % max(measured))
+
+        # delay=2: pending, then firing, then delivered.
+        load = Wrk(d.port, "delay.lua", args=["2"], connections=40,
+                   duration=150)
+        stack.enter_context(load)
+        wait_for("p95 alert pending", lambda: alert_state(prom, P95) ==
+                 "pending", 30, 0.25)
+        t_pending = time.monotonic()
+        print("  delay=2: pending after %.1f s of load, p95 %.3f s" %
+              (t_pending - t0, prom.value(P95_EXPR)))
+        wait_for("p95 alert firing", lambda: alert_state(prom, P95) ==
+                 "firing", 30, 0.25)
+        t_firing = time.monotonic()
+        assert t_firing - t_pending >= 9, \
+            "firing %.1f s after pending: `for: 10s` not honoured" % \
+            (t_firing - t_pending)
+        _, alert = wait_for("firing notification", lambda: hook.notifications(
+            P95, "firing"), 20)[0]
+        assert alert["labels"]["severity"] == "page", alert
+        assert "instance" not in alert["labels"], alert
+        summary = alert["annotations"]["summary"]
+        assert "above the 1 s SLO" in summary, summary
+        assert "/d/inferd-slo" in alert["annotations"]["description"], alert
+        print("  firing %.1f s after pending; webhook got: %s" %
+              (t_firing - t_pending, summary))
+
+        # Stop the load: resolved once the window holds no slow request.
+        out = load.stop()
+        assert "requests in" in out, out
+        t_stop = time.monotonic()
+        wait_for("resolved notification", lambda: hook.notifications(
+            P95, "resolved", since=t_stop), 90)
+        assert alert_state(prom, P95) is None
+        print("  load stopped: resolved delivered after %.1f s" %
+              (time.monotonic() - t_stop))
+
+
+def test_three_instances():
+    with contextlib.ExitStack() as stack:
+        hook = stack.enter_context(Webhook())
+        am = stack.enter_context(Alertmanager(alertmanager_config(hook.url)))
+        slow, fast1, fast2 = [stack.enter_context(
+            Inferd(workers=2, options=INFERD_OPTIONS)) for _ in range(3)]
+        sd = "inferd-targets.yml"
+        prom = stack.enter_context(Prometheus(
+            prometheus_config(sd_file=sd, alertmanager=am),
+            rules=rules_for_test(**RULES),
+            sd_files={sd: [target(x) for x in (slow, fast1, fast2)]}))
+        wait_for("three targets up", lambda: prom.value(
+            'sum(up{job="inferd"})') == 3, 30)
+
+        # About 15 slow requests a second on one instance, about 4 times as
+        # many fast ones on the two others: 10-20 % of all requests are slow.
+        stack.enter_context(Wrk(slow.port, "delay.lua", args=["2"],
+                                connections=30, duration=150))
+        fast_loads = [stack.enter_context(Wrk(x.port, "delay.lua",
+                                              args=["0.05"], connections=2,
+                                              threads=1, duration=150))
+                      for x in (fast1, fast2)]
+
+        wait_for("p95 alert firing on the aggregate", lambda: alert_state(
+            prom, P95) == "firing", 60, 0.5)
+        by_inst = {r["metric"]["instance"]: float(r["value"][1])
+                   for r in prom.query(P95_BY_INSTANCE)["result"]}
+        total = prom.value(P95_EXPR)
+        print("  p95 per instance %s, aggregate %.3f s" %
+              ({k: round(v, 3) for k, v in by_inst.items()}, total))
+        assert by_inst[target(slow)] > 1, by_inst
+        assert by_inst[target(fast1)] < 1 and by_inst[target(fast2)] < 1, \
+            by_inst
+        assert total > 1, total
+        alerts = prom.alerts(P95)
+        assert len(alerts) == 1 and "instance" not in alerts[0]["labels"], \
+            alerts
+        wait_for("firing notification", lambda: hook.notifications(
+            P95, "firing"), 20)
+
+        # One instance goes away: InferdDown names it.
+        gone = target(fast2)
+        fast_loads[1].stop()
+        assert fast2.stop() == 0
+        t_stop = time.monotonic()
+
+        def down_firing():
+            return [a for a in prom.alerts("InferdDown")
+                    if a["state"] == "firing" and
+                    a["labels"].get("instance") == gone]
+        wait_for("InferdDown firing for %s" % gone, down_firing, 30)
+        _, alert = wait_for("InferdDown notification", lambda:
+                            hook.notifications("InferdDown", "firing"), 20)[0]
+        assert alert["labels"]["instance"] == gone, alert
+        others = [a for a in prom.alerts("InferdDown")
+                  if a["labels"].get("instance") != gone]
+        assert not others, others
+        print("  %s stopped: InferdDown delivered after %.1f s" %
+              (gone, time.monotonic() - t_stop))
+
+
+if __name__ == "__main__":
+    run([test_single_instance, test_three_instances])

@@ -1,0 +1,66 @@
+#!/bin/sh
+# Static checks and unit tests of the monitoring configuration:
+# promtool check config / check rules, promtool test rules on
+# tests/rules/*_test.yml, amtool check-config, and the shape of the
+# original alert (name, expression, for, group interval) that the issue
+# fixes. Needs promtool (prometheus) and amtool (prometheus-alertmanager).
+
+set -eu
+
+srcdir=${INFERD_SRCDIR:-.}
+python=${TEST_PYTHON:-/usr/bin/python3}
+failed=0
+
+# run DESCRIPTION COMMAND...: run one check, print ok/FAIL with its output.
+run() {
+	desc=$1
+	shift
+	if out=$("$@" 2>&1); then
+		echo "ok   $desc"
+	else
+		echo "FAIL $desc"
+		echo "$out" | sed 's/^/  | /'
+		failed=1
+	fi
+}
+
+for tool in promtool amtool; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "FAIL $tool not found (Debian packages prometheus, prometheus-alertmanager)"
+		exit 1
+	fi
+done
+
+run "promtool check config etc/prometheus/prometheus.yml" \
+    promtool check config "$srcdir/etc/prometheus/prometheus.yml"
+run "promtool check rules etc/prometheus/rules/*.yml" \
+    promtool check rules "$srcdir"/etc/prometheus/rules/*.yml
+run "promtool test rules tests/rules/*_test.yml" \
+    promtool test rules "$srcdir"/tests/rules/*_test.yml
+run "amtool check-config etc/alertmanager/alertmanager.yml" \
+    amtool check-config "$srcdir/etc/alertmanager/alertmanager.yml"
+
+# The original alert, exactly as the issue states it.
+run "PredictionLatencyP95AboveSLO is the original alert" "$python" - \
+    "$srcdir/etc/prometheus/rules" <<'PY'
+import glob, sys, yaml
+want = ("histogram_quantile(0.95, sum(rate("
+        "prediction_latency_seconds_bucket[5m])) by (le)) > 1")
+found = []
+for path in sorted(glob.glob(sys.argv[1] + "/*.yml")):
+    for g in yaml.safe_load(open(path))["groups"]:
+        for r in g["rules"]:
+            if r.get("alert") == "PredictionLatencyP95AboveSLO":
+                found.append((g, r))
+assert len(found) == 1, "want one PredictionLatencyP95AboveSLO, got %d" % len(found)
+g, r = found[0]
+assert r["expr"].strip() == want, r["expr"]
+assert r["for"] == "1m", r["for"]
+assert g.get("interval") == "1m", g.get("interval")
+assert r["labels"].get("severity"), "no severity label"
+for k in ("summary", "description"):
+    assert "$value" in r["annotations"][k], "%s does not show the p95" % k
+assert "/d/inferd-slo" in r["annotations"]["description"], "no dashboard link"
+PY
+
+exit $failed
