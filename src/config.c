@@ -129,7 +129,7 @@ config_parse_addr(const char *s, struct config_addr *addr)
 static int
 config_buckets(struct config *cfg, const char *s, char *why, size_t len)
 {
-	char	 buf[2048], *tok, *save = NULL;
+	char	 buf[2048], *tok, *rest;
 	double	 v, b[CONFIG_MAX_BUCKETS];
 	size_t	 n = 0;
 
@@ -137,8 +137,12 @@ config_buckets(struct config *cfg, const char *s, char *why, size_t len)
 		snprintf(why, len, "list too long");
 		return -1;
 	}
-	for (tok = strtok_r(buf, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save)) {
+	if (*s == '\0') {
+		snprintf(why, len, "no bounds given");
+		return -1;
+	}
+	rest = buf;
+	while ((tok = strsep(&rest, ",")) != NULL) {
 		while (isspace((unsigned char)*tok))
 			tok++;
 		for (char *e = tok + strlen(tok); e > tok &&
@@ -160,10 +164,6 @@ config_buckets(struct config *cfg, const char *s, char *why, size_t len)
 			return -1;
 		}
 		b[n++] = v;
-	}
-	if (n == 0) {
-		snprintf(why, len, "no bounds given");
-		return -1;
 	}
 	memcpy(cfg->buckets, b, n * sizeof(b[0]));
 	cfg->nbuckets = n;

@@ -84,8 +84,8 @@ expo_escape(struct evbuffer *out, const char *s, int quote)
  * Append the HELP and TYPE lines of a family.  name is the sample name
  * (with _total or _info); OpenMetrics names the family without the suffix.
  */
-static int
-expo_family(struct evbuffer *out, enum expo_format fmt, const char *name,
+int
+expo_write_family(struct evbuffer *out, enum expo_format fmt, const char *name,
     const char *type, const char *help)
 {
 	char	family[128];
@@ -161,7 +161,7 @@ expo_histogram(struct evbuffer *out, enum expo_format fmt,
 	char		 bound[64];
 	size_t		 b;
 
-	if (expo_family(out, fmt, "prediction_latency_seconds", "histogram",
+	if (expo_write_family(out, fmt, "prediction_latency_seconds", "histogram",
 	    "Time from the arrival of an inference request to its response, "
 	    "requested delay included.") == -1)
 		return -1;
@@ -193,7 +193,7 @@ expo_requests(struct evbuffer *out, enum expo_format fmt,
 	char		 code[8];
 	size_t		 h, c;
 
-	if (expo_family(out, fmt, "inferd_http_requests_total", "counter",
+	if (expo_write_family(out, fmt, "inferd_http_requests_total", "counter",
 	    "HTTP requests answered by the workers, by handler and status "
 	    "code.") == -1)
 		return -1;
@@ -225,36 +225,36 @@ expo_write(struct evbuffer *out, enum expo_format fmt,
 	if (expo_histogram(out, fmt, m->snap) == -1 ||
 	    expo_requests(out, fmt, m->snap) == -1)
 		return -1;
-	if (expo_family(out, fmt, "inferd_http_requests_in_flight", "gauge",
+	if (expo_write_family(out, fmt, "inferd_http_requests_in_flight", "gauge",
 	    "Requests the workers are answering now.") == -1 ||
 	    expo_uint(out, "inferd_http_requests_in_flight", NULL, 0,
 	    (uint64_t)m->snap->in_flight) == -1)
 		return -1;
-	if (expo_family(out, fmt, "inferd_workers", "gauge",
+	if (expo_write_family(out, fmt, "inferd_workers", "gauge",
 	    "Worker processes configured.") == -1 ||
 	    expo_uint(out, "inferd_workers", NULL, 0, m->workers) == -1 ||
-	    expo_family(out, fmt, "inferd_workers_alive", "gauge",
+	    expo_write_family(out, fmt, "inferd_workers_alive", "gauge",
 	    "Worker processes running now.") == -1 ||
 	    expo_uint(out, "inferd_workers_alive", NULL, 0,
 	    m->workers_alive) == -1 ||
-	    expo_family(out, fmt, "inferd_worker_restarts_total", "counter",
+	    expo_write_family(out, fmt, "inferd_worker_restarts_total", "counter",
 	    "Workers the master replaced after they died.") == -1 ||
 	    expo_uint(out, "inferd_worker_restarts_total", NULL, 0,
 	    m->worker_restarts) == -1)
 		return -1;
-	if (expo_family(out, fmt, "inferd_model_info", "info",
+	if (expo_write_family(out, fmt, "inferd_model_info", "info",
 	    "The model being served.") == -1 ||
 	    expo_uint(out, "inferd_model_info", model, 3, 1) == -1 ||
-	    expo_family(out, fmt, "inferd_model_load_failures_total",
+	    expo_write_family(out, fmt, "inferd_model_load_failures_total",
 	    "counter", "Model loads (start-up or reload) that failed.") ==
 	    -1 ||
 	    expo_uint(out, "inferd_model_load_failures_total", NULL, 0,
 	    m->model_load_failures) == -1)
 		return -1;
-	if (expo_family(out, fmt, "inferd_build_info", "info",
+	if (expo_write_family(out, fmt, "inferd_build_info", "info",
 	    "inferd's version.") == -1 ||
 	    expo_uint(out, "inferd_build_info", build, 1, 1) == -1 ||
-	    expo_family(out, fmt, "process_start_time_seconds", "gauge",
+	    expo_write_family(out, fmt, "process_start_time_seconds", "gauge",
 	    "Start time of the master process since the Unix epoch in "
 	    "seconds.") == -1 ||
 	    expo_double(out, "process_start_time_seconds", NULL, 0,

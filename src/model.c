@@ -44,15 +44,27 @@
 #define NODE_FEATURE_MASK	0x7fffffffu
 
 /*
- * One tree node.  An internal node compares row[feat & NODE_FEATURE_MASK]
- * with value and goes to nodes[left] or nodes[left + 1]; a leaf has
- * left == 0 (node 0 is the first tree's root, nobody's child) and its
- * output in value.
+ * One tree node.  A step from node i goes to nodes[left + go_right] with
+ *
+ *	v = row[feat & NODE_FEATURE_MASK]
+ *	go_right = (v >= cond) | (!(feat & NODE_DEFAULT_LEFT) & isnan(v))
+ *
+ * which is "v < cond goes left, a missing value goes the default way".  A
+ * leaf is a node that steps to itself whatever the row: cond is NaN (so
+ * v >= cond is false), it has the default-left flag and left is its own
+ * index.  A tree is then walked in exactly `depth' steps with no test for
+ * leaves, and its output is leaf[] of the node reached.
  */
 struct model_node {
-	float		 value;
+	float		 cond;
 	uint32_t	 feat;
 	uint32_t	 left;
+};
+
+/* Where a tree starts in the node array, and how many steps it takes. */
+struct model_tree {
+	uint32_t	 root;
+	uint32_t	 depth;
 };
 
 enum model_transform {
@@ -89,9 +101,10 @@ struct model {
 	size_t			 noutputs;
 	float			*base;		/* ngroups margins */
 	size_t			 ntrees;
-	uint32_t		*roots;		/* by group, then tree order */
-	size_t			*group_end;	/* roots[group_end[g-1]..] */
+	struct model_tree	*trees;		/* by group, then tree order */
+	size_t			*group_end;	/* trees[group_end[g-1]..] */
 	struct model_node	*nodes;
+	float			*leaf;		/* leaf value of each node */
 	size_t			 nnodes;
 };
 
@@ -331,12 +344,12 @@ model_tree_int(struct model_loader *ld, json_t *a, size_t t,
 
 /*
  * Check tree t and append its reachable nodes to m->nodes, renumbered
- * breadth-first from the root so that siblings are adjacent; set *root to
- * the index of its root in m->nodes.
+ * breadth-first from the root so that siblings are adjacent; set *tr to
+ * where its root is and how deep it is.
  */
 static int
 model_load_tree(struct model_loader *ld, struct model *m, json_t *tree,
-    size_t t, uint32_t *root)
+    size_t t, struct model_tree *tr)
 {
 	static const char *const optional_arrays[] = {
 		"base_weights", "loss_changes", "sum_hessian", "parents"
@@ -348,7 +361,7 @@ model_load_tree(struct model_loader *ld, struct model *m, json_t *tree,
 	char		 ppath[128];
 	size_t		 i, n, head, tail, size_leaf, base;
 	size_t		*queue = NULL;
-	uint32_t	*newidx = NULL;
+	uint32_t	*newidx = NULL, *depth = NULL, maxdepth = 0;
 	long long	 l, r, f;
 	int		 failed, dl, ret = -1;
 
@@ -417,7 +430,8 @@ model_load_tree(struct model_loader *ld, struct model *m, json_t *tree,
 		    "(limit %zu)", tp, t, MODEL_MAX_NODES);
 
 	if ((queue = calloc(n, sizeof(*queue))) == NULL ||
-	    (newidx = calloc(n, sizeof(*newidx))) == NULL) {
+	    (newidx = calloc(n, sizeof(*newidx))) == NULL ||
+	    (depth = calloc(n, sizeof(*depth))) == NULL) {
 		model_fail(ld, "%s[%zu]: out of memory", tp, t);
 		goto out;
 	}
@@ -450,7 +464,10 @@ model_load_tree(struct model_loader *ld, struct model *m, json_t *tree,
 			    model_json_type(v));
 			goto out;
 		}
-		nd->value = (float)json_number_value(v);
+		m->leaf[k] = (float)json_number_value(v);
+		nd->cond = m->leaf[k];
+		if (depth[head - 1] > maxdepth)
+			maxdepth = depth[head - 1];
 		if (l == -1 || r == -1) {
 			if (l != r) {
 				model_fail(ld, "%s[%zu].%s[%zu]: %lld, but "
@@ -461,8 +478,9 @@ model_load_tree(struct model_loader *ld, struct model *m, json_t *tree,
 				    "right_children", o);
 				goto out;
 			}
-			nd->feat = 0;
-			nd->left = 0;
+			nd->cond = NAN;
+			nd->feat = NODE_DEFAULT_LEFT;
+			nd->left = (uint32_t)k;
 			continue;
 		}
 		if (l < 0 || (unsigned long long)l >= n) {
@@ -483,6 +501,7 @@ model_load_tree(struct model_loader *ld, struct model *m, json_t *tree,
 			goto out;
 		}
 		newidx[l] = (uint32_t)tail;
+		depth[tail] = depth[head - 1] + 1;
 		queue[tail++] = (size_t)l;
 		if (r == 0 || newidx[r] != 0) {
 			model_fail(ld, "%s[%zu].right_children[%zu]: node %lld "
@@ -491,6 +510,7 @@ model_load_tree(struct model_loader *ld, struct model *m, json_t *tree,
 			goto out;
 		}
 		newidx[r] = (uint32_t)tail;
+		depth[tail] = depth[head - 1] + 1;
 		queue[tail++] = (size_t)r;
 		if (model_tree_int(ld, tj.feat, t, "split_indices", o,
 		    &f) == -1)
@@ -524,13 +544,16 @@ model_load_tree(struct model_loader *ld, struct model *m, json_t *tree,
 		}
 		nd->feat = (uint32_t)f | (dl ? NODE_DEFAULT_LEFT : 0);
 		nd->left = (uint32_t)(base + newidx[l]);
+		m->leaf[k] = 0.0f;
 	}
-	*root = (uint32_t)base;
+	tr->root = (uint32_t)base;
+	tr->depth = maxdepth;
 	m->nnodes += tail;
 	ret = 0;
 out:
 	free(queue);
 	free(newidx);
+	free(depth);
 	return ret;
 }
 
@@ -623,7 +646,7 @@ model_load_booster(struct model_loader *ld, struct model *m, json_t *learner)
 	const char	*gp = "learner.gradient_booster";
 	json_t		*gb, *name, *gbm, *trees, *info, *tree, *v, *gparam;
 	size_t		 t, g, total, ntrees_param, *count = NULL;
-	uint32_t	*roots = NULL;
+	struct model_tree *trs = NULL;
 	unsigned	*group = NULL;
 	long long	 gi;
 	int		 ret = -1;
@@ -680,10 +703,11 @@ model_load_booster(struct model_loader *ld, struct model *m, json_t *learner)
 	if (total == 0)
 		total = 1;
 	if ((m->nodes = calloc(total, sizeof(*m->nodes))) == NULL ||
-	    (roots = calloc(m->ntrees + 1, sizeof(*roots))) == NULL ||
+	    (m->leaf = calloc(total, sizeof(*m->leaf))) == NULL ||
+	    (trs = calloc(m->ntrees + 1, sizeof(*trs))) == NULL ||
 	    (group = calloc(m->ntrees + 1, sizeof(*group))) == NULL ||
 	    (count = calloc(m->ngroups + 1, sizeof(*count))) == NULL ||
-	    (m->roots = calloc(m->ntrees + 1, sizeof(*m->roots))) == NULL ||
+	    (m->trees = calloc(m->ntrees + 1, sizeof(*m->trees))) == NULL ||
 	    (m->group_end = calloc(m->ngroups, sizeof(*m->group_end))) ==
 	    NULL) {
 		model_fail(ld, "out of memory for %zu nodes", total);
@@ -712,7 +736,7 @@ model_load_booster(struct model_loader *ld, struct model *m, json_t *learner)
 		}
 		/* A tree fits the precounted total: model_load_tree adds
 		 * at most as many nodes as left_children has. */
-		if (model_load_tree(ld, m, tree, t, &roots[t]) == -1)
+		if (model_load_tree(ld, m, tree, t, &trs[t]) == -1)
 			goto out;
 		count[group[t]]++;
 	}
@@ -725,16 +749,16 @@ model_load_booster(struct model_loader *ld, struct model *m, json_t *learner)
 			    m->ngroups);
 			goto out;
 		}
-	/* Order roots by group, keeping tree order within a group. */
+	/* Order trees by group, keeping their order within a group. */
 	for (g = 1; g < m->ngroups; g++)
 		count[g] += count[g - 1];
 	for (g = 0; g < m->ngroups; g++)
 		m->group_end[g] = count[g];
 	for (t = m->ntrees; t-- > 0;)
-		m->roots[--count[group[t]]] = roots[t];
+		m->trees[--count[group[t]]] = trs[t];
 	ret = 0;
 out:
-	free(roots);
+	free(trs);
 	free(group);
 	free(count);
 	return ret;
@@ -885,7 +909,8 @@ model_free(struct model *m)
 		return;
 	free(m->name);
 	free(m->base);
-	free(m->roots);
+	free(m->trees);
+	free(m->leaf);
 	free(m->group_end);
 	free(m->nodes);
 	free(m);
@@ -934,24 +959,17 @@ model_sha256(const struct model *m)
 }
 
 /*
- * Walk one tree for one row and return its leaf value.  A node with the
- * default-left flag sends NaN left: !(NaN >= c) is the only way to write
- * that without a separate isnan(); the other nodes send it right.
+ * One step down from node i (see struct model_node): v < cond goes left,
+ * a missing value goes the default way, a leaf stays where it is.
  */
-static inline float
-model_tree_eval(const struct model_node *nodes, uint32_t i, const float *row)
+static inline uint32_t
+model_step(const struct model_node *nodes, uint32_t i, const float *row)
 {
 	const struct model_node	*nd = &nodes[i];
-	float			 v;
+	float			 v = row[nd->feat & NODE_FEATURE_MASK];
 
-	while (nd->left != 0) {
-		v = row[nd->feat & NODE_FEATURE_MASK];
-		if (nd->feat & NODE_DEFAULT_LEFT)
-			nd = &nodes[nd->left + (v >= nd->value)];
-		else
-			nd = &nodes[nd->left + !(v < nd->value)];
-	}
-	return nd->value;
+	return nd->left + ((uint32_t)(v >= nd->cond) |
+	    ((~nd->feat >> 31) & (uint32_t)(v != v)));
 }
 
 /* XGBoost 1.7's common::Sigmoid, in float. */
@@ -961,74 +979,173 @@ model_sigmoid(float x)
 	return 1.0f / (1.0f + expf(-x));
 }
 
-/* Sum the trees of group g for one row, from the group's base margin. */
-static inline float
-model_group_margin(const struct model *m, size_t g, const float *row)
+/*
+ * Sum the trees of group g for one row, from the group's base margin, in
+ * tree order as XGBoost does.  Four trees are walked side by side: their
+ * walks are independent, so the CPU overlaps their loads.
+ */
+static float
+model_margin_row(const struct model *m, size_t g, const float *row)
 {
-	size_t	 t = g == 0 ? 0 : m->group_end[g - 1];
-	size_t	 end = m->group_end[g];
-	float	 acc = m->base[g];
+	const struct model_node	*nodes = m->nodes;
+	const struct model_tree	*tr = m->trees + (g == 0 ? 0 :
+				    m->group_end[g - 1]);
+	const struct model_tree	*end = m->trees + m->group_end[g];
+	uint32_t		 i0, i1, i2, i3, d, depth;
+	float			 acc = m->base[g];
 
-	for (; t < end; t++)
-		acc += model_tree_eval(m->nodes, m->roots[t], row);
+	for (; end - tr >= 4; tr += 4) {
+		i0 = tr[0].root;
+		i1 = tr[1].root;
+		i2 = tr[2].root;
+		i3 = tr[3].root;
+		depth = tr[0].depth;
+		if (tr[1].depth > depth)
+			depth = tr[1].depth;
+		if (tr[2].depth > depth)
+			depth = tr[2].depth;
+		if (tr[3].depth > depth)
+			depth = tr[3].depth;
+		for (d = 0; d < depth; d++) {
+			i0 = model_step(nodes, i0, row);
+			i1 = model_step(nodes, i1, row);
+			i2 = model_step(nodes, i2, row);
+			i3 = model_step(nodes, i3, row);
+		}
+		acc += m->leaf[i0];
+		acc += m->leaf[i1];
+		acc += m->leaf[i2];
+		acc += m->leaf[i3];
+	}
+	for (; tr < end; tr++) {
+		i0 = tr->root;
+		for (d = 0; d < tr->depth; d++)
+			i0 = model_step(nodes, i0, row);
+		acc += m->leaf[i0];
+	}
 	return acc;
 }
 
-/* Predict nrows rows into out; see model.h. */
+#define MODEL_LANES	16	/* rows walked side by side in a batch */
+
+/*
+ * Sum the trees of group g for the MODEL_LANES rows row[] into acc, each
+ * from the group's base margin in tree order.  The rows go down each tree
+ * together, which overlaps their walks and keeps the tree in cache.
+ */
+static void
+model_margin_lanes(const struct model *m, size_t g,
+    const float *const row[MODEL_LANES], float acc[MODEL_LANES])
+{
+	const struct model_node	*nodes = m->nodes;
+	const struct model_tree	*tr = m->trees + (g == 0 ? 0 :
+				    m->group_end[g - 1]);
+	const struct model_tree	*end = m->trees + m->group_end[g];
+	uint32_t		 idx[MODEL_LANES], d;
+	int			 j;
+
+	for (j = 0; j < MODEL_LANES; j++)
+		acc[j] = m->base[g];
+	for (; tr < end; tr++) {
+		for (j = 0; j < MODEL_LANES; j++)
+			idx[j] = tr->root;
+		for (d = 0; d < tr->depth; d++)
+			for (j = 0; j < MODEL_LANES; j++)
+				idx[j] = model_step(nodes, idx[j], row[j]);
+		for (j = 0; j < MODEL_LANES; j++)
+			acc[j] += m->leaf[idx[j]];
+	}
+}
+
+/* Softmax over the n class margins in o, in place, as XGBoost's
+ * common::Softmax: float exponentials, a double sum, a float division. */
+static void
+model_softmax(double *o, size_t n)
+{
+	size_t	 g;
+	float	 wmax, e;
+	double	 wsum = 0.0;
+
+	wmax = (float)o[0];
+	for (g = 1; g < n; g++)
+		wmax = fmaxf((float)o[g], wmax);
+	for (g = 0; g < n; g++) {
+		e = expf((float)o[g] - wmax);
+		o[g] = (double)e;
+		wsum += (double)e;
+	}
+	for (g = 0; g < n; g++)
+		o[g] = (double)((float)o[g] / (float)wsum);
+}
+
+/*
+ * Turn the margins of group g for rows r0 .. r0 + n - 1 into outputs.
+ * For argmax, best[] and bestm[] carry the running maximum across groups
+ * (XGBoost's FindMaxIndex: the first strict maximum); for softmax the
+ * margins wait in out until the last group.
+ */
+static void
+model_finish(const struct model *m, size_t g, const float *margin, size_t n,
+    double *out, size_t r0, size_t *best, float *bestm)
+{
+	size_t	 j;
+	double	*o;
+
+	for (j = 0; j < n; j++) {
+		o = out + (r0 + j) * m->noutputs;
+		switch (m->obj->transform) {
+		case MODEL_IDENTITY:
+			o[g] = (double)margin[j];
+			break;
+		case MODEL_SIGMOID:
+			o[g] = (double)model_sigmoid(margin[j]);
+			break;
+		case MODEL_SOFTMAX:
+			o[g] = (double)margin[j];
+			if (g == m->ngroups - 1)
+				model_softmax(o, m->ngroups);
+			break;
+		case MODEL_ARGMAX:
+			if (g == 0 || margin[j] > bestm[j]) {
+				bestm[j] = margin[j];
+				best[j] = g;
+			}
+			if (g == m->ngroups - 1)
+				o[0] = (double)best[j];
+			break;
+		}
+	}
+}
+
+/*
+ * Predict nrows rows into out; see model.h.  Rows go down the trees
+ * MODEL_LANES at a time (a short last block repeats its last row in the
+ * spare lanes); a batch of fewer than 4 rows goes one row at a time.
+ */
 void
 model_predict(const struct model *m, const float *x, size_t nrows,
     double *out)
 {
-	const float	*row;
-	double		*o;
-	size_t		 r, g, best;
-	float		 margin, bestm, wmax, e;
-	double		 wsum;
+	const float	*row[MODEL_LANES];
+	size_t		 r, g, j, n, nf = m->nfeatures, best[MODEL_LANES];
+	float		 margin[MODEL_LANES], bestm[MODEL_LANES];
 
-	for (r = 0; r < nrows; r++) {
-		row = x + r * m->nfeatures;
-		o = out + r * m->noutputs;
-		switch (m->obj->transform) {
-		case MODEL_IDENTITY:
-			for (g = 0; g < m->ngroups; g++)
-				o[g] = model_group_margin(m, g, row);
-			break;
-		case MODEL_SIGMOID:
-			for (g = 0; g < m->ngroups; g++)
-				o[g] = model_sigmoid(model_group_margin(m, g,
-				    row));
-			break;
-		case MODEL_ARGMAX:
-			/* XGBoost's FindMaxIndex: first strict maximum. */
-			best = 0;
-			bestm = model_group_margin(m, 0, row);
-			for (g = 1; g < m->ngroups; g++) {
-				margin = model_group_margin(m, g, row);
-				if (margin > bestm) {
-					bestm = margin;
-					best = g;
-				}
-			}
-			o[0] = (double)best;
-			break;
-		case MODEL_SOFTMAX:
-			/* XGBoost's common::Softmax: float exponentials, a
-			 * double sum, a float division. */
-			wmax = -INFINITY;
+	for (r = 0; r < nrows; r += n) {
+		n = nrows - r < MODEL_LANES ? nrows - r : MODEL_LANES;
+		if (n < 4) {
+			n = 1;
 			for (g = 0; g < m->ngroups; g++) {
-				margin = model_group_margin(m, g, row);
-				o[g] = margin;
-				wmax = g == 0 ? margin : fmaxf(margin, wmax);
+				margin[0] = model_margin_row(m, g, x + r * nf);
+				model_finish(m, g, margin, 1, out, r, best,
+				    bestm);
 			}
-			wsum = 0.0;
-			for (g = 0; g < m->ngroups; g++) {
-				e = expf((float)o[g] - wmax);
-				o[g] = e;
-				wsum += e;
-			}
-			for (g = 0; g < m->ngroups; g++)
-				o[g] = (float)o[g] / (float)wsum;
-			break;
+			continue;
+		}
+		for (j = 0; j < MODEL_LANES; j++)
+			row[j] = x + (r + (j < n ? j : n - 1)) * nf;
+		for (g = 0; g < m->ngroups; g++) {
+			model_margin_lanes(m, g, row, margin);
+			model_finish(m, g, margin, n, out, r, best, bestm);
 		}
 	}
 }

@@ -37,6 +37,13 @@ const char	*expo_content_type(enum expo_format);
 /* Append the whole exposition; 0, or -1 when out of memory. */
 int		 expo_write(struct evbuffer *, enum expo_format,
 		    const struct expo_metrics *);
+/*
+ * Append the HELP and TYPE lines of a family.  name is the sample name
+ * (with _total or _info); type is counter, gauge, histogram or info (a
+ * gauge in the text format).  0 or -1.
+ */
+int		 expo_write_family(struct evbuffer *, enum expo_format,
+		    const char *name, const char *type, const char *help);
 /* Append value in the shortest form that reads back exactly, with ".0"
  * added to integral values ("1.0", "2.5", "+Inf"); 0 or -1. */
 int		 expo_write_double(struct evbuffer *, double);

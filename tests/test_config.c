@@ -1,0 +1,196 @@
+/* Unit tests of config: defaults, parsing, every error's wording. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "inferd/config.h"
+#include "inferd/log.h"
+
+static void
+test_defaults(void **state)
+{
+	struct config	cfg;
+
+	config_defaults(&cfg);
+	assert_string_equal(cfg.listen.host, "0.0.0.0");
+	assert_string_equal(cfg.listen.port, "8000");
+	assert_string_equal(cfg.metrics_listen.port, "9180");
+	assert_int_equal(cfg.workers, 0);
+	assert_int_equal(cfg.max_body_bytes, 1048576);
+	assert_int_equal(cfg.max_batch_rows, 1000);
+	assert_int_equal(cfg.max_connections, 1024);
+	assert_true(cfg.max_delay == 10);
+	assert_int_equal(cfg.nbuckets, 12);
+	assert_true(cfg.buckets[8] == 1.0);	/* the SLO threshold */
+	assert_int_equal(cfg.log_level, LOG_LEVEL_INFO);
+}
+
+static void
+test_parse_file(void **state)
+{
+	struct config	cfg;
+	char		err[256] = "";
+	const char	*text =
+	    "# a comment\n"
+	    "\n"
+	    "  listen = 127.0.0.1:8080   # trailing comment\n"
+	    "metrics_listen=[::1]:0\n"
+	    "workers = 4\n"
+	    "max_delay = 2.5\n"
+	    "buckets = 0.1, 0.5 ,1.0,2\n"
+	    "log_level = debug";	/* no final newline */
+
+	config_defaults(&cfg);
+	assert_int_equal(config_parse(&cfg, text, "t.conf", err, sizeof(err)),
+	    0);
+	assert_string_equal(cfg.listen.host, "127.0.0.1");
+	assert_string_equal(cfg.listen.port, "8080");
+	assert_string_equal(cfg.metrics_listen.host, "::1");
+	assert_string_equal(cfg.metrics_listen.port, "0");
+	assert_int_equal(cfg.workers, 4);
+	assert_true(cfg.max_delay == 2.5);
+	assert_int_equal(cfg.nbuckets, 4);
+	assert_true(cfg.buckets[3] == 2.0);
+	assert_int_equal(cfg.log_level, LOG_LEVEL_DEBUG);
+}
+
+/* Each bad line and the exact message it must produce. */
+static const struct {
+	const char	*text;
+	const char	*msg;
+} bad[] = {
+	{ "workers = 2\nworkers = lots\n",
+	    "t.conf:2: workers: 'lots' is not an integer from 0 to 256" },
+	{ "workers = 257\n",
+	    "t.conf:1: workers: '257' is not an integer from 0 to 256" },
+	{ "workers = 1.5\n",
+	    "t.conf:1: workers: '1.5' is not an integer from 0 to 256" },
+	{ "colour = blue\n", "t.conf:1: unknown key 'colour'" },
+	{ "just words\n", "t.conf:1: expected 'key = value', found 'just "
+	    "words'" },
+	{ "= 3\n", "t.conf:1: missing key before '='" },
+	{ "listen = 8000\n", "t.conf:1: listen: '8000' is not ADDRESS:PORT "
+	    "(port 0-65535; IPv6 as [::1]:PORT)" },
+	{ "listen = host:65536\n", "t.conf:1: listen: 'host:65536' is not "
+	    "ADDRESS:PORT (port 0-65535; IPv6 as [::1]:PORT)" },
+	{ "listen = ::1:80\n", "t.conf:1: listen: '::1:80' is not "
+	    "ADDRESS:PORT (port 0-65535; IPv6 as [::1]:PORT)" },
+	{ "max_delay = -1\n", "t.conf:1: max_delay: '-1' is not a number of "
+	    "seconds from 0 to 3600" },
+	{ "max_delay = nan\n", "t.conf:1: max_delay: 'nan' is not a number "
+	    "of seconds from 0 to 3600" },
+	{ "max_delay = inf\n", "t.conf:1: max_delay: 'inf' is not a number "
+	    "of seconds from 0 to 3600" },
+	{ "max_body_bytes = 0\n", "t.conf:1: max_body_bytes: '0' is not an "
+	    "integer from 1 to 1073741824" },
+	{ "buckets = 1, 0.5\n", "t.conf:1: buckets: bounds must increase: "
+	    "0.5 after 1" },
+	{ "buckets = 0.1,,0.2\n", "t.conf:1: buckets: '' is not a positive "
+	    "number" },
+	{ "buckets = -1\n", "t.conf:1: buckets: '-1' is not a positive "
+	    "number" },
+	{ "buckets =\n", "t.conf:1: buckets: no bounds given" },
+	{ "log_level = loud\n", "t.conf:1: log_level: 'loud' is not one of "
+	    "error, warn, info, debug" },
+	{ "model =\n", "t.conf:1: model: empty path" },
+};
+
+static void
+test_errors(void **state)
+{
+	struct config	cfg;
+	char		err[256];
+	size_t		i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config_defaults(&cfg);
+		err[0] = '\0';
+		assert_int_equal(config_parse(&cfg, bad[i].text, "t.conf", err,
+		    sizeof(err)), -1);
+		assert_string_equal(err, bad[i].msg);
+	}
+}
+
+static void
+test_buckets_limit(void **state)
+{
+	struct config	cfg;
+	char		list[4096] = "", err[256];
+	int		i;
+
+	for (i = 1; i <= CONFIG_MAX_BUCKETS + 1; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+		    "%s%d", i > 1 ? "," : "", i);
+	config_defaults(&cfg);
+	assert_int_equal(config_set(&cfg, "buckets", list, "cli", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "cli: buckets: more than 64 bounds");
+}
+
+static void
+test_command_line_origin(void **state)
+{
+	struct config	cfg;
+	char		err[256];
+
+	config_defaults(&cfg);
+	assert_int_equal(config_set(&cfg, "workers", "x", "command line (-w)",
+	    err, sizeof(err)), -1);
+	assert_string_equal(err, "command line (-w): workers: 'x' is not an "
+	    "integer from 0 to 256");
+	/* a later setting overrides an earlier one */
+	assert_int_equal(config_set(&cfg, "workers", "3", "a", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&cfg, "workers", "5", "b", err,
+	    sizeof(err)), 0);
+	assert_int_equal(cfg.workers, 5);
+}
+
+static void
+test_long_line(void **state)
+{
+	struct config	cfg;
+	char		text[5000], err[256];
+
+	memset(text, 'a', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	config_defaults(&cfg);
+	assert_int_equal(config_parse(&cfg, text, "t.conf", err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "t.conf:1: line longer than 4095 bytes");
+}
+
+static void
+test_help_table(void **state)
+{
+	const char	*name, *dflt, *help;
+	size_t		 i, n = 0;
+
+	for (i = 0; (name = config_key_doc(i, &dflt, &help)) != NULL; i++) {
+		assert_non_null(dflt);
+		assert_true(strlen(help) > 10);
+		n++;
+	}
+	assert_true(n >= 14);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_parse_file),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_buckets_limit),
+		cmocka_unit_test(test_command_line_origin),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_help_table),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,285 @@
+/* Unit tests of expo: golden outputs of both formats, escaping, Accept. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+
+#include "inferd/expo.h"
+#include "inferd/shm.h"
+
+/* The buffer's text, NUL-terminated; freed by the caller. */
+static char *
+drain(struct evbuffer *b)
+{
+	size_t	 len = evbuffer_get_length(b);
+	char	*s = malloc(len + 1);
+
+	assert_non_null(s);
+	evbuffer_remove(b, s, len);
+	s[len] = '\0';
+	return s;
+}
+
+static char *
+render(enum expo_format fmt, const struct expo_metrics *m)
+{
+	struct evbuffer	*b = evbuffer_new();
+	char		*s;
+
+	assert_int_equal(expo_write(b, fmt, m), 0);
+	s = drain(b);
+	evbuffer_free(b);
+	return s;
+}
+
+static struct shm_snapshot	snap;
+static struct expo_metrics	metrics;
+
+static int
+setup(void **state)
+{
+	memset(&snap, 0, sizeof(snap));
+	snap.nbuckets = 3;
+	snap.bounds[0] = 0.5;
+	snap.bounds[1] = 1.0;
+	snap.bounds[2] = 10.0;
+	snap.cumulative[0] = 5;
+	snap.cumulative[1] = 7;
+	snap.cumulative[2] = 8;
+	snap.cumulative[3] = 9;
+	snap.count = 9;
+	snap.sum = 14.25;
+	snap.requests[SHM_H_PREDICT][SHM_C_200] = 8;
+	snap.requests[SHM_H_PREDICT][SHM_C_400] = 1;
+	snap.requests[SHM_H_OTHER][SHM_C_404] = 2;
+	snap.in_flight = 3;
+	metrics = (struct expo_metrics){
+		.snap = &snap,
+		.workers = 2,
+		.workers_alive = 2,
+		.worker_restarts = 1,
+		.model_load_failures = 0,
+		.start_time = 1700000000.5,
+		.version = "1.2.3",
+		.model_name = "bc",
+		.model_sha256 = "abc123",
+		.model_objective = "binary:logistic",
+	};
+	return 0;
+}
+
+static const char golden_text[] =
+"# HELP prediction_latency_seconds Time from the arrival of an inference request to its response, requested delay included.\n"
+"# TYPE prediction_latency_seconds histogram\n"
+"prediction_latency_seconds_bucket{le=\"0.5\"} 5\n"
+"prediction_latency_seconds_bucket{le=\"1.0\"} 7\n"
+"prediction_latency_seconds_bucket{le=\"10.0\"} 8\n"
+"prediction_latency_seconds_bucket{le=\"+Inf\"} 9\n"
+"prediction_latency_seconds_count 9\n"
+"prediction_latency_seconds_sum 14.25\n"
+"# HELP inferd_http_requests_total HTTP requests answered by the workers, by handler and status code.\n"
+"# TYPE inferd_http_requests_total counter\n"
+"inferd_http_requests_total{handler=\"/predict\",code=\"200\"} 8\n"
+"inferd_http_requests_total{handler=\"/predict\",code=\"400\"} 1\n"
+"inferd_http_requests_total{handler=\"other\",code=\"404\"} 2\n"
+"# HELP inferd_http_requests_in_flight Requests the workers are answering now.\n"
+"# TYPE inferd_http_requests_in_flight gauge\n"
+"inferd_http_requests_in_flight 3\n"
+"# HELP inferd_workers Worker processes configured.\n"
+"# TYPE inferd_workers gauge\n"
+"inferd_workers 2\n"
+"# HELP inferd_workers_alive Worker processes running now.\n"
+"# TYPE inferd_workers_alive gauge\n"
+"inferd_workers_alive 2\n"
+"# HELP inferd_worker_restarts_total Workers the master replaced after they died.\n"
+"# TYPE inferd_worker_restarts_total counter\n"
+"inferd_worker_restarts_total 1\n"
+"# HELP inferd_model_info The model being served.\n"
+"# TYPE inferd_model_info gauge\n"
+"inferd_model_info{name=\"bc\",sha256=\"abc123\",objective=\"binary:logistic\"} 1\n"
+"# HELP inferd_model_load_failures_total Model loads (start-up or reload) that failed.\n"
+"# TYPE inferd_model_load_failures_total counter\n"
+"inferd_model_load_failures_total 0\n"
+"# HELP inferd_build_info inferd's version.\n"
+"# TYPE inferd_build_info gauge\n"
+"inferd_build_info{version=\"1.2.3\"} 1\n"
+"# HELP process_start_time_seconds Start time of the master process since the Unix epoch in seconds.\n"
+"# TYPE process_start_time_seconds gauge\n"
+"process_start_time_seconds 1700000000.5\n";
+
+static const char golden_om[] =
+"# HELP prediction_latency_seconds Time from the arrival of an inference request to its response, requested delay included.\n"
+"# TYPE prediction_latency_seconds histogram\n"
+"prediction_latency_seconds_bucket{le=\"0.5\"} 5\n"
+"prediction_latency_seconds_bucket{le=\"1.0\"} 7\n"
+"prediction_latency_seconds_bucket{le=\"10.0\"} 8\n"
+"prediction_latency_seconds_bucket{le=\"+Inf\"} 9\n"
+"prediction_latency_seconds_count 9\n"
+"prediction_latency_seconds_sum 14.25\n"
+"# HELP inferd_http_requests HTTP requests answered by the workers, by handler and status code.\n"
+"# TYPE inferd_http_requests counter\n"
+"inferd_http_requests_total{handler=\"/predict\",code=\"200\"} 8\n"
+"inferd_http_requests_total{handler=\"/predict\",code=\"400\"} 1\n"
+"inferd_http_requests_total{handler=\"other\",code=\"404\"} 2\n"
+"# HELP inferd_http_requests_in_flight Requests the workers are answering now.\n"
+"# TYPE inferd_http_requests_in_flight gauge\n"
+"inferd_http_requests_in_flight 3\n"
+"# HELP inferd_workers Worker processes configured.\n"
+"# TYPE inferd_workers gauge\n"
+"inferd_workers 2\n"
+"# HELP inferd_workers_alive Worker processes running now.\n"
+"# TYPE inferd_workers_alive gauge\n"
+"inferd_workers_alive 2\n"
+"# HELP inferd_worker_restarts Workers the master replaced after they died.\n"
+"# TYPE inferd_worker_restarts counter\n"
+"inferd_worker_restarts_total 1\n"
+"# HELP inferd_model The model being served.\n"
+"# TYPE inferd_model info\n"
+"inferd_model_info{name=\"bc\",sha256=\"abc123\",objective=\"binary:logistic\"} 1\n"
+"# HELP inferd_model_load_failures Model loads (start-up or reload) that failed.\n"
+"# TYPE inferd_model_load_failures counter\n"
+"inferd_model_load_failures_total 0\n"
+"# HELP inferd_build inferd's version.\n"
+"# TYPE inferd_build info\n"
+"inferd_build_info{version=\"1.2.3\"} 1\n"
+"# HELP process_start_time_seconds Start time of the master process since the Unix epoch in seconds.\n"
+"# TYPE process_start_time_seconds gauge\n"
+"process_start_time_seconds 1700000000.5\n"
+"# EOF\n";
+
+static void
+test_golden_text(void **state)
+{
+	char	*s = render(EXPO_TEXT, &metrics);
+
+	assert_string_equal(s, golden_text);
+	free(s);
+}
+
+static void
+test_golden_openmetrics(void **state)
+{
+	char	*s = render(EXPO_OPENMETRICS, &metrics);
+
+	assert_string_equal(s, golden_om);
+	free(s);
+}
+
+/* With nothing counted yet, the request family still has a sample. */
+static void
+test_empty(void **state)
+{
+	char	*s;
+
+	memset(snap.requests, 0, sizeof(snap.requests));
+	s = render(EXPO_TEXT, &metrics);
+	assert_non_null(strstr(s, "inferd_http_requests_total{handler="
+	    "\"/predict\",code=\"200\"} 0\n"));
+	free(s);
+}
+
+static void
+test_label_escaping(void **state)
+{
+	char	*s;
+
+	metrics.model_name = "a\"b\\c\nd";
+	s = render(EXPO_TEXT, &metrics);
+	assert_non_null(strstr(s, "name=\"a\\\"b\\\\c\\nd\""));
+	free(s);
+	s = render(EXPO_OPENMETRICS, &metrics);
+	assert_non_null(strstr(s, "name=\"a\\\"b\\\\c\\nd\""));
+	free(s);
+}
+
+static void
+test_help_escaping(void **state)
+{
+	struct evbuffer	*b = evbuffer_new();
+	char		*s;
+
+	expo_write_family(b, EXPO_TEXT, "x_total", "counter",
+	    "say \"hi\" \\ bye\nnow");
+	s = drain(b);
+	/* text 0.0.4 escapes backslash and newline in HELP, not quotes */
+	assert_string_equal(s, "# HELP x_total say \"hi\" \\\\ bye\\nnow\n"
+	    "# TYPE x_total counter\n");
+	free(s);
+	expo_write_family(b, EXPO_OPENMETRICS, "x_total", "counter",
+	    "say \"hi\" \\ bye\nnow");
+	s = drain(b);
+	assert_string_equal(s, "# HELP x say \\\"hi\\\" \\\\ bye\\nnow\n"
+	    "# TYPE x counter\n");
+	free(s);
+	evbuffer_free(b);
+}
+
+static void
+test_doubles(void **state)
+{
+	static const struct {
+		double		 v;
+		const char	*s;
+	} cases[] = {
+		{ 1.0, "1.0" }, { 10.0, "10.0" }, { 0.005, "0.005" },
+		{ 2.5, "2.5" }, { 0.1, "0.1" }, { 1e-7, "1e-07" },
+		{ 123456789.0, "123456789.0" }, { 0.0, "0.0" },
+		{ 1.0 / 0.0, "+Inf" }, { 0.30000000000000004,
+		"0.30000000000000004" },
+	};
+	struct evbuffer	*b = evbuffer_new();
+	size_t		 i;
+	char		*s;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(expo_write_double(b, cases[i].v), 0);
+		s = drain(b);
+		assert_string_equal(s, cases[i].s);
+		free(s);
+	}
+	evbuffer_free(b);
+}
+
+static void
+test_negotiate(void **state)
+{
+	assert_int_equal(expo_negotiate(NULL), EXPO_TEXT);
+	assert_int_equal(expo_negotiate("*/*"), EXPO_TEXT);
+	assert_int_equal(expo_negotiate("text/plain"), EXPO_TEXT);
+	/* What Prometheus 2.x sends. */
+	assert_int_equal(expo_negotiate("application/openmetrics-text;"
+	    "version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+	    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"), EXPO_OPENMETRICS);
+	assert_int_equal(expo_negotiate("application/openmetrics-text"),
+	    EXPO_OPENMETRICS);
+	assert_int_equal(expo_negotiate("text/plain;q=0.9, "
+	    "application/openmetrics-text;q=0.5"), EXPO_TEXT);
+	assert_int_equal(expo_negotiate("application/openmetrics-text;q=0"),
+	    EXPO_TEXT);
+	assert_string_equal(expo_content_type(EXPO_TEXT),
+	    "text/plain; version=0.0.4; charset=utf-8");
+	assert_string_equal(expo_content_type(EXPO_OPENMETRICS),
+	    "application/openmetrics-text; version=1.0.0; charset=utf-8");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_golden_text, setup),
+		cmocka_unit_test_setup(test_golden_openmetrics, setup),
+		cmocka_unit_test_setup(test_empty, setup),
+		cmocka_unit_test_setup(test_label_escaping, setup),
+		cmocka_unit_test(test_help_escaping),
+		cmocka_unit_test(test_doubles),
+		cmocka_unit_test(test_negotiate),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
