@@ -23,6 +23,7 @@ BIN = os.environ.get("INFERD_BIN", "src/inferd")
 SRCDIR = os.environ.get("INFERD_SRCDIR", ".")
 MODEL = os.path.join(SRCDIR, "models", "breast_cancer.json")
 
+_SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:")
 _LISTEN = re.compile(r"(http|metrics) listening on (\S+):(\d+)$")
 
 
@@ -30,7 +31,7 @@ class Inferd:
     """A running inferd.  Its stderr is collected in self.log."""
 
     def __init__(self, workers=2, model=MODEL, options=None, args=(),
-                 config=None, start_timeout=20):
+                 config=None, start_timeout=20, env=None):
         self.cmd = [BIN, "-l", "127.0.0.1:0", "-m", "127.0.0.1:0",
                     "-w", str(workers), "--model", model]
         if config is not None:
@@ -39,6 +40,7 @@ class Inferd:
             self.cmd += ["-o", "%s=%s" % (k, v)]
         self.cmd += list(args)
         self.start_timeout = start_timeout
+        self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.port = self.metrics_port = None
         self.lines = []
@@ -48,7 +50,8 @@ class Inferd:
     def start(self):
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
+                                     stderr=subprocess.STDOUT, text=True,
+                                     env=self.env)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.wait_log(r"ready: ", self.start_timeout)
@@ -136,6 +139,9 @@ class Inferd:
         pid = self.proc.pid
         rc = self.stop()
         assert rc == 0, "inferd exited with status %r\n%s" % (rc, self.log)
+        for line in self.lines:
+            assert not _SANITIZER.search(line), \
+                "sanitizer report in inferd's output:\n" + self.log
         assert not os.path.exists("/dev/shm/inferd.%d" % pid), \
             "shared memory /dev/shm/inferd.%d left behind" % pid
         return False
