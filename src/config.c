@@ -49,6 +49,8 @@ static const struct config_key config_keys[] = {
 	    "largest ?delay= a request may ask for, in seconds" },
 	{ "max_body_bytes", CT_SIZE, OFF(max_body_bytes), 1, 1 << 30,
 	    "1048576", "largest request body, in bytes" },
+	{ "max_header_bytes", CT_SIZE, OFF(max_header_bytes), 256, 1 << 20,
+	    "8192", "largest request line plus headers, in bytes" },
 	{ "max_batch_rows", CT_SIZE, OFF(max_batch_rows), 1, 1000000, "1000",
 	    "most rows one prediction request may carry" },
 	{ "max_connections", CT_UINT, OFF(max_connections), 1, 1000000,

@@ -859,6 +859,7 @@ worker_run(const struct worker_params *p)
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_max_body_size(w.http, (ev_ssize_t)cfg->max_body_bytes);
+	evhttp_set_max_headers_size(w.http, (ev_ssize_t)cfg->max_header_bytes);
 	tv.tv_sec = (time_t)cfg->request_timeout;
 	tv.tv_usec = (suseconds_t)((cfg->request_timeout -
 	    (double)tv.tv_sec) * 1e6);

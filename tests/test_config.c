@@ -176,7 +176,7 @@ test_help_table(void **state)
 		assert_true(strlen(help) > 10);
 		n++;
 	}
-	assert_true(n >= 14);
+	assert_true(n >= 15);
 }
 
 int

@@ -187,6 +187,39 @@ def test_bad_queries():
         assert st == 405 and "error" in json.loads(data)
 
 
+def raw_http(port, data):
+    """Send raw bytes; return what comes back until the server closes."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        s.sendall(data)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+    finally:
+        s.close()
+
+
+def test_malformed_http():
+    """libevent answers unparseable requests itself (HTML body, see the
+    README's known limits); the status is right and the worker lives."""
+    with Inferd(workers=1, options={"max_header_bytes": "1024"}) as d:
+        pid = d.worker_pids()
+        for data, status in [
+                (b"GARBAGE\r\n\r\n", b" 400 "),
+                (b"GET /predict HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 2000 +
+                 b"\r\n\r\n", b" 400 "),
+                (b"GET /predict HTTP/1.1\r\nBad Header\r\n\r\n", b" 400 "),
+                (b"POST /predict HTTP/1.1\r\nHost: x\r\n"
+                 b"Content-Length: 99999999\r\n\r\n", b" 413 ")]:
+            out = raw_http(d.port, data)
+            assert status in out.split(b"\r\n")[0] + b" ", out
+        st, body = d.json("GET", "/predict")
+        assert st == 200 and d.worker_pids() == pid
+
+
 def test_body_and_connection_limits():
     with Inferd(workers=1, options={"max_body_bytes": "100",
                                     "max_connections": "2"}) as d:
@@ -449,6 +482,7 @@ if __name__ == "__main__":
          test_counts_exact, test_exposition_formats,
          test_scrape_consistent_under_load, test_delay_lands_above_slo_bucket,
          test_delay_does_not_block_worker, test_bad_queries,
+         test_malformed_http,
          test_body_and_connection_limits, test_kill_worker_replaced_counts_kept,
          test_kill_mid_load_counts_exact, test_inflight_zeroed_when_worker_dies,
          test_crash_loop_backs_off, test_sigterm_drains_inflight,

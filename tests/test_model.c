@@ -605,6 +605,42 @@ test_per_class_base_score(void **state)
 	model_free(m);
 }
 
+static void
+test_batch_equals_rows(void **state)
+{
+	static const char *objs[][3] = {
+		{ "binary:logistic", "0", "[0,0]" },
+		{ "multi:softprob", "2", "[0,1]" },
+		{ "multi:softmax", "2", "[1,0]" },
+	};
+	enum { N = 53 };
+	float		 x[N][2];
+	double		 batch[N * 2], one[2];
+	struct model	*m;
+	size_t		 i, k, o, n;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		x[i][0] = i % 7 == 0 ? NAN : (float)i / N;
+		x[i][1] = i % 5 == 0 ? NAN : (float)(i % 9) - 4.0f;
+	}
+	for (k = 0; k < sizeof(objs) / sizeof(objs[0]); k++) {
+		m = load_text(make_model(objs[k][0], "\"5E-1\"", objs[k][1],
+		    objs[k][2]));
+		o = model_noutputs(m);
+		/* every batch size from 1 to N, against rows one by one */
+		for (n = 1; n <= N; n += n < 20 ? 1 : 11) {
+			model_predict(m, &x[0][0], n, batch);
+			for (i = 0; i < n; i++) {
+				model_predict(m, x[i], 1, one);
+				assert_memory_equal(one, batch + i * o,
+				    o * sizeof(double));
+			}
+		}
+		model_free(m);
+	}
+}
+
 /* Remove the files the tests wrote, and the directory. */
 static int
 cleanup(void **state)
@@ -644,6 +680,7 @@ main(void)
 		cmocka_unit_test(test_multi_softmax),
 		cmocka_unit_test(test_per_class_base_score),
 		cmocka_unit_test(test_deep_chain),
+		cmocka_unit_test(test_batch_equals_rows),
 		cmocka_unit_test(test_sha256_and_name),
 		cmocka_unit_test(test_sha256_vectors),
 		cmocka_unit_test(test_corrupt_models),
