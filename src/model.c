@@ -286,7 +286,6 @@ model_get_base_score(struct model_loader *ld, json_t *param, float *out,
 /* The node arrays of one tree as found in the file, before checking. */
 struct model_tree_json {
 	json_t	*left, *right, *feat, *cond, *dleft, *stype;
-	size_t	 n;
 };
 
 /* Fetch array "name" of tree t; it must have n entries (or set n when
@@ -421,7 +420,6 @@ model_load_tree(struct model_loader *ld, struct model *m, json_t *tree,
 		if (failed)
 			return -1;
 	}
-	tj.n = n;
 	if (n == 0)
 		return model_fail(ld, "%s[%zu].left_children: tree has no "
 		    "nodes", tp, t);

@@ -7,8 +7,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +59,36 @@ shm_init(struct shm_segment *seg, void *mem, size_t nslots,
 	memcpy(seg->hdr->bounds, bounds, nbounds * sizeof(*bounds));
 }
 
+/*
+ * Remove the segments of inferd masters that died without cleaning up:
+ * /dev/shm/inferd.<pid> with no such process.  Only our own kind of
+ * segment is touched.
+ */
+static void
+shm_remove_stale(void)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	char		 name[NAME_MAX + 2], *end;
+	long		 pid;
+
+	if ((dir = opendir("/dev/shm")) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if (strncmp(de->d_name, "inferd.", 7) != 0)
+			continue;
+		pid = strtol(de->d_name + 7, &end, 10);
+		if (*end != '\0' || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(name, sizeof(name), "/%s", de->d_name);
+		if (shm_unlink(name) == 0)
+			log_info("removed stale shared memory %s of dead "
+			    "process %ld", name, pid);
+	}
+	closedir(dir);
+}
+
 /* Create, size, map and lay out /inferd.<pid>. */
 int
 shm_create(struct shm_segment *seg, size_t nslots, const double *bounds,
@@ -64,6 +98,7 @@ shm_create(struct shm_segment *seg, size_t nslots, const double *bounds,
 	void	*mem;
 	int	 fd;
 
+	shm_remove_stale();
 	snprintf(seg->name, sizeof(seg->name), "/inferd.%ld", (long)getpid());
 	/* A segment of an earlier process with our pid is stale. */
 	if (shm_unlink(seg->name) == 0)

@@ -119,11 +119,17 @@ class Inferd:
         return rc
 
     def kill(self):
+        """SIGKILL the master and its workers; remove its segment."""
         if self.proc and self.proc.poll() is None:
             for pid in self.worker_pids():
                 _kill(pid)
             self.proc.kill()
             self.proc.wait()
+        if self.proc:
+            try:
+                os.unlink("/dev/shm/inferd.%d" % self.proc.pid)
+            except FileNotFoundError:
+                pass
 
     def __enter__(self):
         try:

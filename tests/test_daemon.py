@@ -402,6 +402,22 @@ def test_sighup_reloads_model():
         shutil.rmtree(tmp)
 
 
+def test_stale_segment_removed():
+    """A segment left by a master that was killed is removed at start."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    path = "/dev/shm/inferd.%d" % dead.pid
+    with open(path, "wb") as f:
+        f.write(b"\0" * 4096)
+    try:
+        with Inferd(workers=1) as d:
+            d.wait_log(r"removed stale shared memory /inferd.%d " % dead.pid)
+            assert not os.path.exists(path)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
 def start_fails(args, expect):
     """inferd with args must exit non-zero before forking, saying expect."""
     before = shm_segments()
@@ -486,4 +502,4 @@ if __name__ == "__main__":
          test_body_and_connection_limits, test_kill_worker_replaced_counts_kept,
          test_kill_mid_load_counts_exact, test_inflight_zeroed_when_worker_dies,
          test_crash_loop_backs_off, test_sigterm_drains_inflight,
-         test_sighup_reloads_model])
+         test_sighup_reloads_model, test_stale_segment_removed])
