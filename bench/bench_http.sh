@@ -80,7 +80,7 @@ hz=$(getconf CLK_TCK)
 # cleanup: end every process this script started, by pid, and remove tmp.
 cleanup() {
 	for p in $wrk_pid $dog_pid; do
-		kill "$p" 2>/dev/null
+		kill $(children "$p") "$p" 2>/dev/null
 	done
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		ws=$(children "$pid")
@@ -140,14 +140,14 @@ wrk_field() {
 }
 
 # run_wrk NAME URL [ARGS...]: run wrk in the background, output in
-# $tmp/NAME.out, its own CPU ticks (user+system) in $tmp/NAME.cpu.
+# $tmp/NAME.out; the /proc stat of the sh that waited for it (whose
+# cutime+cstime is wrk's own CPU) in $tmp/NAME.stat.
 run_wrk() {
 	name=$1
 	url=$2
 	shift 2
-	sh -c 'wrk "$@"; rc=$?; read s </proc/$$/stat;
-	    echo "$s" | sed "s/^.*) //" | awk "{ print \$14 + \$15 }" \
-	    >"$0.cpu"; exit $rc' "$tmp/$name" \
+	sh -c 'wrk "$@"; rc=$?; cat /proc/$$/stat >"$0.stat"; exit $rc' \
+	    "$tmp/$name" \
 	    -t"$threads" -c"$conns" -d"$duration" --latency "$@" "$url" \
 	    >"$tmp/$name.out" 2>&1 &
 	wrk_pid=$!
@@ -197,15 +197,17 @@ measure_end() {
 	set -- "$1" $cpu_before $cpu_after $busy_before $busy_after
 	echo "$2 $3 $4 $5 $cnt_before $cnt_after $req $6 $7 $8 $9" |
 	    awk -v hz="$hz" \
-	    -v wcpu="$(cat "$tmp/$1.cpu")" \
+	    -v wcpu="$(sed 's/^.*) //' "$tmp/$1.stat" |
+	    awk '{ print $14 + $15 }')" \
 	    -v secs="$(wrk_field "$tmp/$1.out" secs)" '{
 		m = $3 - $1; w = $4 - $2; req = $7
 		busy = $10 - $8; steal = $11 - $9
+		other = busy - m - w - wcpu; if (other < 0) other = 0
 		printf "%.1f %.1f %.1f %d %d %.2f %.2f %.2f %.2f\n",
 		    (m + w) / hz * 1e6 / req, w / hz * 1e6 / req,
 		    wcpu / hz * 1e6 / req, req, $6 - $5,
 		    (m + w) / hz / secs, wcpu / hz / secs,
-		    (busy - m - w - wcpu) / hz / secs, steal / hz / secs
+		    other / hz / secs, steal / hz / secs
 	}' >"$tmp/$1.res"
 }
 
