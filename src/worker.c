@@ -295,9 +295,18 @@ worker_flush(struct wreq *r)
 	struct evbuffer		 *out = bufferevent_get_output(bev);
 
 	worker_record(r);
-	if (evbuffer_write(out, bufferevent_getfd(bev)) > 0 &&
-	    evbuffer_get_length(out) == 0)
-		bufferevent_trigger(bev, EV_WRITE, 0);
+	if (evbuffer_write(out, bufferevent_getfd(bev)) <= 0 ||
+	    evbuffer_get_length(out) > 0)
+		return;		/* evhttp writes the rest as usual */
+	/*
+	 * As bufferevent's own write callback would, take the socket out of
+	 * the loop before evhttp hears of it: evhttp may close the socket in
+	 * its callback (Connection: close) and libevent 2.1 would then touch
+	 * a closed descriptor.  evhttp enables reading again for the next
+	 * request of a kept-alive connection.
+	 */
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
+	bufferevent_trigger(bev, EV_WRITE, 0);
 }
 
 /* The reason phrase of the status codes inferd sends. */

@@ -23,7 +23,8 @@ BIN = os.environ.get("INFERD_BIN", "src/inferd")
 SRCDIR = os.environ.get("INFERD_SRCDIR", ".")
 MODEL = os.path.join(SRCDIR, "models", "breast_cancer.json")
 
-_SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:")
+# Sanitizer reports, and libevent's own warnings ("[warn] ...").
+_SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|^\[(warn|err)\] ")
 _LISTEN = re.compile(r"(http|metrics) listening on (\S+):(\d+)$")
 
 
@@ -147,7 +148,7 @@ class Inferd:
         assert rc == 0, "inferd exited with status %r\n%s" % (rc, self.log)
         for line in self.lines:
             assert not _SANITIZER.search(line), \
-                "sanitizer report in inferd's output:\n" + self.log
+                "sanitizer or libevent report in inferd's output:\n" + self.log
         assert not os.path.exists("/dev/shm/inferd.%d" % pid), \
             "shared memory /dev/shm/inferd.%d left behind" % pid
         return False

@@ -143,6 +143,19 @@ def test_delay_lands_above_slo_bucket():
         assert d.sample("prediction_latency_seconds_sum") >= 1.5
 
 
+def test_connection_close_clients():
+    """HTTP/1.0 and Connection: close clients, also while draining."""
+    with Inferd(workers=1) as d:
+        for hdr in [b"Connection: close\r\n", b""]:
+            for version in [b"HTTP/1.1", b"HTTP/1.0"]:
+                if version == b"HTTP/1.1" and not hdr:
+                    continue
+                out = raw_http(d.port, b"GET /predict " + version +
+                               b"\r\nHost: x\r\n" + hdr + b"\r\n")
+                assert b" 200 OK" in out and b"predictions" in out, out
+        assert d.sample(COUNT) == 3
+
+
 def test_delay_does_not_block_worker():
     """One worker: a delayed request must not hold up the others."""
     with Inferd(workers=1) as d:
@@ -497,7 +510,8 @@ if __name__ == "__main__":
          test_port_in_use_fails_cleanly, test_predict_answers_json,
          test_counts_exact, test_exposition_formats,
          test_scrape_consistent_under_load, test_delay_lands_above_slo_bucket,
-         test_delay_does_not_block_worker, test_bad_queries,
+         test_delay_does_not_block_worker, test_connection_close_clients,
+         test_bad_queries,
          test_malformed_http,
          test_body_and_connection_limits, test_kill_worker_replaced_counts_kept,
          test_kill_mid_load_counts_exact, test_inflight_zeroed_when_worker_dies,
