@@ -1,0 +1,71 @@
+/*
+ * config: inferd's settings, their defaults and limits, read from a
+ * "key = value" file and from the command line.  Pure module: it parses
+ * text it is given and reports errors as "origin: key: what is wrong".
+ */
+#ifndef INFERD_CONFIG_H
+#define INFERD_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_MAX_BUCKETS	64	/* histogram bucket bounds, +Inf aside */
+#define CONFIG_MAX_WORKERS	256
+#define CONFIG_PATH_MAX		1024
+
+/* "host:port" as given; host may be a name, an IPv4 or a [IPv6] address. */
+struct config_addr {
+	char	host[256];
+	char	port[8];
+};
+
+struct config {
+	struct config_addr listen;		/* inference HTTP port */
+	struct config_addr metrics_listen;	/* master's /metrics port */
+	unsigned	workers;		/* 0: one per online CPU */
+	char		model[CONFIG_PATH_MAX];
+	double		max_delay;		/* seconds, ?delay= bound */
+	size_t		max_body_bytes;
+	size_t		max_header_bytes;
+	size_t		max_batch_rows;
+	unsigned	max_connections;	/* per worker */
+	double		request_timeout;	/* seconds, read/write idle */
+	double		drain_timeout;		/* seconds, graceful stop */
+	double		restart_delay_max;	/* seconds, respawn backoff cap */
+	unsigned	backlog;		/* listen(2) backlog */
+	double		buckets[CONFIG_MAX_BUCKETS];
+	size_t		nbuckets;
+	int		log_level;		/* enum log_level */
+};
+
+/* Fill cfg with the defaults. */
+void	 config_defaults(struct config *cfg);
+
+/*
+ * Set key to value.  origin names where the value came from (for example
+ * "inferd.conf:12" or "command line (-w)"); it starts every error message.
+ * Returns 0, or -1 with a message in err.
+ */
+int	 config_set(struct config *cfg, const char *key, const char *value,
+	    const char *origin, char *err, size_t errlen);
+
+/*
+ * Parse the text of a configuration file named name: one "key = value" per
+ * line, '#' starts a comment, blank lines ignored.  Stops at the first
+ * error, reported as "name:line: ...".  Returns 0 or -1.
+ */
+int	 config_parse(struct config *cfg, const char *text, const char *name,
+	    char *err, size_t errlen);
+
+/* Read and parse the file at path; errors as config_parse, or naming the
+ * file when it cannot be read. */
+int	 config_load(struct config *cfg, const char *path, char *err,
+	    size_t errlen);
+
+/* Parse "host:port" or "[v6]:port" into addr; 0 or -1. */
+int	 config_parse_addr(const char *s, struct config_addr *addr);
+
+/* The i-th configuration key, its default and a one-line description, for
+ * --help; NULL past the last key. */
+const char *config_key_doc(size_t i, const char **dflt, const char **help);
+
+#endif /* INFERD_CONFIG_H */
