@@ -74,6 +74,7 @@ struct master {
 	struct mproc		*procs;
 	unsigned		 nls, nprocs;
 	int			 sigpipe[2];	/* self-pipe of signals */
+	sigset_t		 sigmask;	/* the signals it handles */
 	struct event		*ev_signal, *ev_kill, *ev_watchdog;
 	uint64_t		 restarts, load_failures;
 	double			 start_time;
@@ -106,12 +107,14 @@ master_tv(double seconds)
 }
 
 /*
- * Tell systemd (Type=notify) our state: one datagram on $NOTIFY_SOCKET.
- * Nothing happens when inferd does not run under systemd.
+ * Tell systemd (Type=notify) our state: one datagram on $NOTIFY_SOCKET,
+ * sent without ever blocking.  Nothing happens when inferd does not run
+ * under systemd.
  */
 static void
 master_notify(const char *state)
 {
+	static int		 failing;
 	struct sockaddr_un	 sun;
 	const char		*path = getenv("NOTIFY_SOCKET");
 	socklen_t		 len;
@@ -127,13 +130,22 @@ master_notify(const char *state)
 		sun.sun_path[0] = '\0';
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
 	    strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1) {
 		log_warn("notify: socket");
 		return;
 	}
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
-	    (struct sockaddr *)&sun, len) == -1)
-		log_warn("notify: sendto %s", path);
+	/*
+	 * Never block the master: a full receiver loses this one message.
+	 * A run of failures is logged once.
+	 */
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT,
+	    (struct sockaddr *)&sun, len) == -1) {
+		if (!failing)
+			log_warn("notify: sendto %s (%s)", path, state);
+		failing = 1;
+	} else
+		failing = 0;
 	close(fd);
 }
 
@@ -350,6 +362,7 @@ static int
 master_spawn(struct master *m, unsigned ls)
 {
 	struct worker_params	 p;
+	sigset_t		 old;
 	unsigned		 i;
 	pid_t			 pid;
 
@@ -362,12 +375,20 @@ master_spawn(struct master *m, unsigned ls)
 	atomic_store_explicit(&m->seg.slots[i].in_flight, 0,
 	    memory_order_relaxed);
 	fflush(NULL);
+	/*
+	 * Until the child has dropped the master's handlers, a signal sent to
+	 * it would land in the master's self-pipe: keep them blocked across
+	 * the fork.
+	 */
+	sigprocmask(SIG_BLOCK, &m->sigmask, &old);
 	if ((pid = fork()) == -1) {
 		log_warn("fork worker %u", ls);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return -1;
 	}
 	if (pid == 0) {
 		master_forget(m, ls);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		setproctitle("worker %u", ls);
 		p = (struct worker_params){
 			.cfg = m->cfg,
@@ -379,6 +400,7 @@ master_spawn(struct master *m, unsigned ls)
 		};
 		exit(worker_run(&p));
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	m->procs[i].pid = pid;
 	m->procs[i].lslot = ls;
 	m->procs[i].retiring = 0;
@@ -632,6 +654,10 @@ master_signals_init(struct master *m)
 	sa.sa_handler = master_sighandler;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
+	sigemptyset(&m->sigmask);
+	for (i = 0; i < sizeof(master_signals) / sizeof(master_signals[0]);
+	    i++)
+		sigaddset(&m->sigmask, master_signals[i]);
 	for (i = 0; i < sizeof(master_signals) / sizeof(master_signals[0]);
 	    i++)
 		if (sigaction(master_signals[i], &sa, NULL) == -1) {
