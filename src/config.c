@@ -35,6 +35,9 @@ struct config_key {
 };
 
 #define OFF(f)	offsetof(struct config, f)
+#define CONFIG_LINE_MAX		4096		/* bytes of one line */
+#define CONFIG_FILE_MAX		(1 << 20)	/* bytes of a file */
+#define CONFIG_LIST_MAX		2048		/* bytes of a bucket list */
 
 static const struct config_key config_keys[] = {
 	{ "listen", CT_ADDR, OFF(listen), 0, 0, "0.0.0.0:8000",
@@ -115,11 +118,11 @@ config_parse_addr(const char *s, struct config_addr *addr)
 	}
 	if (hostlen == 0 || hostlen >= sizeof(addr->host))
 		return -1;
-	if (*port == '\0' || strlen(port) >= sizeof(addr->port))
+	if (*port == '\0' || strlen(port) >= sizeof(addr->port) ||
+	    strspn(port, "0123456789") != strlen(port))
 		return -1;
 	p = strtod(port, &end);
-	if (*end != '\0' || !isdigit((unsigned char)*port) || p > 65535 ||
-	    p != floor(p))
+	if (p > 65535)
 		return -1;
 	memcpy(addr->host, host, hostlen);
 	addr->host[hostlen] = '\0';
@@ -131,7 +134,7 @@ config_parse_addr(const char *s, struct config_addr *addr)
 static int
 config_buckets(struct config *cfg, const char *s, char *why, size_t len)
 {
-	char	 buf[2048], *tok, *rest;
+	char	 buf[CONFIG_LIST_MAX], *tok, *rest;
 	double	 v, b[CONFIG_MAX_BUCKETS];
 	size_t	 n = 0;
 
@@ -280,7 +283,8 @@ config_parse(struct config *cfg, const char *text, const char *name,
     char *err, size_t errlen)
 {
 	const char	*p = text, *nl;
-	char		 line[4096], origin[CONFIG_PATH_MAX + 32], *eq, *key;
+	char		 line[CONFIG_LINE_MAX], origin[CONFIG_PATH_MAX + 32];
+	char		*eq, *key;
 	char		*value, *hash;
 	unsigned	 lineno = 0;
 	size_t		 len;
@@ -342,8 +346,9 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		fclose(f);
 		return -1;
 	}
-	if (size > 1 << 20) {
-		snprintf(err, errlen, "%s: larger than 1 MiB", path);
+	if (size > CONFIG_FILE_MAX) {
+		snprintf(err, errlen, "%s: larger than %d bytes", path,
+		    CONFIG_FILE_MAX);
 		fclose(f);
 		return -1;
 	}

@@ -19,6 +19,8 @@
 #include "inferd/expo.h"
 #include "inferd/shm.h"
 
+#define EXPO_ACCEPT_MAX	1024	/* bytes of Accept considered; else text */
+
 /* Format v in the shortest form that reads back exactly, "1.0" not "1". */
 static void
 expo_format_double(char *buf, size_t len, double v)
@@ -284,7 +286,7 @@ expo_q(const char *params)
 enum expo_format
 expo_negotiate(const char *accept)
 {
-	char	 buf[1024], *range, *save = NULL;
+	char	 buf[EXPO_ACCEPT_MAX], *range, *save = NULL;
 	double	 om = 0, text = 0, q;
 
 	if (accept == NULL || strlcpy(buf, accept, sizeof(buf)) >= sizeof(buf))

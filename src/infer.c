@@ -401,6 +401,14 @@ infer_parse_oip(const char *body, size_t len, const struct model *m,
 	}
 	b->rows = (size_t)s0;
 	b->cols = cols;
+	/* n values take at least 2n - 1 bytes: do not allocate for a shape
+	 * the body cannot fill. */
+	if (b->rows * cols > len / 2 + 1) {
+		infer_fail(err, 400, "inputs[0].data: a body of %zu bytes "
+		    "cannot hold the %zu values of shape [%zu, %zu]", len,
+		    b->rows * cols, b->rows, cols);
+		goto fail;
+	}
 	if ((b->x = calloc(b->rows * cols, sizeof(*b->x))) == NULL) {
 		infer_fail(err, 500, "out of memory for %zu rows", b->rows);
 		goto fail;
@@ -684,6 +692,18 @@ infer_format_oip_metadata(const struct model *m)
 	    "\",\"datatype\":\"FP64\",");
 	infer_buf_out_shape(&b, m, 0, 1);
 	infer_buf_str(&b, "}]}");
+	return infer_buf_finish(&b);
+}
+
+/* Format OIP model readiness; see infer.h. */
+char *
+infer_format_oip_ready(const struct model *m)
+{
+	struct infer_buf	 b = { NULL, 0, 0, 0 };
+
+	infer_buf_str(&b, "{\"name\":");
+	infer_buf_json_string(&b, model_name(m));
+	infer_buf_str(&b, ",\"ready\":true}");
 	return infer_buf_finish(&b);
 }
 

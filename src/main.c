@@ -12,12 +12,31 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "inferd/config.h"
 #include "inferd/log.h"
 #include "inferd/master.h"
 #include "inferd/model.h"
 
 extern char **environ;
+
+/* libevent's own messages, through inferd's log ("libevent: ..."). */
+static void
+main_event_log(int severity, const char *msg)
+{
+	switch (severity) {
+	case EVENT_LOG_DEBUG:
+		log_debug("libevent: %s", msg);
+		break;
+	case EVENT_LOG_MSG:
+		log_info("libevent: %s", msg);
+		break;
+	default:
+		log_warnx("libevent: %s", msg);
+		break;
+	}
+}
 
 /* A setting from the command line, applied after the configuration file. */
 struct main_opt {
@@ -78,6 +97,7 @@ main(int argc, char *argv[])
 
 	setproctitle_init(argc, argv, environ);
 	log_init(LOG_LEVEL_INFO, 0);
+	event_set_log_callback(main_event_log);
 	if ((opts = calloc((size_t)argc, sizeof(*opts))) == NULL)
 		fatal("calloc");
 	while ((ch = getopt_long(argc, argv, "c:l:m:w:o:thV", longopts,

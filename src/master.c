@@ -13,6 +13,8 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -47,6 +49,9 @@
 #define MASTER_STABLE_SECONDS	1.0	/* a worker living this long is fine */
 #define MASTER_BACKOFF_FIRST	0.1	/* seconds, doubled per quick death */
 #define MASTER_KILL_GRACE	5.0	/* seconds after drain_timeout */
+#define MASTER_HTTP_TIMEOUT	10	/* seconds, metrics port read/write */
+#define MASTER_MAX_BODY_BYTES	4096	/* a scrape has no body */
+#define MASTER_FD_MARGIN	64	/* descriptors besides connections */
 
 /* A worker process, in the metrics slot of the same index. */
 struct mproc {
@@ -79,6 +84,7 @@ struct master {
 	uint64_t		 restarts, load_failures;
 	double			 start_time;
 	int			 stopping;
+	int			 reload_pending;	/* SIGHUP during a reload */
 };
 
 /* The master; static so that a forked worker can free what it inherits. */
@@ -347,14 +353,23 @@ master_forget(struct master *m, unsigned keep)
 	unsigned		fd = (unsigned)m->ls[keep].fd;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(master_signals) / sizeof(master_signals[0]);
-	    i++)
+	    i++) {
+		/* A stray SIGHUP (a closed terminal, pkill -HUP) must not
+		 * kill a worker: reloading is the master's business. */
+		sa.sa_handler = master_signals[i] == SIGHUP ? SIG_IGN : SIG_DFL;
 		sigaction(master_signals[i], &sa, NULL);
-	if (fd > 3)
-		close_range(3, fd - 1, 0);
-	close_range(fd + 1, ~0U, 0);
+	}
+	if ((fd > 3 && close_range(3, fd - 1, 0) == -1) ||
+	    close_range(fd + 1, ~0U, 0) == -1) {
+		/* Kernels before 5.9 lack close_range(2). */
+		long max = sysconf(_SC_OPEN_MAX);
+
+		for (i = 3; i < (size_t)(max > 0 ? max : 65536); i++)
+			if (i != fd)
+				close((int)i);
+	}
 }
 
 /* Fork a worker for listener slot ls; 0 or -1. */
@@ -364,7 +379,7 @@ master_spawn(struct master *m, unsigned ls)
 	struct worker_params	 p;
 	sigset_t		 old;
 	unsigned		 i;
-	pid_t			 pid;
+	pid_t			 pid, master_pid;
 
 	for (i = 0; i < m->nprocs && m->procs[i].pid != 0; i++)
 		;
@@ -381,12 +396,19 @@ master_spawn(struct master *m, unsigned ls)
 	 * the fork.
 	 */
 	sigprocmask(SIG_BLOCK, &m->sigmask, &old);
+	master_pid = getpid();
 	if ((pid = fork()) == -1) {
 		log_warn("fork worker %u", ls);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return -1;
 	}
 	if (pid == 0) {
+		/* A worker must not outlive its master, to serve on a port
+		 * that a new master may share (SO_REUSEPORT) with an old
+		 * model and no metrics. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+		    getppid() != master_pid)
+			_exit(1);
 		master_forget(m, ls);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		setproctitle("worker %u", ls);
@@ -469,6 +491,8 @@ master_replace(struct master *m, unsigned ls, double lived)
 	evtimer_add(l->respawn, &tv);
 }
 
+static void	master_sighup(struct master *);
+
 /* SIGCHLD: reap every exited worker; replace or forget it. */
 static void
 master_sigchld(struct master *m)
@@ -509,6 +533,12 @@ master_sigchld(struct master *m)
 			;
 		if (i == m->nprocs)
 			event_base_loopexit(m->base, NULL);
+	} else if (m->reload_pending) {
+		for (i = 0; i < m->nprocs && (m->procs[i].pid == 0 ||
+		    !m->procs[i].retiring); i++)
+			;
+		if (i == m->nprocs)
+			master_sighup(m);
 	}
 }
 
@@ -576,10 +606,12 @@ master_sighup(struct master *m)
 		return;
 	for (i = 0; i < m->nprocs; i++)
 		if (m->procs[i].pid != 0 && m->procs[i].retiring) {
-			log_warnx("reload: the previous reload is still "
-			    "draining; try again later");
+			log_info("reload: the previous reload is still "
+			    "draining; reloading when it is done");
+			m->reload_pending = 1;
 			return;
 		}
+	m->reload_pending = 0;
 	master_notify("RELOADING=1");
 	if ((model = model_load(m->cfg->model, err, sizeof(err))) == NULL) {
 		m->load_failures++;
@@ -694,6 +726,30 @@ master_watchdog_init(struct master *m)
 		evtimer_add(m->ev_watchdog, &tv);
 }
 
+/*
+ * Make room for max_connections descriptors per process: raise the soft
+ * limit as far as the hard one allows, and say so when it is not enough.
+ */
+static void
+master_fd_limit(const struct config *cfg)
+{
+	struct rlimit	rl;
+	rlim_t		need = (rlim_t)cfg->max_connections + MASTER_FD_MARGIN;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ?
+	    need : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit RLIMIT_NOFILE %llu",
+		    (unsigned long long)rl.rlim_cur);
+	if (rl.rlim_cur < need)
+		log_warnx("open file limit %llu is below max_connections (%u) "
+		    "+ %d: lower max_connections or raise the limit "
+		    "(LimitNOFILE=, ulimit -n)", (unsigned long long)rl.rlim_cur,
+		    cfg->max_connections, MASTER_FD_MARGIN);
+}
+
 /* Free everything; the segment is unlinked. */
 static void
 master_free(struct master *m)
@@ -743,6 +799,7 @@ master_run(struct config *cfg, struct model *model)
 	clock_gettime(CLOCK_REALTIME, &now);
 	m->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 
+	master_fd_limit(cfg);
 	m->ls = calloc(m->nls, sizeof(*m->ls));
 	m->procs = calloc(m->nprocs, sizeof(*m->procs));
 	if (m->ls == NULL || m->procs == NULL) {
@@ -778,8 +835,10 @@ master_run(struct config *cfg, struct model *model)
 	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_timeout(m->http, 10);
-	evhttp_set_max_body_size(m->http, 4096);
+	evhttp_set_timeout(m->http, MASTER_HTTP_TIMEOUT);
+	evhttp_set_max_body_size(m->http, MASTER_MAX_BODY_BYTES);
+	evhttp_set_max_headers_size(m->http,
+	    (ev_ssize_t)cfg->max_header_bytes);
 	evhttp_set_gencb(m->http, master_http, m);
 
 	if (shm_create(&m->seg, m->nprocs, cfg->buckets, cfg->nbuckets) == -1)

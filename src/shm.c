@@ -52,6 +52,9 @@ shm_init(struct shm_segment *seg, void *mem, size_t nslots,
 	seg->slots = (struct shm_slot *)((char *)mem +
 	    sizeof(struct shm_header));
 	seg->size = shm_size(nslots);
+	seg->nslots = nslots;
+	seg->nbuckets = nbounds;
+	memcpy(seg->bounds, bounds, nbounds * sizeof(*bounds));
 	seg->hdr->magic = SHM_MAGIC;
 	seg->hdr->version = SHM_VERSION;
 	seg->hdr->nslots = (uint32_t)nslots;
@@ -172,8 +175,8 @@ shm_record(const struct shm_segment *seg, struct shm_slot *slot,
     enum shm_handler h, int status, int observe, double seconds)
 {
 	if (observe) {
-		size_t b = shm_bucket_index(seg->hdr->bounds,
-		    seg->hdr->nbuckets, seconds);
+		size_t b = shm_bucket_index(seg->bounds, seg->nbuckets,
+		    seconds);
 		uint64_t ns = seconds > 0 ? (uint64_t)llround(seconds * 1e9) :
 		    0;
 		atomic_fetch_add_explicit(&slot->buckets[b], 1,
@@ -189,18 +192,17 @@ shm_record(const struct shm_segment *seg, struct shm_slot *slot,
 void
 shm_snapshot(const struct shm_segment *seg, struct shm_snapshot *snap)
 {
-	const struct shm_header	*hdr = seg->hdr;
 	uint64_t		 raw[CONFIG_MAX_BUCKETS + 1] = { 0 };
 	uint64_t		 sum_ns = 0, total = 0;
 	size_t			 s, b, h, c;
 
 	memset(snap, 0, sizeof(*snap));
-	snap->nbuckets = hdr->nbuckets;
-	memcpy(snap->bounds, hdr->bounds, hdr->nbuckets * sizeof(double));
-	for (s = 0; s < hdr->nslots; s++) {
+	snap->nbuckets = seg->nbuckets;
+	memcpy(snap->bounds, seg->bounds, seg->nbuckets * sizeof(double));
+	for (s = 0; s < seg->nslots; s++) {
 		struct shm_slot *slot = &seg->slots[s];
 
-		for (b = 0; b <= hdr->nbuckets; b++)
+		for (b = 0; b <= seg->nbuckets; b++)
 			raw[b] += atomic_load_explicit(&slot->buckets[b],
 			    memory_order_relaxed);
 		sum_ns += atomic_load_explicit(&slot->sum_ns,
@@ -213,7 +215,7 @@ shm_snapshot(const struct shm_segment *seg, struct shm_snapshot *snap)
 		snap->in_flight += atomic_load_explicit(&slot->in_flight,
 		    memory_order_relaxed);
 	}
-	for (b = 0; b <= hdr->nbuckets; b++) {
+	for (b = 0; b <= seg->nbuckets; b++) {
 		total += raw[b];
 		snap->cumulative[b] = total;
 	}

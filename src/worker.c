@@ -31,6 +31,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/keyvalq_struct.h>
 
 #include "inferd/config.h"
@@ -54,6 +55,7 @@ struct wreq {
 	int			 status;
 	int			 sent;		/* handed to evhttp */
 	int			 recorded;	/* counted in the slot */
+	int			 gone;		/* its client left */
 	char			*body;		/* response kept for a delay */
 	TAILQ_ENTRY(wreq)	 entry;		/* in worker's requests */
 };
@@ -70,7 +72,7 @@ struct worker {
 	struct event_base	*base;
 	struct evhttp		*http;
 	struct evhttp_bound_socket *bound;
-	struct event		*ev_term, *ev_int, *ev_drain;
+	struct event		*ev_term, *ev_int, *ev_drain, *ev_accept;
 	int			 draining;
 	size_t			 inflight;
 	TAILQ_HEAD(, wreq)	 requests;	/* every unrecorded request */
@@ -79,11 +81,19 @@ struct worker {
 	size_t			 nconns, conncap;
 };
 
+/* This process's worker, for the listener's error callback, whose argument
+ * belongs to evhttp. */
+static struct worker	*worker_self;
+
 typedef void (*worker_handler)(struct worker *, struct wreq *, const char *);
 
 #define M_GET	EVHTTP_REQ_GET
 #define M_POST	EVHTTP_REQ_POST
 #define M_HEAD	EVHTTP_REQ_HEAD
+#define WORKER_ALL_METHODS	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | \
+	EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
+	EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | \
+	EVHTTP_REQ_PATCH)
 
 static void	worker_predict(struct worker *, struct wreq *, const char *);
 static void	worker_healthz(struct worker *, struct wreq *, const char *);
@@ -124,6 +134,8 @@ static const struct worker_route {
 };
 
 #define NROUTES	(sizeof(worker_routes) / sizeof(worker_routes[0]))
+#define WORKER_CLIENT_GONE	499	/* counted status, as nginx does */
+#define WORKER_ACCEPT_RETRY	0.1	/* seconds; after accept(2) fails */
 #define V2_MODELS	"/v2/models/"
 
 /* Seconds elapsed since *t on the monotonic clock. */
@@ -337,9 +349,11 @@ worker_respond(struct wreq *r, int status, char *body)
 
 	if (body == NULL)
 		status = 500;
-	r->status = status;
+	r->status = r->gone ? WORKER_CLIENT_GONE : status;
 	if (r->conn == NULL || evhttp_request_get_connection(r->req) == NULL) {
 		free(body);
+		/* The client left: nobody gets this answer. */
+		r->status = WORKER_CLIENT_GONE;
 		/* evhttp frees a request whose connection is gone. */
 		evhttp_send_reply(r->req, status, NULL, NULL);
 		worker_finish(r);
@@ -377,7 +391,26 @@ worker_error(struct wreq *r, int status, const char *fmt, ...)
 	worker_respond(r, status, infer_format_error(msg));
 }
 
-/* The delay timer fired: send the response kept for it. */
+/*
+ * Whether the client of r closed its connection while r waited: evhttp
+ * does not read a connection whose request is being answered, so look.
+ */
+static int
+worker_client_left(struct wreq *r)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+	char			  c;
+
+	if (r->conn == NULL || evcon == NULL)
+		return 1;
+	return recv(bufferevent_getfd(evhttp_connection_get_bufferevent(evcon)),
+	    &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/*
+ * The delay timer fired: send the response kept for it.  If the client has
+ * gone meanwhile, the request counts as 499.
+ */
 static void
 worker_delay_done(evutil_socket_t fd, short what, void *arg)
 {
@@ -385,6 +418,8 @@ worker_delay_done(evutil_socket_t fd, short what, void *arg)
 	char		*body = r->body;
 
 	r->body = NULL;
+	if (worker_client_left(r))
+		r->gone = 1;
 	worker_respond(r, 200, body);
 }
 
@@ -438,9 +473,9 @@ worker_parse_delay(const char *query, double max, double *delay, char *why,
 	*delay = 0;
 	for (p = query; p != NULL && *p != '\0'; p = amp ? amp + 1 : NULL) {
 		amp = strchr(p, '&');
-		eq = strchr(p, '=');
-		if (eq == NULL || (amp != NULL && eq > amp) ||
-		    (size_t)(eq - p) != strlen("delay") ||
+		eq = memchr(p, '=', amp != NULL ? (size_t)(amp - p) :
+		    strlen(p));
+		if (eq == NULL || (size_t)(eq - p) != strlen("delay") ||
 		    strncmp(p, "delay", strlen("delay")) != 0)
 			continue;
 		if (seen++) {
@@ -638,11 +673,7 @@ worker_v2_model(struct worker *w, struct wreq *r, const char *query)
 static void
 worker_v2_ready(struct worker *w, struct wreq *r, const char *query)
 {
-	char	buf[512];
-
-	snprintf(buf, sizeof(buf), "{\"name\":\"%s\",\"ready\":true}",
-	    model_name(w->p->model));
-	worker_respond(r, 200, strdup(buf));
+	worker_respond(r, 200, infer_format_oip_ready(w->p->model));
 }
 
 /* OIP inference. */
@@ -653,6 +684,25 @@ worker_v2_infer(struct worker *w, struct wreq *r, const char *query)
 
 	if ((body = worker_infer(w, r, 1)) != NULL)
 		worker_respond(r, 200, body);
+}
+
+/* Whether the percent-encoded path segment name names the model mine. */
+static int
+worker_is_model(const char *name, size_t len, const char *mine)
+{
+	char	*raw, *dec;
+	size_t	 declen;
+	int	 same;
+
+	if ((raw = strndup(name, len)) == NULL)
+		return 0;
+	dec = evhttp_uridecode(raw, 0, &declen);
+	free(raw);
+	if (dec == NULL)
+		return 0;
+	same = declen == strlen(mine) && memcmp(dec, mine, declen) == 0;
+	free(dec);
+	return same;
 }
 
 /*
@@ -683,9 +733,7 @@ worker_route(const struct worker *w, const char *path, int *unknown_model)
 		if (worker_routes[i].suffix == NULL ||
 		    strcmp(worker_routes[i].suffix, rest) != 0)
 			continue;
-		if (namelen != strlen(mine) ||
-		    strncmp(name, mine, namelen) != 0)
-			*unknown_model = 1;
+		*unknown_model = !worker_is_model(name, namelen, mine);
 		return &worker_routes[i];
 	}
 	return NULL;
@@ -768,6 +816,37 @@ worker_request(struct evhttp_request *req, void *arg)
 	route->fn(w, r, query);
 }
 
+/*
+ * accept(2) failed for another reason than a client giving up: most often
+ * the process is out of file descriptors.  Stop accepting for a moment
+ * instead of retrying in a busy loop; connections wait in the backlog.
+ */
+static void
+worker_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct worker	*w = worker_self;	/* arg is evhttp's */
+	struct timeval	 tv;
+
+	if (!evtimer_pending(w->ev_accept, NULL))
+		log_warn("worker %u: accept; pausing %g s", w->p->index,
+		    WORKER_ACCEPT_RETRY);
+	evconnlistener_disable(l);
+	tv.tv_sec = 0;
+	tv.tv_usec = (suseconds_t)(WORKER_ACCEPT_RETRY * 1e6);
+	evtimer_add(w->ev_accept, &tv);
+}
+
+/* The pause after an accept error is over. */
+static void
+worker_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	if (w->bound != NULL)
+		evconnlistener_enable(evhttp_bound_socket_get_listener(
+		    w->bound));
+}
+
 /* SIGTERM or SIGINT: stop accepting and drain. */
 static void
 worker_stop(evutil_socket_t sig, short what, void *arg)
@@ -834,6 +913,8 @@ worker_free(struct worker *w)
 		event_free(w->ev_int);
 	if (w->ev_drain != NULL)
 		event_free(w->ev_drain);
+	if (w->ev_accept != NULL)
+		event_free(w->ev_accept);
 	if (w->base != NULL)
 		event_base_free(w->base);
 }
@@ -848,6 +929,7 @@ worker_run(const struct worker_params *p)
 	int		 rc = 1;
 
 	TAILQ_INIT(&w.requests);
+	worker_self = &w;
 	atomic_store_explicit(&p->slot->pid, (int32_t)getpid(),
 	    memory_order_relaxed);
 	for (w.conncap = 16; w.conncap < 2 * (size_t)cfg->max_connections;)
@@ -864,9 +946,8 @@ worker_run(const struct worker_params *p)
 		log_warnx("worker %u: evhttp_new failed", p->index);
 		goto out;
 	}
-	evhttp_set_allowed_methods(w.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	/* Every method reaches the routes, which answer 405 themselves. */
+	evhttp_set_allowed_methods(w.http, WORKER_ALL_METHODS);
 	evhttp_set_max_body_size(w.http, (ev_ssize_t)cfg->max_body_bytes);
 	evhttp_set_max_headers_size(w.http, (ev_ssize_t)cfg->max_header_bytes);
 	tv.tv_sec = (time_t)cfg->request_timeout;
@@ -883,7 +964,12 @@ worker_run(const struct worker_params *p)
 	w.ev_term = evsignal_new(w.base, SIGTERM, worker_stop, &w);
 	w.ev_int = evsignal_new(w.base, SIGINT, worker_stop, &w);
 	w.ev_drain = evtimer_new(w.base, worker_drain_timeout, &w);
+	w.ev_accept = evtimer_new(w.base, worker_accept_resume, &w);
+	if (w.ev_accept != NULL)
+		evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(
+		    w.bound), worker_accept_error);
 	if (w.ev_term == NULL || w.ev_int == NULL || w.ev_drain == NULL ||
+	    w.ev_accept == NULL ||
 	    evsignal_add(w.ev_term, NULL) == -1 ||
 	    evsignal_add(w.ev_int, NULL) == -1) {
 		log_warnx("worker %u: cannot set up signals", p->index);

@@ -23,8 +23,9 @@ BIN = os.environ.get("INFERD_BIN", "src/inferd")
 SRCDIR = os.environ.get("INFERD_SRCDIR", ".")
 MODEL = os.path.join(SRCDIR, "models", "breast_cancer.json")
 
-# Sanitizer reports, and libevent's own warnings ("[warn] ...").
-_SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|^\[(warn|err)\] ")
+# Sanitizer reports, and libevent's own warnings (through inferd's log).
+_SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|"
+                        r"^\[(warn|err)\] |: libevent: ")
 _LISTEN = re.compile(r"(http|metrics) listening on (\S+):(\d+)$")
 
 
@@ -32,8 +33,8 @@ class Inferd:
     """A running inferd.  Its stderr is collected in self.log."""
 
     def __init__(self, workers=2, model=MODEL, options=None, args=(),
-                 config=None, start_timeout=20, env=None):
-        self.cmd = [BIN, "-l", "127.0.0.1:0", "-m", "127.0.0.1:0",
+                 config=None, start_timeout=20, env=None, prefix=()):
+        self.cmd = list(prefix) + [BIN, "-l", "127.0.0.1:0", "-m", "127.0.0.1:0",
                     "-w", str(workers), "--model", model]
         if config is not None:
             self.cmd += ["-c", config]

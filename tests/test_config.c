@@ -78,6 +78,10 @@ static const struct {
 	    "(port 0-65535; IPv6 as [::1]:PORT)" },
 	{ "listen = host:65536\n", "t.conf:1: listen: 'host:65536' is not "
 	    "ADDRESS:PORT (port 0-65535; IPv6 as [::1]:PORT)" },
+	{ "listen = host:1e3\n", "t.conf:1: listen: 'host:1e3' is not "
+	    "ADDRESS:PORT (port 0-65535; IPv6 as [::1]:PORT)" },
+	{ "listen = host:80.0\n", "t.conf:1: listen: 'host:80.0' is not "
+	    "ADDRESS:PORT (port 0-65535; IPv6 as [::1]:PORT)" },
 	{ "listen = ::1:80\n", "t.conf:1: listen: '::1:80' is not "
 	    "ADDRESS:PORT (port 0-65535; IPv6 as [::1]:PORT)" },
 	{ "max_delay = -1\n", "t.conf:1: max_delay: '-1' is not a number of "

@@ -431,6 +431,111 @@ def test_stale_segment_removed():
             os.unlink(path)
 
 
+def test_workers_die_with_master():
+    """A worker must not outlive a master killed with SIGKILL."""
+    d = Inferd(workers=2).start()
+    try:
+        workers = d.worker_pids()
+        d.proc.kill()
+        d.proc.wait()
+        t0 = time.monotonic()
+        while any(os.path.exists("/proc/%d" % p) and
+                  open("/proc/%d/stat" % p).read().split()[2] != "Z"
+                  for p in workers):
+            assert time.monotonic() - t0 < 5, "workers outlived the master"
+            time.sleep(0.05)
+    finally:
+        d.kill()
+
+
+def test_out_of_file_descriptors():
+    """accept(2) failing with EMFILE pauses the listener instead of
+    spinning; the worker serves again once descriptors are free."""
+    with Inferd(workers=1, prefix=["prlimit", "--nofile=48:48", "--"],
+                options={"max_connections": "1000"}) as d:
+        d.wait_log(r"open file limit 48 is below max_connections")
+        idle = []
+        for _ in range(60):
+            idle.append(socket.create_connection(("127.0.0.1", d.port)))
+        time.sleep(0.5)
+        for s in idle:
+            s.close()
+        time.sleep(0.3)
+        st, _, _ = d.request("GET", "/predict", timeout=5)
+        assert st == 200
+        pauses = [l for l in d.lines if "accept; pausing" in l]
+        assert 1 <= len(pauses) <= 20, len(pauses)
+
+
+def test_worker_ignores_sighup():
+    with Inferd(workers=1) as d:
+        pid = d.worker_pids()[0]
+        os.kill(pid, signal.SIGHUP)
+        time.sleep(0.3)
+        assert d.worker_pids() == [pid]
+        assert d.sample("inferd_worker_restarts_total") == 0
+
+
+def test_client_gone_counts_499():
+    with Inferd(workers=1) as d:
+        s = socket.create_connection(("127.0.0.1", d.port))
+        s.sendall(b"GET /predict?delay=0.5 HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.1)
+        s.close()
+        time.sleep(0.8)
+        assert d.sample(REQS, handler="/predict", code="499") == 1
+        assert d.sample(REQS, handler="/predict", code="200") == 0
+        assert d.sample("inferd_http_requests_in_flight") == 0
+
+
+def test_every_method_gets_json_405():
+    with Inferd(workers=1) as d:
+        for method in ["TRACE", "PUT", "OPTIONS", "PATCH"]:
+            st, hdrs, data = d.request(method, "/predict")
+            assert st == 405 and "error" in json.loads(data), (method, st)
+        assert d.sample(REQS, handler="/predict", code="405") == 4
+
+
+def test_metrics_port_limits_headers():
+    with Inferd(workers=1) as d:
+        out = raw_http(d.metrics_port, b"GET /metrics HTTP/1.1\r\nX: " +
+                       b"a" * 20000 + b"\r\n\r\n")
+        assert b" 400 " in out.split(b"\r\n")[0], out[:100]
+        assert d.metrics()
+
+
+def test_sighup_during_reload_is_kept():
+    with Inferd(workers=1) as d:
+        t = threading.Thread(target=lambda: d.request(
+            "GET", "/predict?delay=1"))
+        t.start()
+        time.sleep(0.2)
+        n = len(d.lines)
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_log(r"reload: model ", start=n)
+        n2 = len(d.lines)
+        d.proc.send_signal(signal.SIGHUP)     # the old worker still drains
+        d.wait_log(r"reloading when it is done", start=n2)
+        t.join()
+        d.wait_log(r"reload: model ", start=n2, timeout=5)
+
+
+def test_oip_model_names_are_escaped_and_decoded():
+    tmp = tempfile.mkdtemp()
+    try:
+        model = os.path.join(tmp, 'my "odd" model.json')
+        shutil.copy(MODEL, model)
+        with Inferd(workers=1, model=model) as d:
+            for suffix in ["", "/ready"]:
+                st, body = d.json("GET", "/v2/models/my%20%22odd%22%20model"
+                                  + suffix)
+                assert st == 200 and body["name"] == 'my "odd" model', body
+            st, body = d.json("GET", "/v2/models/other/ready")
+            assert st == 404
+    finally:
+        shutil.rmtree(tmp)
+
+
 def start_fails(args, expect):
     """inferd with args must exit non-zero before forking, saying expect."""
     before = shm_segments()
@@ -516,4 +621,9 @@ if __name__ == "__main__":
          test_body_and_connection_limits, test_kill_worker_replaced_counts_kept,
          test_kill_mid_load_counts_exact, test_inflight_zeroed_when_worker_dies,
          test_crash_loop_backs_off, test_sigterm_drains_inflight,
-         test_sighup_reloads_model, test_stale_segment_removed])
+         test_sighup_reloads_model, test_stale_segment_removed,
+         test_workers_die_with_master, test_out_of_file_descriptors,
+         test_worker_ignores_sighup, test_client_gone_counts_499,
+         test_every_method_gets_json_405, test_metrics_port_limits_headers,
+         test_sighup_during_reload_is_kept,
+         test_oip_model_names_are_escaped_and_decoded])

@@ -57,6 +57,9 @@ char	*infer_format_oip(const struct model *, const struct infer_batch *,
  * "outputs"}) for GET /v2/models/{name}. */
 char	*infer_format_oip_metadata(const struct model *);
 
+/* OIP model readiness: {"name": ..., "ready": true}. */
+char	*infer_format_oip_ready(const struct model *);
+
 /* Format {"error": msg} as OIP and inferd both use for errors. */
 char	*infer_format_error(const char *msg);
 

@@ -33,8 +33,12 @@
 	X(V2_INFER, "/v2/models/{name}/infer")			\
 	X(OTHER, "other")
 
-/* The status codes inferd answers with; anything else counts as 500. */
-#define SHM_CODES(X)	X(200) X(400) X(404) X(405) X(413) X(500) X(503)
+/*
+ * The status codes inferd answers with; anything else counts as 500.  499
+ * (as nginx counts it) is a request whose client left before the answer.
+ */
+#define SHM_CODES(X)	X(200) X(400) X(404) X(405) X(413) X(499) X(500) \
+			X(503)
 
 enum shm_handler {
 #define X(id, path)	SHM_H_##id,
@@ -68,10 +72,18 @@ struct shm_header {
 	double		bounds[CONFIG_MAX_BUCKETS];
 } __attribute__((aligned(64)));
 
+/*
+ * A process's handle on the segment.  The layout is kept here too, in
+ * private memory: a worker could scribble over the shared header, and the
+ * master must not size its loops by it.
+ */
 struct shm_segment {
 	struct shm_header	*hdr;
 	struct shm_slot		*slots;
 	size_t			 size;
+	size_t			 nslots;
+	size_t			 nbuckets;
+	double			 bounds[CONFIG_MAX_BUCKETS];
 	char			 name[64];	/* "" when not POSIX shm */
 };
 
