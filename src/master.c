@@ -439,6 +439,9 @@ master_respawn(evutil_socket_t fd, short what, void *arg)
 	struct mlisten	*l = arg;
 	struct master	*m = &master;
 
+	(void)fd;
+	(void)what;
+
 	if (m->stopping)
 		return;
 	if (master_spawn(m, (unsigned)(l - m->ls)) == -1) {
@@ -549,6 +552,9 @@ master_kill(evutil_socket_t fd, short what, void *arg)
 	struct master	*m = arg;
 	unsigned	 i;
 
+	(void)fd;
+	(void)what;
+
 	for (i = 0; i < m->nprocs; i++)
 		if (m->procs[i].pid != 0) {
 			log_warnx("worker pid %ld did not stop; killing it",
@@ -647,6 +653,8 @@ master_signal(evutil_socket_t fd, short what, void *arg)
 	ssize_t		 n, i;
 	int		 chld = 0, term = 0, hup = 0;
 
+	(void)what;
+
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		for (i = 0; i < n; i++) {
 			if (buf[i] == SIGCHLD)
@@ -703,6 +711,10 @@ master_signals_init(struct master *m)
 static void
 master_watchdog(evutil_socket_t fd, short what, void *arg)
 {
+	(void)fd;
+	(void)what;
+	(void)arg;
+
 	master_notify("WATCHDOG=1");
 }
 

@@ -235,6 +235,8 @@ worker_finish(struct wreq *r)
 static void
 worker_complete(struct evhttp_request *req, void *arg)
 {
+	(void)req;
+
 	worker_finish(arg);
 }
 
@@ -249,6 +251,8 @@ worker_conn_closed(struct evhttp_connection *evcon, void *arg)
 	struct wconn	*c = arg;
 	struct worker	*w = c->w;
 	struct wreq	*r = c->cur;
+
+	(void)evcon;
 
 	worker_conn_remove(w, c);
 	free(c);
@@ -416,6 +420,9 @@ worker_delay_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct wreq	*r = arg;
 	char		*body = r->body;
+
+	(void)fd;
+	(void)what;
 
 	r->body = NULL;
 	if (worker_client_left(r))
@@ -651,6 +658,9 @@ worker_predict(struct worker *w, struct wreq *r, const char *query)
 static void
 worker_healthz(struct worker *w, struct wreq *r, const char *query)
 {
+	(void)w;
+	(void)query;
+
 	worker_respond(r, 200, strdup("{\"status\":\"ok\"}"));
 }
 
@@ -658,6 +668,9 @@ worker_healthz(struct worker *w, struct wreq *r, const char *query)
 static void
 worker_v2_live(struct worker *w, struct wreq *r, const char *query)
 {
+	(void)w;
+	(void)query;
+
 	worker_respond(r, 200, strdup(r->handler == SHM_H_V2_LIVE ?
 	    "{\"live\":true}" : "{\"ready\":true}"));
 }
@@ -666,6 +679,8 @@ worker_v2_live(struct worker *w, struct wreq *r, const char *query)
 static void
 worker_v2_model(struct worker *w, struct wreq *r, const char *query)
 {
+	(void)query;
+
 	worker_respond(r, 200, infer_format_oip_metadata(w->p->model));
 }
 
@@ -673,6 +688,8 @@ worker_v2_model(struct worker *w, struct wreq *r, const char *query)
 static void
 worker_v2_ready(struct worker *w, struct wreq *r, const char *query)
 {
+	(void)query;
+
 	worker_respond(r, 200, infer_format_oip_ready(w->p->model));
 }
 
@@ -681,6 +698,8 @@ static void
 worker_v2_infer(struct worker *w, struct wreq *r, const char *query)
 {
 	char	*body;
+
+	(void)query;
 
 	if ((body = worker_infer(w, r, 1)) != NULL)
 		worker_respond(r, 200, body);
@@ -827,6 +846,8 @@ worker_accept_error(struct evconnlistener *l, void *arg)
 	struct worker	*w = worker_self;	/* arg is evhttp's */
 	struct timeval	 tv;
 
+	(void)arg;
+
 	if (!evtimer_pending(w->ev_accept, NULL))
 		log_warn("worker %u: accept; pausing %g s", w->p->index,
 		    WORKER_ACCEPT_RETRY);
@@ -842,6 +863,9 @@ worker_accept_resume(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w = arg;
 
+	(void)fd;
+	(void)what;
+
 	if (w->bound != NULL)
 		evconnlistener_enable(evhttp_bound_socket_get_listener(
 		    w->bound));
@@ -854,6 +878,9 @@ worker_stop(evutil_socket_t sig, short what, void *arg)
 	struct worker	*w = arg;
 	struct timeval	 tv;
 	double		 t = w->p->cfg->drain_timeout;
+
+	(void)sig;
+	(void)what;
 
 	if (w->draining)
 		return;
@@ -878,6 +905,9 @@ static void
 worker_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w = arg;
+
+	(void)fd;
+	(void)what;
 
 	log_warnx("worker %u: drain_timeout passed with %zu requests in "
 	    "flight; exiting", w->p->index, w->inflight);
