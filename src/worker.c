@@ -73,7 +73,9 @@ struct worker {
 	struct evhttp		*http;
 	struct evhttp_bound_socket *bound;
 	struct event		*ev_term, *ev_int, *ev_drain, *ev_accept;
+	struct event		*ev_linger;
 	int			 draining;
+	int			 lingering;	/* just stopped accepting */
 	size_t			 inflight;
 	TAILQ_HEAD(, wreq)	 requests;	/* every unrecorded request */
 	/* Open-addressing set of connections, keyed by evcon pointer. */
@@ -136,6 +138,7 @@ static const struct worker_route {
 #define NROUTES	(sizeof(worker_routes) / sizeof(worker_routes[0]))
 #define WORKER_CLIENT_GONE	499	/* counted status, as nginx does */
 #define WORKER_ACCEPT_RETRY	0.1	/* seconds; after accept(2) fails */
+#define WORKER_DRAIN_LINGER	0.2	/* seconds for just-accepted clients */
 #define V2_MODELS	"/v2/models/"
 
 /* Seconds elapsed since *t on the monotonic clock. */
@@ -213,7 +216,7 @@ worker_record(struct wreq *r)
 	atomic_fetch_sub_explicit(&w->p->slot->in_flight, 1,
 	    memory_order_relaxed);
 	w->inflight--;
-	if (w->draining && w->inflight == 0)
+	if (w->draining && !w->lingering && w->inflight == 0)
 		event_base_loopexit(w->base, NULL);
 }
 
@@ -871,13 +874,18 @@ worker_accept_resume(evutil_socket_t fd, short what, void *arg)
 		    w->bound));
 }
 
-/* SIGTERM or SIGINT: stop accepting and drain. */
+/*
+ * SIGTERM or SIGINT: stop accepting and drain.  Connections accepted just
+ * before may still be sending their first request: they get
+ * WORKER_DRAIN_LINGER seconds to do so.  Then the worker leaves as soon as
+ * nothing is in flight, or when drain_timeout has passed.
+ */
 static void
 worker_stop(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker	*w = arg;
-	struct timeval	 tv;
 	double		 t = w->p->cfg->drain_timeout;
+	struct timeval	 tv;
 
 	(void)sig;
 	(void)what;
@@ -885,19 +893,35 @@ worker_stop(evutil_socket_t sig, short what, void *arg)
 	if (w->draining)
 		return;
 	w->draining = 1;
+	w->lingering = 1;
 	if (w->bound != NULL) {
 		evhttp_del_accept_socket(w->http, w->bound);
 		w->bound = NULL;
 	}
 	log_debug("worker %u: draining %zu requests", w->p->index,
 	    w->inflight);
-	if (w->inflight == 0) {
-		event_base_loopexit(w->base, NULL);
-		return;
-	}
 	tv.tv_sec = (time_t)t;
 	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
 	evtimer_add(w->ev_drain, &tv);
+	if (t > WORKER_DRAIN_LINGER)
+		t = WORKER_DRAIN_LINGER;
+	tv.tv_sec = (time_t)t;
+	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	evtimer_add(w->ev_linger, &tv);
+}
+
+/* The linger after a stop is over: leave if nothing is in flight. */
+static void
+worker_linger_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)fd;
+	(void)what;
+
+	w->lingering = 0;
+	if (w->inflight == 0)
+		event_base_loopexit(w->base, NULL);
 }
 
 /* The drain timeout passed with requests still in flight. */
@@ -909,8 +933,9 @@ worker_drain_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	log_warnx("worker %u: drain_timeout passed with %zu requests in "
-	    "flight; exiting", w->p->index, w->inflight);
+	if (w->inflight > 0)
+		log_warnx("worker %u: drain_timeout passed with %zu requests "
+		    "in flight; exiting", w->p->index, w->inflight);
 	event_base_loopexit(w->base, NULL);
 }
 
@@ -945,6 +970,8 @@ worker_free(struct worker *w)
 		event_free(w->ev_drain);
 	if (w->ev_accept != NULL)
 		event_free(w->ev_accept);
+	if (w->ev_linger != NULL)
+		event_free(w->ev_linger);
 	if (w->base != NULL)
 		event_base_free(w->base);
 }
@@ -995,11 +1022,12 @@ worker_run(const struct worker_params *p)
 	w.ev_int = evsignal_new(w.base, SIGINT, worker_stop, &w);
 	w.ev_drain = evtimer_new(w.base, worker_drain_timeout, &w);
 	w.ev_accept = evtimer_new(w.base, worker_accept_resume, &w);
+	w.ev_linger = evtimer_new(w.base, worker_linger_done, &w);
 	if (w.ev_accept != NULL)
 		evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(
 		    w.bound), worker_accept_error);
 	if (w.ev_term == NULL || w.ev_int == NULL || w.ev_drain == NULL ||
-	    w.ev_accept == NULL ||
+	    w.ev_accept == NULL || w.ev_linger == NULL ||
 	    evsignal_add(w.ev_term, NULL) == -1 ||
 	    evsignal_add(w.ev_int, NULL) == -1) {
 		log_warnx("worker %u: cannot set up signals", p->index);

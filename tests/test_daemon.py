@@ -536,6 +536,42 @@ def test_oip_model_names_are_escaped_and_decoded():
         shutil.rmtree(tmp)
 
 
+def test_reload_drops_nothing():
+    """Clients on fresh connections see no error across reloads."""
+    with Inferd(workers=2) as d:
+        ok, errors = [0] * 4, []
+        stop = threading.Event()
+
+        def client(i):
+            while not stop.is_set():
+                try:
+                    st, _, _ = d.request("GET", "/predict")
+                    assert st == 200, st
+                    ok[i] += 1
+                except Exception as e:      # noqa: BLE001 - collected
+                    errors.append(repr(e))
+        threads = [threading.Thread(target=client, args=(i,))
+                   for i in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            for _ in range(3):
+                n = len(d.lines)
+                old = d.worker_pids()
+                d.proc.send_signal(signal.SIGHUP)
+                d.wait_log(r"reload: model ", start=n)
+                t0 = time.monotonic()
+                while set(d.worker_pids()) & set(old):
+                    assert time.monotonic() - t0 < 5
+                    time.sleep(0.02)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        assert not errors, errors[:5]
+        assert d.sample(COUNT) == sum(ok)
+
+
 def start_fails(args, expect):
     """inferd with args must exit non-zero before forking, saying expect."""
     before = shm_segments()
@@ -626,4 +662,5 @@ if __name__ == "__main__":
          test_worker_ignores_sighup, test_client_gone_counts_499,
          test_every_method_gets_json_405, test_metrics_port_limits_headers,
          test_sighup_during_reload_is_kept,
-         test_oip_model_names_are_escaped_and_decoded])
+         test_oip_model_names_are_escaped_and_decoded,
+         test_reload_drops_nothing])
