@@ -1,15 +1,16 @@
 /*
  * worker: the request path.  Nothing here blocks: a requested delay is a
- * timer, and a response is accounted for when evhttp has written it to the
- * socket (or when its connection is gone), so that the counts in the
- * metrics slot are the responses clients actually got.
+ * timer.  A response is counted in the metrics slot right before the
+ * write(2) that sends it, so that the counts are the responses clients
+ * got, also when a worker is killed under load.
  *
  * Life of a request: worker_request() stamps the arrival time, raises the
  * in-flight gauge and routes it; the handler answers at once or arms a
- * timer; worker_respond() hands the reply to evhttp with a completion
- * callback; worker_complete() (or worker_conn_closed(), if the connection
- * dies first) records status and latency and lowers the gauge.  Each
- * request is recorded exactly once.
+ * timer; worker_respond() hands the reply to evhttp and worker_flush()
+ * records it and writes it; evhttp's completion callback, worker_complete(),
+ * frees it (or worker_conn_closed(), if the connection dies first).  A
+ * request whose client is gone is recorded as 499 when it answers.  Each
+ * request is recorded exactly once (worker_record()).
  */
 #include "config.h"
 
@@ -99,7 +100,7 @@ typedef void (*worker_handler)(struct worker *, struct wreq *, const char *);
 
 static void	worker_predict(struct worker *, struct wreq *, const char *);
 static void	worker_healthz(struct worker *, struct wreq *, const char *);
-static void	worker_v2_live(struct worker *, struct wreq *, const char *);
+static void	worker_v2_health(struct worker *, struct wreq *, const char *);
 static void	worker_v2_model(struct worker *, struct wreq *, const char *);
 static void	worker_v2_ready(struct worker *, struct wreq *, const char *);
 static void	worker_v2_infer(struct worker *, struct wreq *, const char *);
@@ -123,10 +124,10 @@ static const struct worker_route {
 	    .handler = SHM_H_HEALTHZ, .fn = worker_healthz },
 	{ .path = "/v2/health/live", .methods = M_GET | M_HEAD,
 	    .allow = "GET, HEAD", .handler = SHM_H_V2_LIVE,
-	    .fn = worker_v2_live },
+	    .fn = worker_v2_health },
 	{ .path = "/v2/health/ready", .methods = M_GET | M_HEAD,
 	    .allow = "GET, HEAD", .handler = SHM_H_V2_READY,
-	    .fn = worker_v2_live },
+	    .fn = worker_v2_health },
 	{ .suffix = "", .methods = M_GET, .allow = "GET",
 	    .handler = SHM_H_V2_MODEL, .fn = worker_v2_model },
 	{ .suffix = "/ready", .methods = M_GET | M_HEAD, .allow = "GET, HEAD",
@@ -216,7 +217,13 @@ worker_record(struct wreq *r)
 	atomic_fetch_sub_explicit(&w->p->slot->in_flight, 1,
 	    memory_order_relaxed);
 	w->inflight--;
-	if (w->draining && !w->lingering && w->inflight == 0)
+}
+
+/* A draining worker leaves once every response is out. */
+static void
+worker_maybe_exit(struct worker *w)
+{
+	if (w->draining && !w->lingering && TAILQ_EMPTY(&w->requests))
 		event_base_loopexit(w->base, NULL);
 }
 
@@ -224,14 +231,17 @@ worker_record(struct wreq *r)
 static void
 worker_finish(struct wreq *r)
 {
+	struct worker	*w = r->w;
+
 	worker_record(r);
-	TAILQ_REMOVE(&r->w->requests, r, entry);
+	TAILQ_REMOVE(&w->requests, r, entry);
 	if (r->conn != NULL)
 		r->conn->cur = NULL;
 	if (r->timer != NULL)
 		event_free(r->timer);
 	free(r->body);
 	free(r);
+	worker_maybe_exit(w);
 }
 
 /* evhttp wrote the whole response. */
@@ -669,7 +679,7 @@ worker_healthz(struct worker *w, struct wreq *r, const char *query)
 
 /* OIP liveness and readiness: a worker only runs with a loaded model. */
 static void
-worker_v2_live(struct worker *w, struct wreq *r, const char *query)
+worker_v2_health(struct worker *w, struct wreq *r, const char *query)
 {
 	(void)w;
 	(void)query;
@@ -920,8 +930,7 @@ worker_linger_done(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 
 	w->lingering = 0;
-	if (w->inflight == 0)
-		event_base_loopexit(w->base, NULL);
+	worker_maybe_exit(w);
 }
 
 /* The drain timeout passed with requests still in flight. */
