@@ -424,8 +424,9 @@ def test_stale_segment_removed():
     with open(path, "wb") as f:
         f.write(b"\0" * 4096)
     try:
-        with Inferd(workers=1) as d:
-            d.wait_log(r"removed stale shared memory /inferd.%d " % dead.pid)
+        with Inferd(workers=1):
+            # (A daemon of a test running beside this one may be the one
+            # that removes it: any master does at start.)
             assert not os.path.exists(path)
     finally:
         if os.path.exists(path):
