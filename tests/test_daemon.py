@@ -382,6 +382,19 @@ def test_sigterm_drains_inflight():
         d.kill()
 
 
+def reload(d):
+    """SIGHUP, then wait until the reload is done and the old workers are
+    gone."""
+    n = len(d.lines)
+    old = d.worker_pids()
+    d.proc.send_signal(signal.SIGHUP)
+    d.wait_log(r"reload: model ", start=n)
+    t0 = time.monotonic()
+    while set(d.worker_pids()) & set(old):
+        assert time.monotonic() - t0 < 5
+        time.sleep(0.02)
+
+
 def test_sighup_reloads_model():
     tmp = tempfile.mkdtemp()
     try:
@@ -398,14 +411,7 @@ def test_sighup_reloads_model():
             st, _, _ = d.request("GET", "/predict")
             assert st == 200
             shutil.copy(MODEL, model)
-            n = len(d.lines)
-            old = d.worker_pids()
-            d.proc.send_signal(signal.SIGHUP)
-            d.wait_log(r"reload: model ", start=n)
-            t0 = time.monotonic()
-            while set(d.worker_pids()) & set(old):
-                assert time.monotonic() - t0 < 5
-                time.sleep(0.05)
+            reload(d)
             assert len(d.worker_pids()) == 2
             st, _, _ = d.request("GET", "/predict")
             assert st == 200
@@ -558,14 +564,7 @@ def test_reload_drops_nothing():
             t.start()
         try:
             for _ in range(3):
-                n = len(d.lines)
-                old = d.worker_pids()
-                d.proc.send_signal(signal.SIGHUP)
-                d.wait_log(r"reload: model ", start=n)
-                t0 = time.monotonic()
-                while set(d.worker_pids()) & set(old):
-                    assert time.monotonic() - t0 < 5
-                    time.sleep(0.02)
+                reload(d)
         finally:
             stop.set()
             for t in threads:
