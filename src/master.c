@@ -37,6 +37,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "inferd/clock.h"
 #include "inferd/config.h"
 #include "inferd/expo.h"
 #include "inferd/infer.h"
@@ -89,28 +90,6 @@ struct master {
 
 /* The master; static so that a forked worker can free what it inherits. */
 static struct master	master;
-
-/* Seconds on the monotonic clock since *t. */
-static double
-master_since(const struct timespec *t)
-{
-	struct timespec	now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t->tv_sec) +
-	    (double)(now.tv_nsec - t->tv_nsec) / 1e9;
-}
-
-/* A timeval of seconds. */
-static struct timeval
-master_tv(double seconds)
-{
-	struct timeval	tv;
-
-	tv.tv_sec = (time_t)seconds;
-	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
-	return tv;
-}
 
 /*
  * Tell systemd (Type=notify) our state: one datagram on $NOTIFY_SOCKET,
@@ -445,7 +424,7 @@ master_respawn(evutil_socket_t fd, short what, void *arg)
 	if (m->stopping)
 		return;
 	if (master_spawn(m, (unsigned)(l - m->ls)) == -1) {
-		struct timeval tv = master_tv(1.0);
+		struct timeval tv = clock_tv(1.0);
 		evtimer_add(l->respawn, &tv);
 	}
 }
@@ -490,7 +469,7 @@ master_replace(struct master *m, unsigned ls, double lived)
 	if (delay > m->cfg->restart_delay_max)
 		delay = m->cfg->restart_delay_max;
 	log_warnx("worker %u keeps dying; restarting it in %.1f s", ls, delay);
-	tv = master_tv(delay);
+	tv = clock_tv(delay);
 	evtimer_add(l->respawn, &tv);
 }
 
@@ -529,7 +508,7 @@ master_sigchld(struct master *m)
 		}
 		log_warnx("worker %u (pid %ld) %s; replacing it", p->lslot,
 		    (long)pid, how);
-		master_replace(m, p->lslot, master_since(&p->started));
+		master_replace(m, p->lslot, clock_since(&p->started));
 	}
 	if (m->stopping) {
 		for (i = 0; i < m->nprocs && m->procs[i].pid == 0; i++)
@@ -591,7 +570,7 @@ master_sigterm(struct master *m, int sig)
 		event_base_loopexit(m->base, NULL);
 		return;
 	}
-	tv = master_tv(m->cfg->drain_timeout + MASTER_KILL_GRACE);
+	tv = clock_tv(m->cfg->drain_timeout + MASTER_KILL_GRACE);
 	evtimer_add(m->ev_kill, &tv);
 }
 
@@ -733,7 +712,7 @@ master_watchdog_init(struct master *m)
 		return;
 	m->ev_watchdog = event_new(m->base, -1, EV_PERSIST, master_watchdog,
 	    m);
-	tv = master_tv(us / 2e6);
+	tv = clock_tv(us / 2e6);
 	if (m->ev_watchdog != NULL)
 		evtimer_add(m->ev_watchdog, &tv);
 }

@@ -35,6 +35,7 @@
 #include <event2/listener.h>
 #include <event2/keyvalq_struct.h>
 
+#include "inferd/clock.h"
 #include "inferd/config.h"
 #include "inferd/infer.h"
 #include "inferd/log.h"
@@ -142,17 +143,6 @@ static const struct worker_route {
 #define WORKER_DRAIN_LINGER	0.2	/* seconds for just-accepted clients */
 #define V2_MODELS	"/v2/models/"
 
-/* Seconds elapsed since *t on the monotonic clock. */
-static double
-worker_elapsed(const struct timespec *t)
-{
-	struct timespec	now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t->tv_sec) +
-	    (double)(now.tv_nsec - t->tv_nsec) / 1e9;
-}
-
 /* Hash slot of evcon in the connection set. */
 static size_t
 worker_conn_pos(const struct worker *w, const struct evhttp_connection *evcon)
@@ -213,7 +203,7 @@ worker_record(struct wreq *r)
 		return;
 	r->recorded = 1;
 	shm_record(w->p->seg, w->p->slot, r->handler, r->status, r->observe,
-	    worker_elapsed(&r->start));
+	    clock_since(&r->start));
 	atomic_fetch_sub_explicit(&w->p->slot->in_flight, 1,
 	    memory_order_relaxed);
 	w->inflight--;
@@ -579,8 +569,7 @@ worker_answer_after(struct worker *w, struct wreq *r, const char *query,
 		return;
 	}
 	r->body = body;
-	tv.tv_sec = (time_t)delay;
-	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
+	tv = clock_tv(delay);
 	evtimer_add(r->timer, &tv);
 }
 
@@ -865,8 +854,7 @@ worker_accept_error(struct evconnlistener *l, void *arg)
 		log_warn("worker %u: accept; pausing %g s", w->p->index,
 		    WORKER_ACCEPT_RETRY);
 	evconnlistener_disable(l);
-	tv.tv_sec = 0;
-	tv.tv_usec = (suseconds_t)(WORKER_ACCEPT_RETRY * 1e6);
+	tv = clock_tv(WORKER_ACCEPT_RETRY);
 	evtimer_add(w->ev_accept, &tv);
 }
 
@@ -910,13 +898,9 @@ worker_stop(evutil_socket_t sig, short what, void *arg)
 	}
 	log_debug("worker %u: draining %zu requests", w->p->index,
 	    w->inflight);
-	tv.tv_sec = (time_t)t;
-	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	tv = clock_tv(t);
 	evtimer_add(w->ev_drain, &tv);
-	if (t > WORKER_DRAIN_LINGER)
-		t = WORKER_DRAIN_LINGER;
-	tv.tv_sec = (time_t)t;
-	tv.tv_usec = (suseconds_t)((t - (double)tv.tv_sec) * 1e6);
+	tv = clock_tv(t < WORKER_DRAIN_LINGER ? t : WORKER_DRAIN_LINGER);
 	evtimer_add(w->ev_linger, &tv);
 }
 
@@ -1016,9 +1000,7 @@ worker_run(const struct worker_params *p)
 	evhttp_set_allowed_methods(w.http, WORKER_ALL_METHODS);
 	evhttp_set_max_body_size(w.http, (ev_ssize_t)cfg->max_body_bytes);
 	evhttp_set_max_headers_size(w.http, (ev_ssize_t)cfg->max_header_bytes);
-	tv.tv_sec = (time_t)cfg->request_timeout;
-	tv.tv_usec = (suseconds_t)((cfg->request_timeout -
-	    (double)tv.tv_sec) * 1e6);
+	tv = clock_tv(cfg->request_timeout);
 	evhttp_set_timeout_tv(w.http, &tv);
 	evhttp_set_gencb(w.http, worker_request, &w);
 	if ((w.bound = evhttp_accept_socket_with_handle(w.http,
