@@ -76,6 +76,7 @@ struct worker {
 	struct evhttp_bound_socket *bound;
 	struct event		*ev_term, *ev_int, *ev_drain, *ev_accept;
 	struct event		*ev_linger;
+	char			*probe;		/* GET /predict's answer */
 	int			 draining;
 	int			 lingering;	/* just stopped accepting */
 	size_t			 inflight;
@@ -614,45 +615,43 @@ worker_infer(struct worker *w, struct wreq *r, int oip)
 }
 
 /*
- * GET /predict predicts on one row of missing values (every feature
- * follows its default branch): the original service's probe.  POST
- * /predict predicts on the rows of its body.  Both take ?delay=SECONDS.
+ * The answer to GET /predict: the prediction for one row of missing values
+ * (every feature follows its default branch), the original service's
+ * probe.  The model never changes in a worker's life, so it is computed
+ * once.  NULL when out of memory.
+ */
+static char *
+worker_probe_body(const struct model *m)
+{
+	size_t	 i, n = model_nfeatures(m);
+	float	*x = calloc(n, sizeof(*x));
+	double	*y = calloc(model_noutputs(m), sizeof(*y));
+	char	*body = NULL;
+
+	if (x != NULL && y != NULL) {
+		for (i = 0; i < n; i++)
+			x[i] = NAN;
+		model_predict(m, x, 1, y);
+		body = infer_format_predict(m, y, 1);
+	}
+	free(x);
+	free(y);
+	return body;
+}
+
+/*
+ * GET /predict answers the probe (see worker_probe_body); POST /predict
+ * predicts the rows of its body.  Both take ?delay=SECONDS.
  */
 static void
 worker_predict(struct worker *w, struct wreq *r, const char *query)
 {
-	const struct model	*m = w->p->model;
-	char			 why[256];
-	double			 delay, *y;
-	float			*x;
-	char			*body;
-	size_t			 i, n = model_nfeatures(m);
+	char	*body;
 
-	if (evhttp_request_get_command(r->req) != EVHTTP_REQ_GET) {
-		if ((body = worker_infer(w, r, 0)) != NULL)
-			worker_answer_after(w, r, query, body);
-		return;
-	}
-	/* Refuse a bad delay before doing any work. */
-	if (worker_parse_delay(query, w->p->cfg->max_delay, &delay, why,
-	    sizeof(why)) == -1) {
-		worker_respond(r, 400, infer_format_error(why));
-		return;
-	}
-	x = calloc(n, sizeof(*x));
-	y = calloc(model_noutputs(m), sizeof(*y));
-	if (x == NULL || y == NULL) {
-		free(x);
-		free(y);
-		worker_error(r, 500, "out of memory");
-		return;
-	}
-	for (i = 0; i < n; i++)
-		x[i] = NAN;
-	model_predict(m, x, 1, y);
-	body = infer_format_predict(m, y, 1);
-	free(x);
-	free(y);
+	if (evhttp_request_get_command(r->req) == EVHTTP_REQ_GET)
+		body = strdup(w->probe);
+	else if ((body = worker_infer(w, r, 0)) == NULL)
+		return;		/* answered */
 	worker_answer_after(w, r, query, body);
 }
 
@@ -955,6 +954,7 @@ worker_free(struct worker *w)
 	for (i = 0; w->conns != NULL && i < w->conncap; i++)
 		free(w->conns[i]);
 	free(w->conns);
+	free(w->probe);
 	if (w->ev_term != NULL)
 		event_free(w->ev_term);
 	if (w->ev_int != NULL)
@@ -982,6 +982,10 @@ worker_run(const struct worker_params *p)
 	worker_self = &w;
 	atomic_store_explicit(&p->slot->pid, (int32_t)getpid(),
 	    memory_order_relaxed);
+	if ((w.probe = worker_probe_body(p->model)) == NULL) {
+		log_warnx("worker %u: out of memory", p->index);
+		goto out;
+	}
 	for (w.conncap = 16; w.conncap < 2 * (size_t)cfg->max_connections;)
 		w.conncap *= 2;
 	if ((w.conns = calloc(w.conncap, sizeof(*w.conns))) == NULL) {
