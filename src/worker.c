@@ -765,14 +765,17 @@ worker_refuse(struct wreq *r)
 {
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(r->req);
 	struct evbuffer		*buf = evbuffer_new();
+	char			 msg[128], *body;
 
 	r->status = 503;
 	evhttp_add_header(out, "Connection", "close");
 	evhttp_add_header(out, "Content-Type", "application/json");
-	if (buf != NULL)
-		evbuffer_add_printf(buf, "{\"error\":\"this worker holds "
-		    "max_connections (%u) connections; retry later\"}\n",
-		    r->w->p->cfg->max_connections);
+	snprintf(msg, sizeof(msg), "this worker holds max_connections (%u) "
+	    "connections; retry later", r->w->p->cfg->max_connections);
+	if (buf != NULL && (body = infer_format_error(msg)) != NULL) {
+		evbuffer_add_printf(buf, "%s\n", body);
+		free(body);
+	}
 	evhttp_send_reply(r->req, 503, worker_reason(503), buf);
 	if (buf != NULL)
 		evbuffer_free(buf);
