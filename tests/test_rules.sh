@@ -37,6 +37,35 @@ run "promtool check rules etc/prometheus/rules/*.yml" \
     promtool check rules "$srcdir"/etc/prometheus/rules/*.yml
 run "promtool test rules tests/rules/*_test.yml" \
     promtool test rules "$srcdir"/tests/rules/*_test.yml
+# The same unit tests with the bucket labels as Prometheus 3 stores them
+# (le="1.0" -> "1", "5.0" -> "5", "10.0" -> "10"): every rule that reads the
+# 1 s bucket must behave identically in both spellings. Files that already
+# spell le="1" (inferd-slo-prom3_test.yml) test that spelling themselves.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/inferd-rules.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+run "tests/rules/*_test.yml rewritten to Prometheus 3's le spelling" \
+    "$python" - "$srcdir/tests/rules" "$tmp" <<'PY'
+import glob, os, re, sys, yaml
+src, out = sys.argv[1], sys.argv[2]
+n = 0
+for path in sorted(glob.glob(os.path.join(src, "*_test.yml"))):
+    text = open(path).read()
+    if 'le="1.0"' not in text or \
+            re.search(r'^\s*- series: .*le="1"[,}]', text, re.M):
+        continue
+    new, k = re.subn(r'le="(\d+)\.0"', r'le="\1"', text)
+    assert 'le="1"' in new and k > 0, path
+    doc = yaml.safe_load(new)
+    base = os.path.dirname(os.path.abspath(path))
+    doc["rule_files"] = [os.path.join(base, r) for r in doc["rule_files"]]
+    name = os.path.basename(path).replace("_test.yml", "-le1_test.yml")
+    with open(os.path.join(out, name), "w") as f:
+        yaml.safe_dump(doc, f, sort_keys=False, width=1000)
+    n += 1
+assert n >= 3, "only %d test files use le=\"1.0\"" % n
+PY
+run "promtool test rules tests/rules/*_test.yml in Prometheus 3's le spelling" \
+    promtool test rules "$tmp"/*-le1_test.yml
 run "amtool check-config etc/alertmanager/alertmanager.yml" \
     amtool check-config "$srcdir/etc/alertmanager/alertmanager.yml"
 
