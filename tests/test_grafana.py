@@ -22,6 +22,8 @@ import json
 import math
 import os
 import re
+import subprocess
+import tempfile
 
 import yaml
 
@@ -36,6 +38,9 @@ DASHBOARD = os.path.join(GRAFANA, "dashboard.json")
 COMPOSE = os.path.join(SRCDIR, "contrib", "docker", "docker-compose.yml")
 ORIGINAL_P95 = ("histogram_quantile(0.95, sum(rate("
                 "prediction_latency_seconds_bucket[5m])) by (le))")
+# The one matcher that picks the 1 s bucket in either spelling ("1.0" as
+# inferd writes it and Prometheus 2 stores it, "1" as Prometheus 3 does).
+LE_1S = 'le=~"1(\\\\.0)?"'
 UID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,40}$")
 EXPR_UID = "__expr__"
 BUILTIN_GRAFANA_UID = "-- Grafana --"
@@ -197,7 +202,7 @@ def test_dashboard_content():
     for needle in ("inferd_http_requests_total", 'code=~"5.."',
                    "inferd_workers_alive", "inferd_worker_restarts_total",
                    "inferd_http_requests_in_flight", "slow_ratio_rate",
-                   "$__range", 'le="1.0"'):
+                   "$__range", LE_1S):
         assert needle in text, "no panel uses %s" % needle
     # Every quantile sums by le first (several instances).
     for e in exprs:
@@ -216,6 +221,52 @@ def test_dashboard_content():
     for word in ("burn rate", "error budget", "error ratio", "in-flight",
                  "workers", "restarts", "request rate", "p50"):
         assert word in titles, "no panel titled with %r" % word
+
+
+def bucket_queries():
+    """[(where, expr)] of every dashboard or alert query with an le matcher."""
+    out = [(w, e) for w, e, _ in queries() if re.search(r"\ble\s*[=!]", e)]
+    assert out, "no query selects a bucket by le"
+    return out
+
+
+def test_bucket_spelling():
+    """Every query that selects a bucket by `le` does it with LE_1S, and
+    gives, with the bucket spelled le="1.0" or le="1", the same result as
+    the same query written with le="1.0" on le="1.0" data (promtool)."""
+    values = dict(BUILTINS, job="inferd", instance=".*",
+                  __rate_interval="5m", __range="5m")
+    tests = []
+    for where, expr in bucket_queries():
+        assert re.findall(r"\ble\s*[=!]~?\s*\"[^\"]*\"", expr) == \
+            [LE_1S] * expr.count("le"), "%s: le matcher is not %s:\n  %s" % \
+            (where, LE_1S, expr)
+        e = substitute(expr, values)
+        ref = e.replace("prediction_latency_seconds_bucket",
+                        "reference_bucket").replace(LE_1S, 'le="1.0"')
+        for spelling in ("1.0", "1"):
+            lbl = 'job="inferd",instance="127.0.0.1:9180"'
+            tests.append({
+                "name": "%s, le=%r" % (where, spelling),
+                "interval": "1m",
+                "input_series": [
+                    {"series": "prediction_latency_seconds_count{%s}" % lbl,
+                     "values": "0+100x10"},
+                    {"series": 'prediction_latency_seconds_bucket{%s,le="%s"}'
+                     % (lbl, spelling), "values": "0+27x10"},
+                    {"series": 'reference_bucket{%s,le="1.0"}' % lbl,
+                     "values": "0+27x10"}],
+                "promql_expr_test": [{
+                    "expr": "(%s) - (%s)" % (e, ref), "eval_time": "10m",
+                    "exp_samples": [{"labels": "{}", "value": 0}]}]})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "spelling_test.yml")
+        with open(path, "w") as f:
+            yaml.safe_dump({"tests": tests}, f, width=1000)
+        r = subprocess.run(["promtool", "test", "rules", path],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+    print("  %d queries x 2 spellings" % (len(tests) // 2))
 
 
 def test_alert_provisioning():
@@ -423,4 +474,4 @@ def test_promql_live():
 if __name__ == "__main__":
     run([test_datasource_provisioning, test_dashboard_provider,
          test_dashboard_structure, test_dashboard_content,
-         test_alert_provisioning, test_promql_live])
+         test_bucket_spelling, test_alert_provisioning, test_promql_live])
