@@ -9,6 +9,10 @@
  *   gcc -O2 -std=c11 -Iinclude -o bench_model bench/bench_model.c \
  *       src/model.c src/sha256.c -ljansson -lxgboost -lm
  *   taskset -c 0 ./bench_model /tmp/bench100.json
+ *
+ * make bench builds it (bench/bench_model in the build tree, linked with
+ * libinferd.a) and runs it with a second argument, the minimum seconds
+ * per measurement (default 2).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -25,9 +29,10 @@
 
 #define BENCH_ROWS	100000	/* distinct rows, cycled through */
 #define BENCH_BATCH	100
-#define BENCH_SECONDS	2.0	/* minimum time per measurement */
+#define BENCH_SECONDS	2.0	/* default minimum time per measurement */
 
 static volatile double bench_sink;	/* keeps the results alive */
+static double bench_seconds = BENCH_SECONDS;
 
 /* Seconds on the monotonic clock. */
 static double
@@ -99,7 +104,7 @@ xgb_predict(BoosterHandle h, const float *x, size_t rows, size_t cols,
 	memcpy(out, res, rows * nout * sizeof(*out));
 }
 
-/* Time predict in calls of batch rows for at least BENCH_SECONDS;
+/* Time predict in calls of batch rows for at least bench_seconds;
  * return rows per second. */
 static double
 run(const char *what, size_t batch, const struct model *m, BoosterHandle h,
@@ -129,7 +134,7 @@ run(const char *what, size_t batch, const struct model *m, BoosterHandle h,
 			done += batch;
 		}
 		t = now() - t0;
-	} while (t < BENCH_SECONDS);
+	} while (t < bench_seconds);
 	printf("  %-8s batch %3zu: %10.0f predictions/s  %9.3f us/call\n",
 	    what, batch, (double)done / t, t / (double)done * (double)batch *
 	    1e6);
@@ -148,8 +153,9 @@ main(int argc, char **argv)
 	double		*ym, a, b, maxrel = 0.0, rel;
 	size_t		 cols, nout, i, diff = 0, batches[] = { 1, BENCH_BATCH };
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: bench_model MODEL.json\n");
+	if (argc < 2 || argc > 3 || (argc == 3 &&
+	    (bench_seconds = atof(argv[2])) <= 0)) {
+		fprintf(stderr, "usage: bench_model MODEL.json [seconds]\n");
 		return 2;
 	}
 	if ((m = model_load(argv[1], err, sizeof(err))) == NULL) {
