@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 
 #include "inferd/expo.h"
+#include "inferd/routes.h"
 #include "inferd/shm.h"
 
 #define EXPO_ACCEPT_MAX	1024	/* bytes of Accept considered; else text */
@@ -199,13 +200,13 @@ expo_requests(struct evbuffer *out, enum expo_format fmt,
 	    "HTTP requests answered by the workers, by handler and status "
 	    "code.") == -1)
 		return -1;
-	for (h = 0; h < SHM_NHANDLERS; h++) {
+	for (h = 0; h < ROUTES_NHANDLERS; h++) {
 		for (c = 0; c < SHM_NCODES; c++) {
 			if (snap->requests[h][c] == 0 &&
-			    !(h == SHM_H_PREDICT && c == SHM_C_200))
+			    !(h == ROUTES_H_PREDICT && c == SHM_C_200))
 				continue;
 			snprintf(code, sizeof(code), "%d", shm_code_values[c]);
-			labels[1] = shm_handler_names[h];
+			labels[1] = routes_handler_names[h];
 			labels[3] = code;
 			if (expo_uint(out, "inferd_http_requests_total", labels,
 			    2, snap->requests[h][c]) == -1)

@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +44,7 @@ struct main_opt {
 	char		 origin[64];
 };
 
+/* Print the usage (to stdout when status is 0) and exit with status. */
 static void __attribute__((noreturn))
 main_usage(int status)
 {
@@ -72,8 +72,33 @@ main_usage(int status)
 	exit(status);
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asked for. */
+struct main_args {
+	const char	*conffile;	/* NULL: none */
+	struct main_opt	*opts;		/* settings, in order */
+	int		 nopts;
+	int		 check;		/* -t */
+};
+
+/* Record -o KEY=VALUE in o; exits 2 when it has no '='. */
+static void
+main_option(struct main_opt *o, char *arg)
+{
+	char	*eq;
+
+	if ((eq = strchr(arg, '=')) == NULL) {
+		fprintf(stderr, "inferd: -o %s: expected KEY=VALUE\n", arg);
+		exit(2);
+	}
+	*eq = '\0';
+	o->key = arg;
+	o->value = eq + 1;
+	snprintf(o->origin, sizeof(o->origin), "command line (-o %s)", arg);
+}
+
+/* Parse the command line into a; exits on -h, -V and usage errors. */
+static void
+main_parse_args(int argc, char *argv[], struct main_args *a)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -87,26 +112,17 @@ main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct config	 cfg;
-	struct main_opt		*opts;
-	struct model		*model;
-	const char		*conffile = NULL;
-	char			 err[1024], *eq;
-	int			 ch, nopts = 0, check = 0, i;
-	long			 ncpu;
+	int	ch;
 
-	setproctitle_init(argc, argv, environ);
-	log_init(LOG_LEVEL_INFO, 0);
-	event_set_log_callback(main_event_log);
-	if ((opts = calloc((size_t)argc, sizeof(*opts))) == NULL)
+	if ((a->opts = calloc((size_t)argc, sizeof(*a->opts))) == NULL)
 		fatal("calloc");
 	while ((ch = getopt_long(argc, argv, "c:l:m:w:o:thV", longopts,
 	    NULL)) != -1) {
-		struct main_opt *o = &opts[nopts];
+		struct main_opt *o = &a->opts[a->nopts];
 
 		switch (ch) {
 		case 'c':
-			conffile = optarg;
+			a->conffile = optarg;
 			continue;
 		case 'l':
 			o->key = "listen";
@@ -121,20 +137,11 @@ main(int argc, char *argv[])
 			o->key = "model";
 			break;
 		case 'o':
-			if ((eq = strchr(optarg, '=')) == NULL) {
-				fprintf(stderr, "inferd: -o %s: expected "
-				    "KEY=VALUE\n", optarg);
-				exit(2);
-			}
-			*eq = '\0';
-			o->key = optarg;
-			o->value = eq + 1;
-			snprintf(o->origin, sizeof(o->origin),
-			    "command line (-o %s)", optarg);
-			nopts++;
+			main_option(o, optarg);
+			a->nopts++;
 			continue;
 		case 't':
-			check = 1;
+			a->check = 1;
 			continue;
 		case 'h':
 			main_usage(0);
@@ -151,38 +158,65 @@ main(int argc, char *argv[])
 		else
 			snprintf(o->origin, sizeof(o->origin),
 			    "command line (-%c)", ch);
-		nopts++;
+		a->nopts++;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "inferd: unexpected argument '%s'\n",
 		    argv[optind]);
 		main_usage(2);
 	}
+}
 
-	config_defaults(&cfg);
-	if (conffile != NULL && config_load(&cfg, conffile, err,
+/*
+ * The configuration: defaults, then the file, then the command line's
+ * settings in order; exits 1 on the first error.
+ */
+static void
+main_configure(struct config *cfg, const struct main_args *a)
+{
+	char	err[1024];
+	long	ncpu;
+	int	i;
+
+	config_defaults(cfg);
+	if (a->conffile != NULL && config_load(cfg, a->conffile, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "inferd: %s\n", err);
 		exit(1);
 	}
-	for (i = 0; i < nopts; i++)
-		if (config_set(&cfg, opts[i].key, opts[i].value,
-		    opts[i].origin, err, sizeof(err)) == -1) {
+	for (i = 0; i < a->nopts; i++)
+		if (config_set(cfg, a->opts[i].key, a->opts[i].value,
+		    a->opts[i].origin, err, sizeof(err)) == -1) {
 			fprintf(stderr, "inferd: %s\n", err);
 			exit(1);
 		}
-	free(opts);
-	log_set_level(cfg.log_level);
-	if (cfg.workers == 0) {
+	log_set_level(cfg->log_level);
+	if (cfg->workers == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		cfg.workers = ncpu < 1 ? 1 : ncpu > CONFIG_MAX_WORKERS ?
+		cfg->workers = ncpu < 1 ? 1 : ncpu > CONFIG_MAX_WORKERS ?
 		    CONFIG_MAX_WORKERS : (unsigned)ncpu;
 	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct config	 cfg;
+	struct main_args	 args = { 0 };
+	struct model		*model;
+	char			 err[1024];
+
+	setproctitle_init(argc, argv, environ);
+	log_init(LOG_LEVEL_INFO, 0);
+	event_set_log_callback(main_event_log);
+	main_parse_args(argc, argv, &args);
+	main_configure(&cfg, &args);
+	free(args.opts);
 	if ((model = model_load(cfg.model, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "inferd: %s\n", err);
 		exit(1);
 	}
-	if (check) {
+	if (args.check) {
 		printf("inferd: configuration ok; model %s (%s, %zu features, "
 		    "sha256 %s)\n", model_name(model), model_objective(model),
 		    model_nfeatures(model), model_sha256(model));

@@ -1,5 +1,6 @@
 /*
- * master: listeners, workers, signals, /metrics.
+ * master: listeners, workers, signals.  The metrics port is
+ * metrics_http's; the master fills in its own figures.
  *
  * Worker slots and metrics slots are two different things.  There are
  * `workers` listener slots, each with its own SO_REUSEPORT socket that the
@@ -20,8 +21,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#include <netinet/in.h>
-#include <netdb.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,16 +32,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
 
 #include "inferd/clock.h"
 #include "inferd/config.h"
 #include "inferd/expo.h"
-#include "inferd/infer.h"
+#include "inferd/listen.h"
 #include "inferd/log.h"
 #include "inferd/master.h"
+#include "inferd/metrics_http.h"
 #include "inferd/model.h"
 #include "inferd/shm.h"
 #include "inferd/worker.h"
@@ -50,8 +48,6 @@
 #define MASTER_STABLE_SECONDS	1.0	/* a worker living this long is fine */
 #define MASTER_BACKOFF_FIRST	0.1	/* seconds, doubled per quick death */
 #define MASTER_KILL_GRACE	5.0	/* seconds after drain_timeout */
-#define MASTER_HTTP_TIMEOUT	10	/* seconds, metrics port read/write */
-#define MASTER_MAX_BODY_BYTES	4096	/* a scrape has no body */
 #define MASTER_FD_MARGIN	64	/* descriptors besides connections */
 
 /* A worker process, in the metrics slot of the same index. */
@@ -74,7 +70,7 @@ struct master {
 	struct config		*cfg;
 	struct model		*model;
 	struct event_base	*base;
-	struct evhttp		*http;
+	struct metrics_http	*mhttp;
 	struct shm_segment	 seg;
 	struct mlisten		*ls;
 	struct mproc		*procs;
@@ -134,85 +130,6 @@ master_notify(const char *state)
 	close(fd);
 }
 
-/*
- * Open count listening sockets on addr (SO_REUSEPORT when count > 1 or
- * reuseport), all on the same port: when the port is 0, the first socket
- * picks one and the others follow.  Fills fds; logs "what listening on
- * host:port".  Returns 0 or -1.
- */
-static int
-master_listen(const struct config_addr *addr, const char *what, int *fds,
-    unsigned count, int reuseport, int backlog)
-{
-	struct addrinfo		 hints, *res = NULL;
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
-	char			 host[NI_MAXHOST], port[NI_MAXSERV];
-	const char		*h = addr->host;
-	unsigned		 i;
-	int			 on = 1, rc;
-
-	for (i = 0; i < count; i++)
-		fds[i] = -1;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	if (strcmp(h, "*") == 0)
-		h = NULL;
-	if ((rc = getaddrinfo(h, addr->port, &hints, &res)) != 0) {
-		log_warnx("%s: cannot resolve %s:%s: %s", what, addr->host,
-		    addr->port, gai_strerror(rc));
-		return -1;
-	}
-	memcpy(&ss, res->ai_addr, res->ai_addrlen);
-	sslen = res->ai_addrlen;
-	for (i = 0; i < count; i++) {
-		int fd = socket(res->ai_family, res->ai_socktype |
-		    SOCK_NONBLOCK | SOCK_CLOEXEC, res->ai_protocol);
-		if (fd == -1) {
-			log_warn("%s: socket", what);
-			goto fail;
-		}
-		fds[i] = fd;
-		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
-		    sizeof(on)) == -1 || ((count > 1 || reuseport) &&
-		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
-		    sizeof(on)) == -1)) {
-			log_warn("%s: setsockopt", what);
-			goto fail;
-		}
-		if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
-			log_warn("%s: bind %s:%s", what, addr->host,
-			    addr->port);
-			goto fail;
-		}
-		if (listen(fd, backlog) == -1) {
-			log_warn("%s: listen", what);
-			goto fail;
-		}
-		/* Port 0: the next sockets take the port this one got. */
-		if (i == 0 && getsockname(fd, (struct sockaddr *)&ss,
-		    &sslen) == -1) {
-			log_warn("%s: getsockname", what);
-			goto fail;
-		}
-	}
-	if (getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host),
-	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-		log_info("%s listening on %s%s%s:%s", what,
-		    ss.ss_family == AF_INET6 ? "[" : "", host,
-		    ss.ss_family == AF_INET6 ? "]" : "", port);
-	freeaddrinfo(res);
-	return 0;
-fail:
-	for (i = 0; i < count; i++)
-		if (fds[i] != -1)
-			close(fds[i]);
-	freeaddrinfo(res);
-	return -1;
-}
-
 /* Worker processes running and not retiring. */
 static unsigned
 master_alive(const struct master *m)
@@ -225,81 +142,21 @@ master_alive(const struct master *m)
 	return n;
 }
 
-/* Answer a metrics-port request with a JSON body. */
+/* The master's figures for a scrape (metrics_http's fill callback). */
 static void
-master_reply(struct evhttp_request *req, int status, const char *reason,
-    char *body)
+master_metrics(struct expo_metrics *em, void *arg)
 {
-	struct evbuffer	*buf = evbuffer_new();
+	struct master	*m = arg;
 
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	if (buf != NULL && body != NULL)
-		evbuffer_add_printf(buf, "%s\n", body);
-	free(body);
-	evhttp_send_reply(req, status, reason, buf);
-	if (buf != NULL)
-		evbuffer_free(buf);
-}
-
-/* The metrics port: GET /metrics and GET /healthz. */
-static void
-master_http(struct evhttp_request *req, void *arg)
-{
-	struct master		*m = arg;
-	const char		*path = evhttp_uri_get_path(
-				    evhttp_request_get_evhttp_uri(req));
-	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
-	struct shm_snapshot	 snap;
-	struct expo_metrics	 em;
-	struct evbuffer		*buf;
-	enum expo_format	 fmt;
-	char			 body[128];
-
-	if (path == NULL || (strcmp(path, "/metrics") != 0 &&
-	    strcmp(path, "/healthz") != 0)) {
-		master_reply(req, 404, "Not Found", infer_format_error(
-		    "no such route; this port serves /metrics and /healthz"));
-		return;
-	}
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", "GET, HEAD");
-		master_reply(req, 405, "Method Not Allowed", infer_format_error(
-		    "method not allowed; use GET"));
-		return;
-	}
-	if (strcmp(path, "/healthz") == 0) {
-		snprintf(body, sizeof(body), "{\"status\":\"ok\","
-		    "\"workers_alive\":%u}", master_alive(m));
-		master_reply(req, 200, "OK", strdup(body));
-		return;
-	}
-	shm_snapshot(&m->seg, &snap);
-	em = (struct expo_metrics){
-		.snap = &snap,
-		.workers = m->nls,
-		.workers_alive = master_alive(m),
-		.worker_restarts = m->restarts,
-		.model_load_failures = m->load_failures,
-		.start_time = m->start_time,
-		.version = PACKAGE_VERSION,
-		.model_name = model_name(m->model),
-		.model_sha256 = model_sha256(m->model),
-		.model_objective = model_objective(m->model),
-	};
-	fmt = expo_negotiate(evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "Accept"));
-	if ((buf = evbuffer_new()) == NULL || expo_write(buf, fmt, &em) == -1) {
-		if (buf != NULL)
-			evbuffer_free(buf);
-		evhttp_send_error(req, 500, NULL);
-		return;
-	}
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", expo_content_type(fmt));
-	evhttp_send_reply(req, 200, "OK", buf);
-	evbuffer_free(buf);
+	em->workers = m->nls;
+	em->workers_alive = master_alive(m);
+	em->worker_restarts = m->restarts;
+	em->model_load_failures = m->load_failures;
+	em->start_time = m->start_time;
+	em->version = PACKAGE_VERSION;
+	em->model_name = model_name(m->model);
+	em->model_sha256 = model_sha256(m->model);
+	em->model_objective = model_objective(m->model);
 }
 
 /* The signals the master handles, all through its self-pipe. */
@@ -747,8 +604,7 @@ master_free(struct master *m)
 {
 	unsigned	i;
 
-	if (m->http != NULL)
-		evhttp_free(m->http);
+	metrics_http_free(m->mhttp);
 	for (i = 0; m->ls != NULL && i < m->nls; i++) {
 		if (m->ls[i].fd != -1)
 			close(m->ls[i].fd);
@@ -773,14 +629,12 @@ master_free(struct master *m)
 	model_free(m->model);
 }
 
-/* Run the master until it is stopped. */
-int
-master_run(struct config *cfg, struct model *model)
+/* Set up the master's state and tables; 0 or -1. */
+static int
+master_init(struct master *m, struct config *cfg, struct model *model)
 {
-	struct master	*m = &master;
-	struct timespec	 now;
-	int		 mfd, rc = 1;
-	unsigned	 i;
+	struct timespec	now;
+	unsigned	i;
 
 	m->cfg = cfg;
 	m->model = model;
@@ -795,7 +649,7 @@ master_run(struct config *cfg, struct model *model)
 	m->procs = calloc(m->nprocs, sizeof(*m->procs));
 	if (m->ls == NULL || m->procs == NULL) {
 		log_warn("calloc");
-		goto out;
+		return -1;
 	}
 	for (i = 0; i < m->nls; i++) {
 		m->ls[i].fd = -1;
@@ -803,52 +657,62 @@ master_run(struct config *cfg, struct model *model)
 	}
 	if ((m->base = event_base_new()) == NULL) {
 		log_warnx("event_base_new failed");
-		goto out;
+		return -1;
 	}
-	{
-		int fds[CONFIG_MAX_WORKERS];
+	return 0;
+}
 
-		if (master_listen(&cfg->listen, "http", fds, m->nls, 1,
-		    (int)cfg->backlog) == -1)
-			goto out;
-		for (i = 0; i < m->nls; i++)
-			m->ls[i].fd = fds[i];
-	}
-	if (master_listen(&cfg->metrics_listen, "metrics", &mfd, 1, 0,
+/* Open the workers' listeners and serve the metrics port; 0 or -1. */
+static int
+master_listeners(struct master *m)
+{
+	const struct config	*cfg = m->cfg;
+	int			 fds[CONFIG_MAX_WORKERS], mfd;
+	unsigned		 i;
+
+	if (listen_open(&cfg->listen, "http", fds, m->nls, 1,
 	    (int)cfg->backlog) == -1)
-		goto out;
-	if ((m->http = evhttp_new(m->base)) == NULL ||
-	    evhttp_accept_socket_with_handle(m->http, mfd) == NULL) {
-		log_warnx("metrics: cannot serve on fd %d", mfd);
-		close(mfd);
-		goto out;
-	}
-	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_timeout(m->http, MASTER_HTTP_TIMEOUT);
-	evhttp_set_max_body_size(m->http, MASTER_MAX_BODY_BYTES);
-	evhttp_set_max_headers_size(m->http,
-	    (ev_ssize_t)cfg->max_header_bytes);
-	evhttp_set_gencb(m->http, master_http, m);
+		return -1;
+	for (i = 0; i < m->nls; i++)
+		m->ls[i].fd = fds[i];
+	if (listen_open(&cfg->metrics_listen, "metrics", &mfd, 1, 0,
+	    (int)cfg->backlog) == -1)
+		return -1;
+	if ((m->mhttp = metrics_http_new(m->base, mfd, cfg->max_header_bytes,
+	    &m->seg, master_metrics, m)) == NULL)
+		return -1;
+	return 0;
+}
 
-	if (shm_create(&m->seg, m->nprocs, cfg->buckets, cfg->nbuckets) == -1)
-		goto out;
+/* The signals and timers of the master; 0 or -1. */
+static int
+master_events(struct master *m)
+{
+	unsigned	i;
 
 	if (master_signals_init(m) == -1)
-		goto out;
+		return -1;
 	if ((m->ev_kill = evtimer_new(m->base, master_kill, m)) == NULL) {
 		log_warnx("evtimer_new failed");
-		goto out;
+		return -1;
 	}
 	for (i = 0; i < m->nls; i++) {
 		m->ls[i].respawn = evtimer_new(m->base, master_respawn,
 		    &m->ls[i]);
 		if (m->ls[i].respawn == NULL) {
 			log_warnx("evtimer_new failed");
-			goto out;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/* Fork the first workers and tell systemd the master is ready. */
+static void
+master_start(struct master *m)
+{
+	unsigned	i;
+
 	setproctitle("master");
 	for (i = 0; i < m->nls; i++)
 		if (master_spawn(m, i) == -1)
@@ -858,7 +722,33 @@ master_run(struct config *cfg, struct model *model)
 	    model_name(m->model), model_objective(m->model),
 	    model_nfeatures(m->model));
 	master_notify("READY=1");
+}
 
+/* After a failure: leave no worker behind. */
+static void
+master_kill_all(struct master *m)
+{
+	unsigned	i;
+
+	for (i = 0; m->procs != NULL && i < m->nprocs; i++)
+		if (m->procs[i].pid != 0) {
+			kill(m->procs[i].pid, SIGKILL);
+			waitpid(m->procs[i].pid, NULL, 0);
+		}
+}
+
+/* Run the master until it is stopped. */
+int
+master_run(struct config *cfg, struct model *model)
+{
+	struct master	*m = &master;
+	int		 rc = 1;
+
+	if (master_init(m, cfg, model) == -1 || master_listeners(m) == -1 ||
+	    shm_create(&m->seg, m->nprocs, cfg->buckets, cfg->nbuckets) == -1 ||
+	    master_events(m) == -1)
+		goto out;
+	master_start(m);
 	if (event_base_dispatch(m->base) == -1) {
 		log_warnx("event loop failed");
 		goto out;
@@ -866,14 +756,8 @@ master_run(struct config *cfg, struct model *model)
 	rc = 0;
 	log_info("stopped");
 out:
-	if (rc != 0) {
-		/* Do not leave workers behind. */
-		for (i = 0; m->procs != NULL && i < m->nprocs; i++)
-			if (m->procs[i].pid != 0) {
-				kill(m->procs[i].pid, SIGKILL);
-				waitpid(m->procs[i].pid, NULL, 0);
-			}
-	}
+	if (rc != 0)
+		master_kill_all(m);
 	master_free(m);
 	return rc;
 }

@@ -24,12 +24,6 @@
 #define SHM_MAGIC	0x494e464552443031ULL	/* "INFERD01" */
 #define SHM_VERSION	1
 
-const char *const shm_handler_names[SHM_NHANDLERS] = {
-#define X(id, path)	[SHM_H_##id] = path,
-	SHM_HANDLERS(X)
-#undef X
-};
-
 const int shm_code_values[SHM_NCODES] = {
 #define X(code)		[SHM_C_##code] = code,
 	SHM_CODES(X)
@@ -172,7 +166,7 @@ shm_code_index(int status)
 /* Count one finished request (and observe its latency). */
 void
 shm_record(const struct shm_segment *seg, struct shm_slot *slot,
-    enum shm_handler h, int status, int observe, double seconds)
+    unsigned h, int status, int observe, double seconds)
 {
 	if (observe) {
 		size_t b = shm_bucket_index(seg->bounds, seg->nbuckets,
@@ -188,13 +182,16 @@ shm_record(const struct shm_segment *seg, struct shm_slot *slot,
 	    memory_order_relaxed);
 }
 
-/* Sum all slots: O(slots x (buckets + handlers x codes)). */
+/*
+ * Sum all slots: O(slots x counters).  Each field of SHM_SLOT_FIELDS is
+ * summed as the flat array of its elements; the histogram's cumulative
+ * buckets and count are then derived from the summed buckets.
+ */
 void
 shm_snapshot(const struct shm_segment *seg, struct shm_snapshot *snap)
 {
-	uint64_t		 raw[CONFIG_MAX_BUCKETS + 1] = { 0 };
-	uint64_t		 sum_ns = 0, total = 0;
-	size_t			 s, b, h, c;
+	uint64_t	total = 0;
+	size_t		s, i, b;
 
 	memset(snap, 0, sizeof(*snap));
 	snap->nbuckets = seg->nbuckets;
@@ -202,25 +199,23 @@ shm_snapshot(const struct shm_segment *seg, struct shm_snapshot *snap)
 	for (s = 0; s < seg->nslots; s++) {
 		struct shm_slot *slot = &seg->slots[s];
 
-		for (b = 0; b <= seg->nbuckets; b++)
-			raw[b] += atomic_load_explicit(&slot->buckets[b],
-			    memory_order_relaxed);
-		sum_ns += atomic_load_explicit(&slot->sum_ns,
-		    memory_order_relaxed);
-		for (h = 0; h < SHM_NHANDLERS; h++)
-			for (c = 0; c < SHM_NCODES; c++)
-				snap->requests[h][c] += atomic_load_explicit(
-				    &slot->requests[h][c],
-				    memory_order_relaxed);
-		snap->in_flight += atomic_load_explicit(&slot->in_flight,
-		    memory_order_relaxed);
+#define X(type, name, dims) {						\
+		_Atomic type	*src = (_Atomic type *)(void *)&slot->name; \
+		type		*dst = (type *)(void *)&snap->name;	\
+									\
+		for (i = 0; i < sizeof(snap->name) / sizeof(type); i++)	\
+			dst[i] += atomic_load_explicit(&src[i],		\
+			    memory_order_relaxed);			\
+	}
+		SHM_SLOT_FIELDS(X)
+#undef X
 	}
 	for (b = 0; b <= seg->nbuckets; b++) {
-		total += raw[b];
+		total += snap->buckets[b];
 		snap->cumulative[b] = total;
 	}
 	snap->count = total;
-	snap->sum = (double)sum_ns / 1e9;
+	snap->sum = (double)snap->sum_ns / 1e9;
 	if (snap->in_flight < 0)
 		snap->in_flight = 0;
 }

@@ -11,6 +11,7 @@
 #include <event2/buffer.h>
 
 #include "inferd/expo.h"
+#include "inferd/routes.h"
 #include "inferd/shm.h"
 
 /* The buffer's text, NUL-terminated; freed by the caller. */
@@ -55,9 +56,9 @@ setup(void **state)
 	snap.cumulative[3] = 9;
 	snap.count = 9;
 	snap.sum = 14.25;
-	snap.requests[SHM_H_PREDICT][SHM_C_200] = 8;
-	snap.requests[SHM_H_PREDICT][SHM_C_400] = 1;
-	snap.requests[SHM_H_OTHER][SHM_C_404] = 2;
+	snap.requests[ROUTES_H_PREDICT][SHM_C_200] = 8;
+	snap.requests[ROUTES_H_PREDICT][SHM_C_400] = 1;
+	snap.requests[ROUTES_H_OTHER][SHM_C_404] = 2;
 	snap.in_flight = 3;
 	metrics = (struct expo_metrics){
 		.snap = &snap,

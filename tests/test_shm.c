@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "inferd/routes.h"
 #include "inferd/shm.h"
 
 static const double bounds[] = { 0.1, 0.5, 1.0, 2.5 };
@@ -68,7 +69,7 @@ test_code_index(void **state)
 	assert_int_equal(shm_code_index(413), SHM_C_413);
 	assert_int_equal(shm_code_index(418), SHM_C_500);
 	assert_int_equal(shm_code_values[SHM_C_404], 404);
-	assert_string_equal(shm_handler_names[SHM_H_V2_INFER],
+	assert_string_equal(routes_handler_names[ROUTES_H_V2_INFER],
 	    "/v2/models/{name}/infer");
 }
 
@@ -78,11 +79,11 @@ test_aggregate(void **state)
 	struct shm_segment	*seg = seg_new(3);
 	struct shm_snapshot	 snap;
 
-	shm_record(seg, &seg->slots[0], SHM_H_PREDICT, 200, 1, 0.05);
-	shm_record(seg, &seg->slots[0], SHM_H_PREDICT, 200, 1, 1.0);
-	shm_record(seg, &seg->slots[1], SHM_H_PREDICT, 400, 1, 2.0);
-	shm_record(seg, &seg->slots[2], SHM_H_V2_INFER, 200, 1, 7.0);
-	shm_record(seg, &seg->slots[2], SHM_H_HEALTHZ, 200, 0, 0.001);
+	shm_record(seg, &seg->slots[0], ROUTES_H_PREDICT, 200, 1, 0.05);
+	shm_record(seg, &seg->slots[0], ROUTES_H_PREDICT, 200, 1, 1.0);
+	shm_record(seg, &seg->slots[1], ROUTES_H_PREDICT, 400, 1, 2.0);
+	shm_record(seg, &seg->slots[2], ROUTES_H_V2_INFER, 200, 1, 7.0);
+	shm_record(seg, &seg->slots[2], ROUTES_H_HEALTHZ, 200, 0, 0.001);
 	atomic_store(&seg->slots[1].in_flight, 2);
 	atomic_store(&seg->slots[2].in_flight, 1);
 
@@ -95,10 +96,10 @@ test_aggregate(void **state)
 	assert_int_equal(snap.cumulative[4], 4);	/* +Inf */
 	assert_int_equal(snap.count, 4);		/* healthz not observed */
 	assert_true(snap.sum > 10.049 && snap.sum < 10.051);
-	assert_int_equal(snap.requests[SHM_H_PREDICT][SHM_C_200], 2);
-	assert_int_equal(snap.requests[SHM_H_PREDICT][SHM_C_400], 1);
-	assert_int_equal(snap.requests[SHM_H_V2_INFER][SHM_C_200], 1);
-	assert_int_equal(snap.requests[SHM_H_HEALTHZ][SHM_C_200], 1);
+	assert_int_equal(snap.requests[ROUTES_H_PREDICT][SHM_C_200], 2);
+	assert_int_equal(snap.requests[ROUTES_H_PREDICT][SHM_C_400], 1);
+	assert_int_equal(snap.requests[ROUTES_H_V2_INFER][SHM_C_200], 1);
+	assert_int_equal(snap.requests[ROUTES_H_HEALTHZ][SHM_C_200], 1);
 	assert_int_equal(snap.in_flight, 3);
 	seg_free(seg);
 }
@@ -113,7 +114,7 @@ test_monotonic(void **state)
 
 	shm_snapshot(seg, &a);
 	for (i = 0; i < 1000; i++) {
-		shm_record(seg, &seg->slots[i % 2], SHM_H_PREDICT, 200, 1,
+		shm_record(seg, &seg->slots[i % 2], ROUTES_H_PREDICT, 200, 1,
 		    (double)(i % 40) / 10.0);
 		shm_snapshot(seg, &b);
 		for (k = 0; k <= NB; k++) {
@@ -138,7 +139,7 @@ test_create_destroy(void **state)
 	assert_int_equal(shm_create(&seg, 4, bounds, NB), 0);
 	snprintf(path, sizeof(path), "/dev/shm%s", seg.name);
 	assert_int_equal(access(path, F_OK), 0);
-	shm_record(&seg, &seg.slots[3], SHM_H_PREDICT, 200, 1, 0.2);
+	shm_record(&seg, &seg.slots[3], ROUTES_H_PREDICT, 200, 1, 0.2);
 	shm_destroy(&seg);
 	assert_int_equal(access(path, F_OK), -1);
 }

@@ -22,16 +22,12 @@
 
 #include "inferd/config.h"
 
-/* The handlers requests are counted by: the route patterns. */
-#define SHM_HANDLERS(X)						\
-	X(PREDICT, "/predict")					\
-	X(HEALTHZ, "/healthz")					\
-	X(V2_LIVE, "/v2/health/live")				\
-	X(V2_READY, "/v2/health/ready")				\
-	X(V2_MODEL, "/v2/models/{name}")			\
-	X(V2_MODEL_READY, "/v2/models/{name}/ready")		\
-	X(V2_INFER, "/v2/models/{name}/infer")			\
-	X(OTHER, "other")
+/*
+ * The rows of the request counters: one per handler.  The handlers, their
+ * ids and labels, are the route table's (routes.h), which checks this
+ * count; the segment only sizes its arrays by it.
+ */
+#define SHM_NHANDLERS	8
 
 /*
  * The status codes inferd answers with; anything else counts as 500.  499
@@ -40,13 +36,6 @@
 #define SHM_CODES(X)	X(200) X(400) X(404) X(405) X(413) X(499) X(500) \
 			X(503)
 
-enum shm_handler {
-#define X(id, path)	SHM_H_##id,
-	SHM_HANDLERS(X)
-#undef X
-	SHM_NHANDLERS
-};
-
 enum shm_code {
 #define X(code)		SHM_C_##code,
 	SHM_CODES(X)
@@ -54,13 +43,33 @@ enum shm_code {
 	SHM_NCODES
 };
 
+/*
+ * The slot's counters, declared once: X(type, name, dims) is a counter (or
+ * an array of them, dims its declarator suffix) that the slot holds as
+ * C11 atomics, the snapshot as plain values, and shm_snapshot() sums over
+ * the slots.  A new counter is one line here.
+ */
+#define SHM_SLOT_FIELDS(X)						\
+	/* Non-cumulative: buckets[i] counts observations in		\
+	 * (bounds[i-1], bounds[i]]; buckets[nbuckets] those above. */	\
+	X(uint64_t, buckets, [CONFIG_MAX_BUCKETS + 1])			\
+	X(uint64_t, sum_ns, )		/* sum of latencies */		\
+	X(uint64_t, requests, [SHM_NHANDLERS][SHM_NCODES])		\
+	X(int64_t, in_flight, )
+
+/*
+ * The slots are shared between processes: an atomic that is not lock-free
+ * would take a lock private to each process, and its updates would silently
+ * not be atomic across them.  (uint64_t is a long or a long long.)
+ */
+_Static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2 &&
+    ATOMIC_INT_LOCK_FREE == 2,
+    "the slot's atomics must be lock-free to be shared between processes");
+
 struct shm_slot {
-	/* Non-cumulative: buckets[i] counts observations in
-	 * (bounds[i-1], bounds[i]]; buckets[nbuckets] those above the last. */
-	_Atomic uint64_t	buckets[CONFIG_MAX_BUCKETS + 1];
-	_Atomic uint64_t	sum_ns;		/* sum of latencies */
-	_Atomic uint64_t	requests[SHM_NHANDLERS][SHM_NCODES];
-	_Atomic int64_t		in_flight;
+#define X(type, name, dims)	_Atomic type name dims;
+	SHM_SLOT_FIELDS(X)
+#undef X
 	_Atomic int32_t		pid;		/* current writer, 0 if none */
 } __attribute__((aligned(64)));
 
@@ -89,16 +98,16 @@ struct shm_segment {
 
 /* An aggregate of all slots, taken at one moment. */
 struct shm_snapshot {
+#define X(type, name, dims)	type name dims;
+	SHM_SLOT_FIELDS(X)
+#undef X
 	size_t		nbuckets;
 	double		bounds[CONFIG_MAX_BUCKETS];
 	uint64_t	cumulative[CONFIG_MAX_BUCKETS + 1]; /* last is +Inf */
 	uint64_t	count;
 	double		sum;		/* seconds */
-	uint64_t	requests[SHM_NHANDLERS][SHM_NCODES];
-	int64_t		in_flight;
 };
 
-extern const char *const shm_handler_names[SHM_NHANDLERS];
 extern const int shm_code_values[SHM_NCODES];
 
 /* Bytes a segment of nslots slots takes. */
@@ -125,9 +134,12 @@ size_t	 shm_bucket_index(const double *bounds, size_t nbounds,
 /* Map a status code to its counter index (unknown codes count as 500). */
 enum shm_code	 shm_code_index(int status);
 
-/* Count one finished request; observe its latency if observe is set. */
+/*
+ * Count one finished request in row handler (< SHM_NHANDLERS); observe its
+ * latency if observe is set.
+ */
 void	 shm_record(const struct shm_segment *, struct shm_slot *,
-	    enum shm_handler, int status, int observe, double seconds);
+	    unsigned handler, int status, int observe, double seconds);
 
 /* Aggregate all slots into snap. */
 void	 shm_snapshot(const struct shm_segment *, struct shm_snapshot *snap);

@@ -1,0 +1,49 @@
+/*
+ * routes: the worker's route table, its handlers and the ?delay= query.
+ * The table owns the names requests are counted by: each route has a
+ * handler id (a row of the shared-memory request counters, see shm.h's
+ * SHM_NHANDLERS) and a label, the route pattern, which the exposition
+ * writes as handler="...".  Requests no route claims count as "other".
+ */
+#ifndef INFERD_ROUTES_H
+#define INFERD_ROUTES_H
+
+struct config;
+struct conn_req;
+struct model;
+
+/* The handlers requests are counted by: id and label. */
+#define ROUTES_HANDLERS(X)					\
+	X(PREDICT, "/predict")					\
+	X(HEALTHZ, "/healthz")					\
+	X(V2_LIVE, "/v2/health/live")				\
+	X(V2_READY, "/v2/health/ready")				\
+	X(V2_MODEL, "/v2/models/{name}")			\
+	X(V2_MODEL_READY, "/v2/models/{name}/ready")		\
+	X(V2_INFER, "/v2/models/{name}/infer")			\
+	X(OTHER, "other")
+
+enum routes_handler {
+#define X(id, label)	ROUTES_H_##id,
+	ROUTES_HANDLERS(X)
+#undef X
+	ROUTES_NHANDLERS
+};
+
+/* The label of each handler, indexed by enum routes_handler. */
+extern const char *const routes_handler_names[ROUTES_NHANDLERS];
+
+/* One worker's routing state: its settings, model and canned answers. */
+struct routes;
+
+/* Set up routing for a worker serving model; NULL when out of memory. */
+struct routes	*routes_new(const struct config *, const struct model *);
+void		 routes_free(struct routes *);
+
+/*
+ * Route one request and answer it: 404 for an unknown path or model, 405 with Allow for a method
+ * the route does not take, else the route's handler.
+ */
+void		 routes_dispatch(struct routes *, struct conn_req *);
+
+#endif /* INFERD_ROUTES_H */

@@ -1,0 +1,92 @@
+/*
+ * listen: the master's listening sockets, opened once and kept for its
+ * whole life (workers inherit them across respawns).
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+#include <netdb.h>
+
+#include <string.h>
+#include <unistd.h>
+
+#include "inferd/config.h"
+#include "inferd/listen.h"
+#include "inferd/log.h"
+
+/* Open count listening sockets on one port; see listen.h. */
+int
+listen_open(const struct config_addr *addr, const char *what, int *fds,
+    unsigned count, int reuseport, int backlog)
+{
+	struct addrinfo		 hints, *res = NULL;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 host[NI_MAXHOST], port[NI_MAXSERV];
+	const char		*h = addr->host;
+	unsigned		 i;
+	int			 on = 1, rc;
+
+	for (i = 0; i < count; i++)
+		fds[i] = -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if (strcmp(h, "*") == 0)
+		h = NULL;
+	if ((rc = getaddrinfo(h, addr->port, &hints, &res)) != 0) {
+		log_warnx("%s: cannot resolve %s:%s: %s", what, addr->host,
+		    addr->port, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(&ss, res->ai_addr, res->ai_addrlen);
+	sslen = res->ai_addrlen;
+	for (i = 0; i < count; i++) {
+		int fd = socket(res->ai_family, res->ai_socktype |
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, res->ai_protocol);
+		if (fd == -1) {
+			log_warn("%s: socket", what);
+			goto fail;
+		}
+		fds[i] = fd;
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+		    sizeof(on)) == -1 || ((count > 1 || reuseport) &&
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+		    sizeof(on)) == -1)) {
+			log_warn("%s: setsockopt", what);
+			goto fail;
+		}
+		if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
+			log_warn("%s: bind %s:%s", what, addr->host,
+			    addr->port);
+			goto fail;
+		}
+		if (listen(fd, backlog) == -1) {
+			log_warn("%s: listen", what);
+			goto fail;
+		}
+		/* Port 0: the next sockets take the port this one got. */
+		if (i == 0 && getsockname(fd, (struct sockaddr *)&ss,
+		    &sslen) == -1) {
+			log_warn("%s: getsockname", what);
+			goto fail;
+		}
+	}
+	if (getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host),
+	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		log_info("%s listening on %s%s%s:%s", what,
+		    ss.ss_family == AF_INET6 ? "[" : "", host,
+		    ss.ss_family == AF_INET6 ? "]" : "", port);
+	freeaddrinfo(res);
+	return 0;
+fail:
+	for (i = 0; i < count; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+	freeaddrinfo(res);
+	return -1;
+}

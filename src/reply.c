@@ -1,0 +1,162 @@
+/*
+ * reply: JSON bodies in evbuffers and the reason phrases of the statuses
+ * inferd sends.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "inferd/reply.h"
+
+#define REPLY_MSG_MAX	512	/* bytes of an error message, NUL included */
+
+/* The reason phrase of a status. */
+const char *
+reply_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+/* Whether s is valid UTF-8 (no overlong forms, no surrogates). */
+static int
+reply_utf8_valid(const unsigned char *s)
+{
+	unsigned	 c, min, need, i;
+
+	while ((c = *s++) != 0) {
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+			min = 0x80;
+			c &= 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			min = 0x800;
+			c &= 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			min = 0x10000;
+			c &= 0x07;
+		} else
+			return 0;
+		for (i = 0; i < need; i++, s++) {
+			if ((*s & 0xc0) != 0x80)
+				return 0;
+			c = c << 6 | (*s & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+	}
+	return 1;
+}
+
+/* Append s as a JSON string. */
+int
+reply_json_string(struct evbuffer *out, const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	int			 utf8 = reply_utf8_valid(p), rc = 0;
+
+	rc |= evbuffer_add(out, "\"", 1);
+	for (; *p != '\0'; p++) {
+		switch (*p) {
+		case '"':
+			rc |= evbuffer_add(out, "\\\"", 2);
+			break;
+		case '\\':
+			rc |= evbuffer_add(out, "\\\\", 2);
+			break;
+		case '\n':
+			rc |= evbuffer_add(out, "\\n", 2);
+			break;
+		case '\t':
+			rc |= evbuffer_add(out, "\\t", 2);
+			break;
+		default:
+			if (*p < 0x20)
+				rc |= evbuffer_add_printf(out, "\\u%04x",
+				    *p) < 0 ? -1 : 0;
+			else
+				rc |= evbuffer_add(out, *p >= 0x80 && !utf8 ?
+				    "?" : (const char *)p, 1);
+		}
+	}
+	rc |= evbuffer_add(out, "\"", 1);
+	return rc == 0 ? 0 : -1;
+}
+
+/* {"error": message}, in a new buffer. */
+struct evbuffer *
+reply_error_newv(const char *fmt, va_list ap)
+{
+	struct evbuffer	*buf;
+	char		 msg[REPLY_MSG_MAX];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if ((buf = evbuffer_new()) == NULL)
+		return NULL;
+	if (evbuffer_add(buf, "{\"error\":", 9) == -1 ||
+	    reply_json_string(buf, msg) == -1 ||
+	    evbuffer_add(buf, "}\n", 2) == -1) {
+		evbuffer_free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* {"error": message}, in a new buffer. */
+struct evbuffer *
+reply_error_new(const char *fmt, ...)
+{
+	struct evbuffer	*buf;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	buf = reply_error_newv(fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+/* A JSON text and a newline, in a new buffer. */
+struct evbuffer *
+reply_json_new(const char *fmt, ...)
+{
+	struct evbuffer	*buf;
+	va_list		 ap;
+	int		 rc;
+
+	if ((buf = evbuffer_new()) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	rc = evbuffer_add_vprintf(buf, fmt, ap);
+	va_end(ap);
+	if (rc < 0 || evbuffer_add(buf, "\n", 1) == -1) {
+		evbuffer_free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Send a JSON answer through evhttp. */
+void
+reply_send(struct evhttp_request *req, int status, struct evbuffer *body)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	evhttp_send_reply(req, status, reply_reason(status), body);
+	if (body != NULL)
+		evbuffer_free(body);
+}
