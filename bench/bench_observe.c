@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 
 #include "inferd/config.h"
+#include "inferd/routes.h"
 #include "inferd/shm.h"
 
 #define OBSERVE_CALLS	10000000
@@ -47,14 +49,14 @@ main(int argc, char **argv)
 		lat[i] = 50e-6 * (double)(1L << i);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < n; i++)
-		shm_record(&seg, &seg.slots[0], SHM_H_PREDICT, 200, 1,
+		shm_record(&seg, &seg.slots[0], ROUTES_H_PREDICT, 200, 1,
 		    lat[i & 15]);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 +
 	    (double)(t1.tv_nsec - t0.tv_nsec);
 	printf("observe: %ld calls, %.2f ns/call, count %llu\n", n, ns /
 	    (double)n, (unsigned long long)atomic_load(
-	    &seg.slots[0].requests[SHM_H_PREDICT][SHM_C_200]));
+	    &seg.slots[0].requests[ROUTES_H_PREDICT][SHM_C_200]));
 	free(mem);
 	return 0;
 }
