@@ -2,7 +2,7 @@
  * config: one table of keys drives defaults, parsing, validation and the
  * help text, so that a new setting is one line.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <ctype.h>
 #include <errno.h>

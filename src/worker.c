@@ -12,7 +12,7 @@
  * request whose client is gone is recorded as 499 when it answers.  Each
  * request is recorded exactly once (worker_record()).
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/queue.h>
 #include <sys/socket.h>
