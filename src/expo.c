@@ -5,7 +5,7 @@
  * _total suffix, has an info type, escapes '"' in HELP and ends with
  * "# EOF".  Both get bucket bounds written as "1.0", never "1".
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <ctype.h>
 #include <math.h>
