@@ -30,9 +30,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sha2.h>
 
 #include "inferd/model.h"
-#include "inferd/sha256.h"
 
 /* Limits on what a model file may declare; all are far above real models. */
 #define MODEL_MAX_FILE_BYTES	((size_t)1 << 30)	/* 1 GiB */
@@ -94,7 +94,7 @@ static const struct model_objective {
 
 struct model {
 	char			*name;
-	char			 sha256[SHA256_HEX_LEN + 1];
+	char			 sha256[SHA256_DIGEST_STRING_LENGTH];
 	const struct model_objective *obj;
 	size_t			 nfeatures;
 	size_t			 ngroups;	/* classes, targets or 1 */
@@ -860,7 +860,7 @@ model_load(const char *path, char *err, size_t errlen)
 	}
 	if ((buf = model_read_file(&ld, &len)) == NULL)
 		goto fail;
-	sha256_hex(buf, len, m->sha256);
+	SHA256Data((const uint8_t *)buf, len, m->sha256);
 	root = json_loadb(buf, len, 0, &jerr);
 	free(buf);
 	if (root == NULL) {
