@@ -32,6 +32,7 @@
 #include <jansson.h>
 #include <sha2.h>
 
+#include "inferd/jsonutil.h"
 #include "inferd/model.h"
 
 /* Limits on what a model file may declare; all are far above real models. */
@@ -136,23 +137,6 @@ model_fail(struct model_loader *ld, const char *fmt, ...)
 	return -1;
 }
 
-/* Name a JSON value's type for messages. */
-static const char *
-model_json_type(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:	return "an object";
-	case JSON_ARRAY:	return "an array";
-	case JSON_STRING:	return "a string";
-	case JSON_INTEGER:	return "an integer";
-	case JSON_REAL:		return "a real number";
-	case JSON_TRUE:		/* FALLTHROUGH */
-	case JSON_FALSE:	return "a boolean";
-	case JSON_NULL:		return "null";
-	}
-	return "unknown";
-}
-
 /* Get member key of object obj (at JSON path "path") as an object; fail
  * naming path.key if absent or not an object. */
 static json_t *
@@ -167,7 +151,7 @@ model_get_object(struct model_loader *ld, json_t *obj, const char *path,
 	}
 	if (!json_is_object(v)) {
 		model_fail(ld, "%s.%s: expected an object, got %s", path, key,
-		    model_json_type(v));
+		    jsonutil_type_name(v, JSONUTIL_INTEGER_REAL));
 		return NULL;
 	}
 	return v;
@@ -207,7 +191,7 @@ model_get_count(struct model_loader *ld, json_t *obj, const char *path,
 			    path, key, s);
 	} else
 		return model_fail(ld, "%s.%s: expected a count, got %s", path,
-		    key, model_json_type(v));
+		    key, jsonutil_type_name(v, JSONUTIL_INTEGER_REAL));
 	if (n > max)
 		return model_fail(ld, "%s.%s: %llu is too large (limit %zu)",
 		    path, key, n, max);
@@ -243,7 +227,7 @@ model_get_base_score(struct model_loader *ld, json_t *param, float *out,
 	}
 	if (!json_is_string(v))
 		return model_fail(ld, "%s: expected a string, got %s", path,
-		    model_json_type(v));
+		    jsonutil_type_name(v, JSONUTIL_INTEGER_REAL));
 	s = p = json_string_value(v);
 	while (*p == ' ')
 		p++;
@@ -309,7 +293,7 @@ model_tree_array(struct model_loader *ld, json_t *tree, size_t t,
 	}
 	if (!json_is_array(a)) {
 		model_fail(ld, "learner.gradient_booster.model.trees[%zu].%s: "
-		    "expected an array, got %s", t, name, model_json_type(a));
+		    "expected an array, got %s", t, name, jsonutil_type_name(a, JSONUTIL_INTEGER_REAL));
 		*failed = 1;
 		return NULL;
 	}
@@ -338,7 +322,7 @@ model_tree_int(struct model_loader *ld, json_t *a, size_t t,
 	}
 	return model_fail(ld, "learner.gradient_booster.model.trees[%zu].%s"
 	    "[%zu]: expected an integer, got %s", t, name, i,
-	    model_json_type(v));
+	    jsonutil_type_name(v, JSONUTIL_INTEGER_REAL));
 }
 
 /*
@@ -366,14 +350,14 @@ model_load_tree(struct model_loader *ld, struct model *m, json_t *tree,
 
 	if (!json_is_object(tree))
 		return model_fail(ld, "%s[%zu]: expected an object, got %s",
-		    tp, t, model_json_type(tree));
+		    tp, t, jsonutil_type_name(tree, JSONUTIL_INTEGER_REAL));
 	n = SIZE_MAX;
 	param = json_object_get(tree, "tree_param");
 	if (param != NULL) {
 		snprintf(ppath, sizeof(ppath), "%s[%zu].tree_param", tp, t);
 		if (!json_is_object(param))
 			return model_fail(ld, "%s: expected an object, got %s",
-			    ppath, model_json_type(param));
+			    ppath, jsonutil_type_name(param, JSONUTIL_INTEGER_REAL));
 		if (json_object_get(param, "num_nodes") != NULL &&
 		    model_get_count(ld, param, ppath, "num_nodes", 0,
 		    MODEL_MAX_NODES, &n) == -1)
@@ -459,7 +443,7 @@ model_load_tree(struct model_loader *ld, struct model *m, json_t *tree,
 		if (!json_is_number(v)) {
 			model_fail(ld, "%s[%zu].split_conditions[%zu]: "
 			    "expected a number, got %s", tp, t, o,
-			    model_json_type(v));
+			    jsonutil_type_name(v, JSONUTIL_INTEGER_REAL));
 			goto out;
 		}
 		m->leaf[k] = (float)json_number_value(v);
@@ -528,7 +512,7 @@ model_load_tree(struct model_loader *ld, struct model *m, json_t *tree,
 		else {
 			model_fail(ld, "%s[%zu].default_left[%zu]: expected a "
 			    "boolean or 0/1, got %s", tp, t, o,
-			    model_json_type(v));
+			    jsonutil_type_name(v, JSONUTIL_INTEGER_REAL));
 			goto out;
 		}
 		if (tj.stype != NULL) {
@@ -683,7 +667,7 @@ model_load_booster(struct model_loader *ld, struct model *m, json_t *learner)
 		    "with %zu output groups)", gp, m->ngroups);
 	if (info != NULL && !json_is_array(info))
 		return model_fail(ld, "%s.model.tree_info: expected an array, "
-		    "got %s", gp, model_json_type(info));
+		    "got %s", gp, jsonutil_type_name(info, JSONUTIL_INTEGER_REAL));
 	if (info != NULL && json_array_size(info) != m->ntrees)
 		return model_fail(ld, "%s.model.tree_info: %zu entries, but "
 		    "trees has %zu", gp, json_array_size(info), m->ntrees);
@@ -717,7 +701,7 @@ model_load_booster(struct model_loader *ld, struct model *m, json_t *learner)
 			if (!json_is_integer(v)) {
 				model_fail(ld, "%s.model.tree_info[%zu]: "
 				    "expected an integer, got %s", gp, t,
-				    model_json_type(v));
+				    jsonutil_type_name(v, JSONUTIL_INTEGER_REAL));
 				goto out;
 			}
 			gi = json_integer_value(v);
@@ -874,7 +858,7 @@ model_load(const char *path, char *err, size_t errlen)
 	}
 	if (!json_is_object(root)) {
 		model_fail(&ld, "top level: expected an object, got %s (not an "
-		    "XGBoost JSON model)", model_json_type(root));
+		    "XGBoost JSON model)", jsonutil_type_name(root, JSONUTIL_INTEGER_REAL));
 		goto fail;
 	}
 	learner = json_object_get(root, "learner");
