@@ -342,9 +342,10 @@ infer_oip_shape(struct infer_tensor *t, size_t i, size_t cols,
 		}
 	}
 	if (n == 0 || (cols > 0 && n != 2))
-		return infer_fail(err, 400, "inputs[%zu].shape: expected %s",
-		    i, cols > 0 ? "[rows, features]" : "[rows] or [rows, 1] "
-		    "for one feature");
+		return cols > 0 ? infer_fail(err, 400, "inputs[%zu].shape: "
+		    "expected [rows, features] with %zu features, e.g. [1, %zu]",
+		    i, cols, cols) : infer_fail(err, 400, "inputs[%zu].shape: "
+		    "expected [rows] or [rows, 1] for one feature", i);
 	if (cols > 0 && (unsigned long long)dim[1] != cols)
 		return infer_fail(err, 400, "inputs[%zu].shape: %lld features, "
 		    "but the model takes %zu", i, dim[1], cols);
