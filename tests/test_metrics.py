@@ -107,6 +107,99 @@ def test_server_error_observed():
         assert d.sample(COUNT) == 2
 
 
+def proc_stat(pid):
+    """(cpu seconds, vsize, rss bytes) of pid from /proc."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return ((int(fields[11]) + int(fields[12])) / tick, int(fields[20]),
+            int(fields[21]) * os.sysconf("SC_PAGE_SIZE"))
+
+
+def test_process_metrics():
+    """Summed over the master and its workers; CPU keeps the time of a
+    worker that died."""
+    with Inferd(workers=2) as d:
+        pids = [d.proc.pid] + d.worker_pids()
+        s = d.samples()
+        v = {k[0]: val for k, val in s.items() if k[0].startswith("process_")}
+        stats = [proc_stat(p) for p in pids]
+        fds = sum(len(os.listdir("/proc/%d/fd" % p)) for p in pids)
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        assert v["process_max_fds"] == limit * len(pids), v
+        # The scrape's own connection and listing come and go.
+        assert abs(v["process_open_fds"] - fds) <= 4, (v, fds)
+        vsize = sum(x[1] for x in stats)
+        rss = sum(x[2] for x in stats)
+        assert abs(v["process_virtual_memory_bytes"] - vsize) < 0.2 * vsize
+        assert abs(v["process_resident_memory_bytes"] - rss) < 0.2 * rss
+        assert v["process_start_time_seconds"] <= time.time()
+        # Burn CPU in the workers, then kill one: the total never drops.
+        body = json.dumps({"instances": [[1.0] * NFEAT] * 50}).encode()
+        for _ in range(200):
+            st, _, _ = d.request("POST", "/predict", body=body)
+            assert st == 200
+        before = d.sample("process_cpu_seconds_total")
+        assert before >= sum(x[0] for x in stats)
+        os.kill(d.worker_pids()[0], 9)
+        d.wait_log(r"replacing it")
+        assert d.sample("process_cpu_seconds_total") >= before
+        # The model's work was counted: 200 requests of 50 rows.
+        assert d.sample("inferd_request_rows_count") == 200
+        assert d.sample("inferd_request_rows_sum") == 200 * 50
+        assert d.sample("inferd_request_rows_bucket", le="50.0") == 200
+        assert d.sample("inferd_request_rows_bucket", le="20.0") == 0
+        assert d.sample("inferd_model_compute_seconds_count") == 200
+        # GET /predict answers a probe computed once: no model work.
+        d.request("GET", "/predict")
+        assert d.sample("inferd_model_compute_seconds_count") == 200
+
+
+def test_protobuf_negotiated():
+    """Prometheus' protobuf Accept gets the delimited MetricFamily stream;
+    its first message is prediction_latency_seconds."""
+    accept = ("application/vnd.google.protobuf;"
+              "proto=io.prometheus.client.MetricFamily;encoding=delimited,"
+              "application/openmetrics-text;version=1.0.0;q=0.8,"
+              "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+    with Inferd(workers=1) as d:
+        st, hdrs, data = d.request("GET", "/metrics", port=d.metrics_port,
+                                   headers={"Accept": accept})
+        assert st == 200
+        assert hdrs["content-type"] == (
+            "application/vnd.google.protobuf; "
+            "proto=io.prometheus.client.MetricFamily; encoding=delimited")
+        # A varint length, then field 1 (name), a string.
+        n, i = 0, 0
+        while data[i] & 0x80:
+            n |= (data[i] & 0x7f) << (7 * i)
+            i += 1
+        n |= data[i] << (7 * i)
+        msg = data[i + 1:i + 1 + n]
+        assert len(msg) == n and msg[0] == 0x0a, data[:20]
+        assert msg[2:2 + msg[1]] == b"prediction_latency_seconds", msg[:40]
+        # Text is still the default.
+        st, hdrs, _ = d.request("GET", "/metrics", port=d.metrics_port)
+        assert hdrs["content-type"].startswith("text/plain; version=0.0.4")
+
+
+def test_text_consistent():
+    """+Inf equals _count for every histogram of both text formats."""
+    with Inferd(workers=2) as d:
+        body = json.dumps({"instances": [[1.0] * NFEAT] * 3}).encode()
+        for _ in range(20):
+            d.request("POST", "/predict", body=body)
+            d.request("GET", "/predict?delay=0.001")
+        for accept in (None, "application/openmetrics-text"):
+            s = d.samples(d.metrics(accept).replace("# EOF\n", ""))
+            for h in ("prediction_latency_seconds",
+                      "inferd_model_compute_seconds", "inferd_request_rows"):
+                inf = s[(h + "_bucket", frozenset({("le", "+Inf")}))]
+                assert inf == s[(h + "_count", frozenset())], (h, accept)
+                assert inf > 0
+
+
 if __name__ == "__main__":
     run([test_client_errors_not_observed, test_client_gone_observed,
-         test_server_error_observed])
+         test_server_error_observed, test_process_metrics,
+         test_protobuf_negotiated, test_text_consistent])
