@@ -10,7 +10,7 @@
  *
  *   bench_observe [calls]
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdatomic.h>
 #include <stdint.h>

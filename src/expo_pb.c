@@ -4,7 +4,7 @@
  * the snapshot's numbers and at constant strings (protobuf-c only reads
  * them while packing), and packed one family at a time.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * descriptors, prlimit(2) for their limit.  A process that disappears
  * while it is read (a worker exiting) counts with what was read of it.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/resource.h>
 #include <sys/time.h>
