@@ -216,6 +216,24 @@ expo_requests(struct evbuffer *out, enum expo_format fmt,
 	return 0;
 }
 
+/* Reloads (SIGHUP) refused, by what was at fault. */
+static int
+expo_reloads(struct evbuffer *out, enum expo_format fmt,
+    const struct expo_metrics *m)
+{
+	const char	*what[2] = { "what", "config" };
+
+	if (expo_write_family(out, fmt, "inferd_reload_failures_total",
+	    "counter", "Reloads refused (the running configuration and model "
+	    "kept), by what was at fault: config or model.") == -1 ||
+	    expo_uint(out, "inferd_reload_failures_total", what, 1,
+	    m->reload_failures_config) == -1)
+		return -1;
+	what[1] = "model";
+	return expo_uint(out, "inferd_reload_failures_total", what, 1,
+	    m->reload_failures_model);
+}
+
 /* Write every family. */
 int
 expo_write(struct evbuffer *out, enum expo_format fmt,
@@ -243,16 +261,17 @@ expo_write(struct evbuffer *out, enum expo_format fmt,
 	    expo_write_family(out, fmt, "inferd_worker_restarts_total", "counter",
 	    "Workers the master replaced after they died.") == -1 ||
 	    expo_uint(out, "inferd_worker_restarts_total", NULL, 0,
-	    m->worker_restarts) == -1)
+	    m->worker_restarts) == -1 ||
+	    expo_write_family(out, fmt, "inferd_worker_stalls_total", "counter",
+	    "Workers the master killed because their heartbeat stopped for "
+	    "worker_stall_timeout.") == -1 ||
+	    expo_uint(out, "inferd_worker_stalls_total", NULL, 0,
+	    m->worker_stalls) == -1)
 		return -1;
 	if (expo_write_family(out, fmt, "inferd_model_info", "info",
 	    "The model being served.") == -1 ||
 	    expo_uint(out, "inferd_model_info", model, 3, 1) == -1 ||
-	    expo_write_family(out, fmt, "inferd_model_load_failures_total",
-	    "counter", "Model loads (start-up or reload) that failed.") ==
-	    -1 ||
-	    expo_uint(out, "inferd_model_load_failures_total", NULL, 0,
-	    m->model_load_failures) == -1)
+	    expo_reloads(out, fmt, m) == -1)
 		return -1;
 	if (expo_write_family(out, fmt, "inferd_build_info", "info",
 	    "inferd's version.") == -1 ||

@@ -22,7 +22,9 @@ struct expo_metrics {
 	unsigned	 workers;		/* configured */
 	unsigned	 workers_alive;
 	uint64_t	 worker_restarts;
-	uint64_t	 model_load_failures;
+	uint64_t	 worker_stalls;		/* killed for a stale heartbeat */
+	uint64_t	 reload_failures_config;	/* SIGHUP, bad file */
+	uint64_t	 reload_failures_model;		/* SIGHUP, bad model */
 	double		 start_time;		/* Unix seconds */
 	const char	*version;
 	const char	*model_name;
