@@ -550,7 +550,7 @@ master_sighup(struct master *m)
 		notify_send("READY=1");
 		return;
 	}
-	log_info("reload: configuration %s", src);
+	log_info("reload: configuration: %s", src);
 	config_keep_restart_keys(m->cfg, &m->next, changed, sizeof(changed));
 	if (changed[0] != '\0')
 		log_warnx("reload: %s changed: a restart applies it; keeping "

@@ -36,8 +36,9 @@ class Inferd:
                  config=None, start_timeout=20, env=None, prefix=()):
         self.cmd = list(prefix) + [BIN, "-l", "127.0.0.1:0", "-m", "127.0.0.1:0",
                     "-w", str(workers), "--model", model]
-        if config is not None:
-            self.cmd += ["-c", config]
+        # No -c: --no-config, so that a configuration installed on this
+        # machine ($(sysconfdir)/inferd/inferd.conf) cannot change a test.
+        self.cmd += ["-c", config] if config is not None else ["--no-config"]
         for k, v in (options or {}).items():
             self.cmd += ["-o", "%s=%s" % (k, v)]
         self.cmd += list(args)
