@@ -35,7 +35,9 @@ class Inferd:
     def __init__(self, workers=2, model=MODEL, options=None, args=(),
                  config=None, start_timeout=20, env=None, prefix=()):
         self.cmd = list(prefix) + [BIN, "-l", "127.0.0.1:0", "-m", "127.0.0.1:0",
-                    "-w", str(workers), "--model", model]
+                    "-w", str(workers)]
+        if model is not None:       # None: the configuration's model
+            self.cmd += ["--model", model]
         # No -c: --no-config, so that a configuration installed on this
         # machine ($(sysconfdir)/inferd/inferd.conf) cannot change a test.
         self.cmd += ["-c", config] if config is not None else ["--no-config"]
