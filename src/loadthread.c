@@ -6,7 +6,7 @@
  * no lock is needed.  Every signal is blocked in the thread: the master's
  * handlers run on its main thread only.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  * main: the command line, the configuration and the model, then the master.
  * Every error in them stops inferd here, before anything is forked.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -71,7 +71,8 @@ main_usage(int status)
 "\n"
 "The command line overrides the configuration file.  Keys and defaults:\n");
 	for (i = 0; (name = config_key_doc(i, &dflt, &help)) != NULL; i++)
-		fprintf(f, "  %-18s %s (default %s)\n", name, help, dflt);
+		fprintf(f, "  %-18s %s (default %s)\n", name, help,
+		    dflt[0] != '\0' ? dflt : "empty");
 	exit(status);
 }
 

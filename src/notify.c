@@ -2,7 +2,7 @@
  * notify: the notify protocol of systemd (sd_notify(3)), one datagram at
  * a time.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -1,7 +1,7 @@
 /*
  * priv: look up the user and group, and switch to them for good.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/types.h>
 

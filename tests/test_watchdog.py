@@ -11,7 +11,7 @@ import signal
 import tempfile
 import time
 
-from harness import BIN, Inferd, run
+from harness import BIN, Inferd, Skip, run
 from test_systemd import NotifySocket
 
 BUILDDIR = os.environ.get("INFERD_BUILDDIR",
@@ -142,8 +142,7 @@ def _status(pid):
 
 def test_privileges_dropped():
     if os.geteuid() != 0:
-        print("SKIP test_privileges_dropped: the tests do not run as root")
-        return
+        raise Skip("the tests do not run as root: no privileges to drop")
     nobody = pwd.getpwnam("nobody")
     with Inferd(workers=2, options={"user": "nobody"}) as d:
         d.wait_log(r"running as user nobody \(uid %d, gid %d\)" %
