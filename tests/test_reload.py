@@ -133,22 +133,27 @@ def test_scrape_during_big_model_reload():
             n = len(d.lines)
             t0 = time.monotonic()
             d.proc.send_signal(signal.SIGHUP)
-            worst, scrapes = 0.0, 0
+            lat = []
             while not any("reload: model big" in l for l in d.lines[n:]):
                 assert time.monotonic() - t0 < 300, d.log
                 t = time.monotonic()
                 st, _, _ = d.request("GET", "/metrics", port=d.metrics_port,
                                      timeout=10)
                 assert st == 200
-                worst = max(worst, time.monotonic() - t)
-                scrapes += 1
+                lat.append(time.monotonic() - t)
                 time.sleep(0.05)
             took = time.monotonic() - t0
-            print("model load %.1f s, %d scrapes, slowest %.3f s"
-                  % (took, scrapes, worst))
-            assert took > 1.0, "the model loaded too fast to tell (%.1f s)" \
+            lat.sort()
+            med, worst = lat[len(lat) // 2], lat[-1]
+            print("# model load %.1f s, %d scrapes, median %.3f s, slowest "
+                  "%.3f s" % (took, len(lat), med, worst))
+            # Parsed on the loop, one scrape would wait the whole load.
+            # The slowest may meet the fork of the new workers or a busy
+            # machine: bounded by 1 s, and by a quarter of the load.
+            assert took > 2.0, "the model loaded too fast to tell (%.1f s)" \
                 % took
-            assert scrapes >= 10 and worst < 0.5, (scrapes, worst)
+            assert len(lat) >= 10 and med < 0.1, (len(lat), med)
+            assert worst < min(1.0, took / 4), (worst, took)
             s = d.samples()
             assert any(k[0] == "inferd_model_info" and
                        dict(k[1])["name"] == "big" for k in s)
