@@ -43,6 +43,7 @@
 #include "inferd/model.h"
 #include "inferd/notify.h"
 #include "inferd/priv.h"
+#include "inferd/procstat.h"
 #include "inferd/shm.h"
 #include "inferd/worker.h"
 
@@ -135,7 +136,12 @@ static void
 master_metrics(struct expo_metrics *em, void *arg)
 {
 	struct master	*m = arg;
+	pid_t		 pids[2 * CONFIG_MAX_WORKERS];
+	size_t		 i, n = 0;
 
+	for (i = 0; i < m->nprocs && n < 2 * CONFIG_MAX_WORKERS; i++)
+		pids[n++] = m->procs[i].pid;
+	procstat_gather(&em->proc, pids, n);
 	em->workers = m->nls;
 	em->workers_alive = master_alive(m);
 	em->worker_restarts = m->restarts;
