@@ -39,7 +39,7 @@ listen_open(const struct config_addr *addr, const char *what, int *fds,
 	if (strcmp(h, "*") == 0)
 		h = NULL;
 	if ((rc = getaddrinfo(h, addr->port, &hints, &res)) != 0) {
-		log_warnx("%s: cannot resolve %s:%s: %s", what, addr->host,
+		log_errorx("%s: cannot resolve %s:%s: %s", what, addr->host,
 		    addr->port, gai_strerror(rc));
 		return -1;
 	}
@@ -49,7 +49,7 @@ listen_open(const struct config_addr *addr, const char *what, int *fds,
 		int fd = socket(res->ai_family, res->ai_socktype |
 		    SOCK_NONBLOCK | SOCK_CLOEXEC, res->ai_protocol);
 		if (fd == -1) {
-			log_warn("%s: socket", what);
+			log_error("%s: socket", what);
 			goto fail;
 		}
 		fds[i] = fd;
@@ -57,22 +57,22 @@ listen_open(const struct config_addr *addr, const char *what, int *fds,
 		    sizeof(on)) == -1 || ((count > 1 || reuseport) &&
 		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
 		    sizeof(on)) == -1)) {
-			log_warn("%s: setsockopt", what);
+			log_error("%s: setsockopt", what);
 			goto fail;
 		}
 		if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
-			log_warn("%s: bind %s:%s", what, addr->host,
+			log_error("%s: bind %s:%s", what, addr->host,
 			    addr->port);
 			goto fail;
 		}
 		if (listen(fd, backlog) == -1) {
-			log_warn("%s: listen", what);
+			log_error("%s: listen", what);
 			goto fail;
 		}
 		/* Port 0: the next sockets take the port this one got. */
 		if (i == 0 && getsockname(fd, (struct sockaddr *)&ss,
 		    &sslen) == -1) {
-			log_warn("%s: getsockname", what);
+			log_error("%s: getsockname", what);
 			goto fail;
 		}
 	}

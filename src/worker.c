@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -35,12 +36,62 @@ struct worker {
 	struct evhttp		*http;
 	struct evhttp_bound_socket *bound;
 	struct event		*ev_term, *ev_int, *ev_drain, *ev_accept;
-	struct event		*ev_linger;
+	struct event		*ev_linger, *ev_heartbeat;
 	struct conn_set		*conns;
 	struct routes		*routes;
 	int			 draining;
 	int			 lingering;	/* just stopped accepting */
+#ifdef INFERD_TEST_FAULTS
+	unsigned long		 fault_after, fault_seen;
+#endif
 };
+
+#ifdef INFERD_TEST_FAULTS
+/*
+ * Test builds only (tests/inferd-faults): INFERD_FAULT=spin:N makes the
+ * worker spin in its event loop 0.1 s after its N-th request, as a worker
+ * stuck in a loop would, so that the watchdog's tests see it stall.
+ */
+static void
+worker_fault_spin(evutil_socket_t fd, short what, void *arg)
+{
+	volatile unsigned long	spin = 0;
+	struct worker		*w = arg;
+
+	(void)fd;
+	(void)what;
+
+	log_warnx("worker %u: INFERD_FAULT: spinning", w->p->index);
+	for (;;)
+		spin++;
+}
+
+/* Count a request; start the spin after the N-th. */
+static void
+worker_fault_count(struct worker *w)
+{
+	const char	*f = getenv("INFERD_FAULT");
+	struct timeval	 tv = clock_tv(0.1);
+
+	if (w->fault_seen == 0 && f != NULL && strncmp(f, "spin:", 5) == 0)
+		w->fault_after = strtoul(f + 5, NULL, 10);
+	if (w->fault_after == 0 || ++w->fault_seen != w->fault_after)
+		return;
+	event_base_once(w->base, -1, EV_TIMEOUT, worker_fault_spin, w, &tv);
+}
+#endif
+
+/* The heartbeat timer: this loop runs; say so in the slot (see shm.h). */
+static void
+worker_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)fd;
+	(void)what;
+
+	shm_heartbeat(w->p->slot);
+}
 
 /* Route a request (conn's callback). */
 static void
@@ -64,6 +115,16 @@ worker_maybe_exit(void *arg)
 
 	if (w->draining && !w->lingering && conn_set_idle(w->conns))
 		event_base_loopexit(w->base, NULL);
+}
+
+/* A request is finished (conn's callback). */
+static void
+worker_request_done(void *arg)
+{
+#ifdef INFERD_TEST_FAULTS
+	worker_fault_count(arg);
+#endif
+	worker_maybe_exit(arg);
 }
 
 /*
@@ -198,6 +259,16 @@ worker_http_init(struct worker *w)
 static int
 worker_events_init(struct worker *w)
 {
+	struct timeval	tv = clock_tv(shm_heartbeat_interval(
+			    w->p->cfg->worker_stall_timeout));
+
+	w->ev_heartbeat = event_new(w->base, -1, EV_PERSIST, worker_heartbeat,
+	    w);
+	if (w->ev_heartbeat == NULL || evtimer_add(w->ev_heartbeat, &tv) == -1) {
+		log_warnx("worker %u: cannot start its heartbeat", w->p->index);
+		return -1;
+	}
+	shm_heartbeat(w->p->slot);
 	w->ev_term = evsignal_new(w->base, SIGTERM, worker_stop, w);
 	w->ev_int = evsignal_new(w->base, SIGINT, worker_stop, w);
 	w->ev_drain = evtimer_new(w->base, worker_drain_timeout, w);
@@ -226,7 +297,7 @@ static void
 worker_free(struct worker *w)
 {
 	struct event	*evs[] = { w->ev_term, w->ev_int, w->ev_drain,
-			    w->ev_accept, w->ev_linger };
+			    w->ev_accept, w->ev_linger, w->ev_heartbeat };
 	size_t		 i;
 
 	if (w->http != NULL)
@@ -257,7 +328,7 @@ worker_run(const struct worker_params *p)
 	if ((w.routes = routes_new(p->cfg, p->model)) == NULL ||
 	    (w.conns = conn_set_new(w.base, p->seg, p->slot,
 	    p->cfg->max_connections, ROUTES_H_OTHER, worker_route,
-	    worker_maybe_exit, &w)) == NULL) {
+	    worker_request_done, &w)) == NULL) {
 		log_warnx("worker %u: out of memory", p->index);
 		goto out;
 	}

@@ -407,7 +407,10 @@ def test_sighup_reloads_model():
             n = len(d.lines)
             d.proc.send_signal(signal.SIGHUP)
             d.wait_log(r"reload: .*keeping model", start=n)
-            assert d.sample("inferd_model_load_failures_total") == 1
+            assert d.sample("inferd_reload_failures_total",
+                            what="model") == 1
+            assert d.sample("inferd_reload_failures_total",
+                            what="config") == 0
             st, _, _ = d.request("GET", "/predict")
             assert st == 200
             shutil.copy(MODEL, model)
@@ -574,12 +577,17 @@ def test_reload_drops_nothing():
 
 
 def start_fails(args, expect):
-    """inferd with args must exit non-zero before forking, saying expect."""
+    """inferd with args must exit 1 before forking, saying expect in one
+    line."""
+    if "-c" not in args:
+        args = ["--no-config"] + args
     p = subprocess.Popen([BIN] + args, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     _, err = p.communicate(timeout=20)
-    assert p.returncode != 0, (args, err)
+    assert p.returncode == 1, (args, p.returncode, err)
     assert expect in err, (args, expect, err)
+    errors = [l for l in err.splitlines() if expect in l]
+    assert len(errors) == 1, err
     assert "ready: " not in err
     assert not shm_segment(p.pid)
 
@@ -603,6 +611,18 @@ def test_bad_configuration_stops_startup():
             f.write("buckets = 0.5, 0.25\n")
         start_fails(["-c", conf], "%s:1: buckets: bounds must increase"
                     % conf)
+        with open(conf, "w") as f:
+            f.write("workers = 2\nmax_delay = 1\n# again\nworkers = 3\n")
+        start_fails(["-c", conf], "%s:4: workers: already set on line 1"
+                    % conf)
+        start_fails(["-o", "buckets=0.5,2"], "buckets: 1.0 is not among "
+                    "the bounds: it is the SLO threshold")
+        start_fails(["--model", MODEL, "-l", "127.0.0.1:0", "-m",
+                     "127.0.0.1:0", "-o", "user=no-such-user-8"],
+                    "error: user: no user 'no-such-user-8'")
+        start_fails(["--model", MODEL, "-l", "127.0.0.1:0", "-m",
+                     "127.0.0.1:0", "-o", "group=nogroup"],
+                    "error: group: 'nogroup' is set but user is not")
         start_fails(["-w", "many"], "command line (-w): workers: 'many'")
         start_fails(["-o", "max_body_bytes=-1"],
                     "command line (-o max_body_bytes): max_body_bytes:")
@@ -630,21 +650,30 @@ def test_port_in_use_fails_cleanly():
     try:
         start_fails(["--model", MODEL, "-l", "127.0.0.1:%d" % port,
                      "-m", "127.0.0.1:0"],
-                    "bind 127.0.0.1:%d" % port)
+                    "error: http: bind 127.0.0.1:%d" % port)
     finally:
         s.close()
 
 
 def test_check_and_version():
-    r = subprocess.run([BIN, "--model", MODEL, "--check"],
+    r = subprocess.run([BIN, "--no-config", "--model", MODEL, "--check"],
                        capture_output=True, text=True)
     assert r.returncode == 0 and "configuration ok" in r.stdout, r
     r = subprocess.run([BIN, "-V"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("inferd ")
     r = subprocess.run([BIN, "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "max_body_bytes" in r.stdout
-    r = subprocess.run([BIN, "--bogus"], capture_output=True, text=True)
-    assert r.returncode == 2
+    for args, why in [(["--bogus"], "unknown option --bogus"),
+                      (["-x"], "unknown option -x"),
+                      (["-c"], "option -c needs a value"),
+                      (["-o", "workers"], "-o workers: expected KEY=VALUE"),
+                      (["extra"], "unexpected argument 'extra'"),
+                      (["--no-config", "-c", "x"],
+                       "-c and --no-config exclude each other")]:
+        r = subprocess.run([BIN] + args, capture_output=True, text=True)
+        assert r.returncode == 1, (args, r)
+        assert r.stdout == "" and r.stderr == \
+            "inferd: %s; try 'inferd --help'\n" % why, (args, r.stderr)
 
 
 if __name__ == "__main__":

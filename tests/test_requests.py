@@ -254,8 +254,8 @@ CORRUPT = [
 
 def start_fails(path, want):
     """inferd with model path must exit non-zero, saying want."""
-    p = subprocess.Popen([BIN, "-l", "127.0.0.1:0", "-m", "127.0.0.1:0",
-                          "-w", "1", "--model", path],
+    p = subprocess.Popen([BIN, "--no-config", "-l", "127.0.0.1:0",
+                          "-m", "127.0.0.1:0", "-w", "1", "--model", path],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
     try:
@@ -307,7 +307,8 @@ def test_reload_keeps_model():
             for _ in range(20):
                 st, body = d.json("POST", "/predict", {"features": GOOD_ROW})
                 assert st == 200 and body == before, body
-            assert d.sample("inferd_model_load_failures_total") == 1
+            assert d.sample("inferd_reload_failures_total",
+                            what="model") == 1
             # a good, different model is taken
             case = build(tmp, "reg:squarederror", depth=2, nfeatures=30,
                          rows=3, name="other")

@@ -11,6 +11,7 @@
 #define CONFIG_MAX_BUCKETS	64	/* histogram bucket bounds, +Inf aside */
 #define CONFIG_MAX_WORKERS	256
 #define CONFIG_PATH_MAX		1024
+#define CONFIG_NAME_MAX		33	/* a user or group name, NUL included */
 
 /* "host:port" as given; host may be a name, an IPv4 or a [IPv6] address. */
 struct config_addr {
@@ -35,6 +36,10 @@ struct config {
 	double		buckets[CONFIG_MAX_BUCKETS];
 	size_t		nbuckets;
 	int		log_level;		/* enum log_level */
+	/* issue 8: the watchdog and privileges */
+	double		worker_stall_timeout;	/* seconds without heartbeat */
+	char		user[CONFIG_NAME_MAX];	/* "": keep the user */
+	char		group[CONFIG_NAME_MAX];	/* "": the user's group */
 };
 
 /* Fill cfg with the defaults. */
@@ -63,6 +68,15 @@ int	 config_load(struct config *cfg, const char *path, char *err,
 
 /* Parse "host:port" or "[v6]:port" into addr; 0 or -1. */
 int	 config_parse_addr(const char *s, struct config_addr *addr);
+
+/*
+ * For a reload: the keys that cannot change without new sockets or a new
+ * segment (listen, metrics_listen, workers, backlog, buckets, user,
+ * group) get their running values back in next.  Their names, comma-
+ * separated, go into changed ("" when none changed).
+ */
+void	 config_keep_restart_keys(const struct config *running,
+	    struct config *next, char *changed, size_t len);
 
 /* The i-th configuration key, its default and a one-line description, for
  * --help; NULL past the last key. */
