@@ -23,6 +23,7 @@ enum config_type {
 	CT_PATH,
 	CT_BUCKETS,
 	CT_LOGLEVEL,
+	CT_MODEL_TREES,		/* issue 9: all | best */
 };
 
 struct config_key {
@@ -71,6 +72,15 @@ static const struct config_key config_keys[] = {
 	    "latency histogram bucket bounds in seconds, increasing" },
 	{ "log_level", CT_LOGLEVEL, OFF(log_level), 0, 0, "info",
 	    "error, warn, info or debug" },
+	/* issue 7/9 model limits */
+	{ "max_model_bytes", CT_SIZE, OFF(model_limits.max_bytes), 1,
+	    1099511627776.0, "1073741824",
+	    "largest model file, in bytes (checked before it is read)" },
+	{ "max_tree_depth", CT_UINT, OFF(model_limits.max_depth), 1, 65536,
+	    "256", "deepest tree a model may have, in levels" },
+	{ "model_trees", CT_MODEL_TREES, OFF(model_limits.trees), 0, 0, "all",
+	    "trees of an early-stopped model: all (as Booster.predict) or "
+	    "best (up to best_iteration, as scikit-learn)" },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -263,6 +273,15 @@ config_set(struct config *cfg, const char *key, const char *value,
 			    "warn, info, debug", value);
 		else
 			*(int *)field = lvl;
+		break;
+	case CT_MODEL_TREES:
+		if (strcmp(value, "all") == 0)
+			*(int *)field = MODEL_TREES_ALL;
+		else if (strcmp(value, "best") == 0)
+			*(int *)field = MODEL_TREES_BEST;
+		else
+			snprintf(why, sizeof(why), "'%s' is neither all nor "
+			    "best", value);
 		break;
 	}
 	if (why[0] != '\0') {

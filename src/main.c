@@ -212,10 +212,13 @@ main(int argc, char *argv[])
 	main_parse_args(argc, argv, &args);
 	main_configure(&cfg, &args);
 	free(args.opts);
-	if ((model = model_load(cfg.model, err, sizeof(err))) == NULL) {
+	if ((model = model_load_limits(cfg.model, &cfg.model_limits, err,
+	    sizeof(err))) == NULL) {
 		fprintf(stderr, "inferd: %s\n", err);
 		exit(1);
 	}
+	if (model_trees_note(model, err, sizeof(err)))
+		log_info("%s", err);
 	if (args.check) {
 		printf("inferd: configuration ok; model %s (%s, %zu features, "
 		    "sha256 %s)\n", model_name(model), model_objective(model),

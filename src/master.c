@@ -455,7 +455,8 @@ master_sighup(struct master *m)
 		}
 	m->reload_pending = 0;
 	master_notify("RELOADING=1");
-	if ((model = model_load(m->cfg->model, err, sizeof(err))) == NULL) {
+	if ((model = model_load_limits(m->cfg->model, &m->cfg->model_limits,
+	    err, sizeof(err))) == NULL) {
 		m->load_failures++;
 		log_warnx("reload: %s; keeping model %s", err,
 		    model_name(m->model));

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "inferd/model.h"	/* struct model_limits */
+
 #define CONFIG_MAX_BUCKETS	64	/* histogram bucket bounds, +Inf aside */
 #define CONFIG_MAX_WORKERS	256
 #define CONFIG_PATH_MAX		1024
@@ -35,6 +37,9 @@ struct config {
 	double		buckets[CONFIG_MAX_BUCKETS];
 	size_t		nbuckets;
 	int		log_level;		/* enum log_level */
+	/* issue 7/9 model limits: max_model_bytes, max_tree_depth,
+	 * model_trees */
+	struct model_limits model_limits;
 };
 
 /* Fill cfg with the defaults. */
