@@ -130,6 +130,12 @@ struct model {
 	size_t			 best_rounds;	/* best_iteration + 1, or 0 */
 	size_t			 served_rounds;
 	int			 trees_mode;	/* enum model_trees */
+	/* learner.feature_names and feature_types (issue 9): nfeatures
+	 * strings each, or NULL when the file has none; feature_order is
+	 * the feature indices sorted by name, for model_feature_find. */
+	char			**feature_names;
+	char			**feature_types;
+	size_t			*feature_order;
 };
 
 /* Where a load is, for error messages: the file and a buffer to fill; and
