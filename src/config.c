@@ -24,6 +24,7 @@ enum config_type {
 	CT_BUCKETS,
 	CT_LOGLEVEL,
 	CT_NAME,	/* issue 8: a user or group name, may be empty */
+	CT_MODEL_TREES,		/* issue 9: all | best */
 };
 
 struct config_key {
@@ -48,7 +49,7 @@ static const struct config_key config_keys[] = {
 	{ "workers", CT_UINT, OFF(workers), 0, CONFIG_MAX_WORKERS, "0",
 	    "worker processes; 0 means one per online CPU" },
 	{ "model", CT_PATH, OFF(model), 0, 0, INFERD_DEFAULT_MODEL,
-	    "XGBoost JSON model file" },
+	    "XGBoost model file (JSON or UBJSON)" },
 	{ "max_delay", CT_SECONDS, OFF(max_delay), 0, 3600, "10",
 	    "largest ?delay= a request may ask for, in seconds" },
 	{ "max_body_bytes", CT_SIZE, OFF(max_body_bytes), 1, 1 << 30,
@@ -80,6 +81,15 @@ static const struct config_key config_keys[] = {
 	    "user to run as once the sockets are bound, when started as root" },
 	{ "group", CT_NAME, OFF(group), 0, 0, "",
 	    "group to run as (empty: the user's primary group)" },
+	/* issue 7/9 model limits */
+	{ "max_model_bytes", CT_SIZE, OFF(model_limits.max_bytes), 1,
+	    1099511627776.0, "1073741824",
+	    "largest model file, in bytes (checked before it is read)" },
+	{ "max_tree_depth", CT_UINT, OFF(model_limits.max_depth), 1, 65536,
+	    "256", "deepest tree a model may have, in levels" },
+	{ "model_trees", CT_MODEL_TREES, OFF(model_limits.trees), 0, 0, "all",
+	    "trees of an early-stopped model: all (as Booster.predict) or "
+	    "best (up to best_iteration, as scikit-learn)" },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -313,6 +323,15 @@ config_set(struct config *cfg, const char *key, const char *value,
 			    "warn, info, debug", value);
 		else
 			*(int *)field = lvl;
+		break;
+	case CT_MODEL_TREES:
+		if (strcmp(value, "all") == 0)
+			*(int *)field = MODEL_TREES_ALL;
+		else if (strcmp(value, "best") == 0)
+			*(int *)field = MODEL_TREES_BEST;
+		else
+			snprintf(why, sizeof(why), "'%s' is neither all nor "
+			    "best", value);
 		break;
 	}
 	if (why[0] != '\0') {

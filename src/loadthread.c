@@ -1,5 +1,5 @@
 /*
- * loadthread: one thread, one model_load(), one byte into a pipe.
+ * loadthread: one thread, one model_load_limits(), one byte into a pipe.
  *
  * The thread touches nothing but its own struct loadthread until it has
  * written the byte; the loop reads the struct only after pthread_join, so
@@ -30,6 +30,7 @@ struct loadthread {
 	loadthread_cb	 done;
 	void		*arg;
 	char		 path[CONFIG_PATH_MAX];
+	struct model_limits limits;
 	struct model	*model;		/* the thread's result */
 	char		 err[1024];
 };
@@ -41,7 +42,8 @@ loadthread_main(void *arg)
 	struct loadthread	*lt = arg;
 	char			 b = 'x';
 
-	lt->model = model_load(lt->path, lt->err, sizeof(lt->err));
+	lt->model = model_load_limits(lt->path, &lt->limits, lt->err,
+	    sizeof(lt->err));
 	while (write(lt->pipe[1], &b, 1) == -1 && errno == EINTR)
 		;
 	return NULL;
@@ -77,8 +79,8 @@ loadthread_ready(evutil_socket_t fd, short what, void *arg)
 
 /* Start loading path. */
 struct loadthread *
-loadthread_start(struct event_base *base, const char *path, loadthread_cb done,
-    void *arg)
+loadthread_start(struct event_base *base, const char *path,
+    const struct model_limits *limits, loadthread_cb done, void *arg)
 {
 	struct loadthread	*lt;
 	sigset_t		 all, old;
@@ -91,6 +93,7 @@ loadthread_start(struct event_base *base, const char *path, loadthread_cb done,
 	lt->done = done;
 	lt->arg = arg;
 	strlcpy(lt->path, path, sizeof(lt->path));
+	lt->limits = *limits;
 	if (pipe2(lt->pipe, O_CLOEXEC) == -1) {
 		log_warn("loadthread: pipe2");
 		free(lt);

@@ -249,10 +249,13 @@ main(int argc, char *argv[])
 		exit(1);
 	}
 	log_set_level(cfg.log_level);
-	if ((model = model_load(cfg.model, err, sizeof(err))) == NULL) {
+	if ((model = model_load_limits(cfg.model, &cfg.model_limits, err,
+	    sizeof(err))) == NULL) {
 		fprintf(stderr, "inferd: %s\n", err);
 		exit(1);
 	}
+	if (model_trees_note(model, err, sizeof(err)))
+		log_info("%s", err);
 	if (args.check) {
 		printf("inferd: configuration ok (%s); model %s (%s, %zu "
 		    "features, sha256 %s)\n", src, model_name(model),

@@ -506,12 +506,15 @@ static void
 master_reloaded(struct model *model, const char *err, void *arg)
 {
 	struct master	*m = arg;
+	char		 note[512];
 
 	m->loader = NULL;
 	if (m->stopping) {
 		model_free(model);
 		return;
 	}
+	if (model != NULL && model_trees_note(model, note, sizeof(note)))
+		log_info("reload: %s", note);
 	if (model != NULL)
 		master_apply(m, model);
 	else {
@@ -561,8 +564,8 @@ master_sighup(struct master *m)
 	if (changed[0] != '\0')
 		log_warnx("reload: %s changed: a restart applies it; keeping "
 		    "the running value", changed);
-	m->loader = loadthread_start(m->base, m->next.model, master_reloaded,
-	    m);
+	m->loader = loadthread_start(m->base, m->next.model,
+	    &m->next.model_limits, master_reloaded, m);
 	if (m->loader == NULL) {
 		m->reload_failures[MASTER_RELOAD_MODEL]++;
 		notify_send("READY=1");

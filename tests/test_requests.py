@@ -216,7 +216,7 @@ def _feature(m):
 
 
 def _objective(m):
-    m["learner"]["objective"]["name"] = "survival:cox"
+    m["learner"]["objective"]["name"] = "reg:expectileerror"
 
 
 def _booster(m):
@@ -229,13 +229,19 @@ def _num_class(m):
 
 CORRUPT = [
     ("notjson.json", lambda t: b"this is not JSON\n",
-     "line 1, column 4: not valid JSON"),
+     "not an XGBoost JSON or UBJSON model (first bytes 74 68 69 73"),
+    ("badjson.json", lambda t: b"{\"learner\": nope}\n",
+     "(line 1, column 16): not valid JSON: invalid token near 'nope'"),
+    ("legacy.model", lambda t: b"binf" + bytes(60),
+     "deprecated binary format, which inferd does not read: load it with "
+     "XGBoost and re-save it with save_model(\"model.json\")"),
     ("truncated.json", lambda t: t[:len(t) // 2], "truncated JSON"),
     ("empty.json", lambda t: b"", "file is empty"),
     ("objective.json", _edit(_objective),
-     "learner.objective.name: objective \"survival:cox\" is not supported"),
+     "learner.objective.name: objective \"reg:expectileerror\" is not "
+     "supported: its output is a cumulative softplus"),
     ("dart.json", _edit(_booster),
-     "learner.gradient_booster.name: booster \"dart\" is not supported"),
+     "learner.gradient_booster.gbtree: missing"),
     ("range.json", _edit(_set_left),
      "learner.gradient_booster.model.trees[1].left_children[0]: index 999 "
      "out of range"),

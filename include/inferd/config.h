@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "inferd/model.h"	/* struct model_limits */
+
 #define CONFIG_MAX_BUCKETS	64	/* histogram bucket bounds, +Inf aside */
 #define CONFIG_MAX_WORKERS	256
 #define CONFIG_PATH_MAX		1024
@@ -40,6 +42,9 @@ struct config {
 	double		worker_stall_timeout;	/* seconds without heartbeat */
 	char		user[CONFIG_NAME_MAX];	/* "": keep the user */
 	char		group[CONFIG_NAME_MAX];	/* "": the user's group */
+	/* issue 7/9 model limits: max_model_bytes, max_tree_depth,
+	 * model_trees */
+	struct model_limits model_limits;
 };
 
 /* Fill cfg with the defaults. */

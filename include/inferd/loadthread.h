@@ -10,6 +10,7 @@
 struct event_base;
 struct loadthread;
 struct model;
+struct model_limits;
 
 /*
  * Called on the loop when the load is over: model (now the callee's), or
@@ -19,11 +20,12 @@ typedef void	(*loadthread_cb)(struct model *model, const char *err,
 		    void *arg);
 
 /*
- * Start loading path in a thread whose result reaches done on base.  NULL
+ * Start loading path (with limits, copied) in a thread whose result reaches done on base.  NULL
  * if the thread cannot be started (logged).
  */
 struct loadthread	*loadthread_start(struct event_base *, const char *path,
-			    loadthread_cb done, void *arg);
+			    const struct model_limits *, loadthread_cb done,
+			    void *arg);
 
 /* Wait for the thread and drop its result unseen (at shutdown). */
 void			 loadthread_free(struct loadthread *);
