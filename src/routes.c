@@ -35,7 +35,8 @@ const char *const routes_handler_names[ROUTES_NHANDLERS] = {
 struct routes {
 	const struct config	*cfg;
 	const struct model	*model;
-	char			*probe;		/* GET /predict's answer */
+	char			*probe;		/* GET /predict's body */
+	size_t			 probelen;	/* with its newline */
 };
 
 typedef void (*routes_fn)(struct routes *, struct conn_req *, const char *);
@@ -303,18 +304,26 @@ routes_infer(struct routes *rt, struct conn_req *r, int oip)
 }
 
 /*
- * GET /predict answers the probe (see routes_probe); POST /predict predicts
- * the rows of its body.  Both take ?delay=SECONDS.
+ * GET /predict answers the probe (see routes_probe), without a copy unless
+ * it waits for a delay; POST /predict predicts the rows of its body.  Both
+ * take ?delay=SECONDS.
  */
 static void
 routes_predict(struct routes *rt, struct conn_req *r, const char *query)
 {
 	struct evbuffer	*body;
 
-	if (evhttp_request_get_command(conn_req_http(r)) == EVHTTP_REQ_GET)
-		body = routes_text(rt->probe);
-	else if ((body = routes_infer(rt, r, 0)) == NULL)
-		return;		/* answered */
+	if (evhttp_request_get_command(conn_req_http(r)) != EVHTTP_REQ_GET) {
+		if ((body = routes_infer(rt, r, 0)) == NULL)
+			return;		/* answered */
+	} else if (query == NULL) {
+		conn_respond_text(r, 200, rt->probe, rt->probelen);
+		return;
+	} else if ((body = evbuffer_new()) != NULL &&
+	    evbuffer_add(body, rt->probe, rt->probelen) == -1) {
+		evbuffer_free(body);
+		body = NULL;	/* answered 500 */
+	}
 	routes_answer_after(rt, r, query, body);
 }
 
@@ -471,10 +480,10 @@ routes_dispatch(struct routes *rt, struct conn_req *r)
 }
 
 /*
- * The answer to GET /predict: the prediction for one row of missing values
- * (every feature follows its default branch), the original service's
- * probe.  The model never changes in a worker's life, so it is computed
- * once.  NULL when out of memory.
+ * The answer to GET /predict, with its newline: the prediction for one
+ * row of missing values (every feature follows its default branch), the
+ * original service's probe.  The model never changes in a worker's life,
+ * so it is computed once.  NULL when out of memory.
  */
 static char *
 routes_probe(const struct model *m)
@@ -482,14 +491,19 @@ routes_probe(const struct model *m)
 	size_t	 i, n = model_nfeatures(m);
 	float	*x = calloc(n, sizeof(*x));
 	double	*y = calloc(model_noutputs(m), sizeof(*y));
-	char	*body = NULL;
+	char	*text = NULL, *body = NULL;
 
 	if (x != NULL && y != NULL) {
 		for (i = 0; i < n; i++)
 			x[i] = NAN;
 		model_predict(m, x, 1, y);
-		body = infer_format_predict(m, y, 1);
+		text = infer_format_predict(m, y, 1);
 	}
+	if (text != NULL && (body = malloc(strlen(text) + 2)) != NULL) {
+		memcpy(body, text, strlen(text));
+		memcpy(body + strlen(text), "\n", 2);
+	}
+	free(text);
 	free(x);
 	free(y);
 	return body;
@@ -509,6 +523,7 @@ routes_new(const struct config *cfg, const struct model *model)
 		free(rt);
 		return NULL;
 	}
+	rt->probelen = strlen(rt->probe);
 	return rt;
 }
 
