@@ -10,7 +10,7 @@
  *
  *   floor [-cC] [-n procs] [-p port] [body]
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/socket.h>
 #include <sys/wait.h>

@@ -9,7 +9,7 @@
  * for its delay whose connection dies is detached and counted when it
  * answers.  conn_record() counts a request at most once.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/queue.h>
 #include <sys/socket.h>

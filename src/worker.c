@@ -3,7 +3,7 @@
  * linger of a stop, and the pause of its listener when accept(2) fails.
  * Requests and connections are conn's business, answers the routes'.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <signal.h>
 #include <stdint.h>
