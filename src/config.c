@@ -71,6 +71,9 @@ static const struct config_key config_keys[] = {
 	    "latency histogram bucket bounds in seconds, increasing" },
 	{ "log_level", CT_LOGLEVEL, OFF(log_level), 0, 0, "info",
 	    "error, warn, info or debug" },
+	/* issue 11: scrapes under saturation */
+	{ "worker_nice", CT_UINT, OFF(worker_nice), 0, 19, "5",
+	    "nice(2) increment of the workers over the master" },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))

@@ -5,6 +5,7 @@
  */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -291,6 +292,22 @@ worker_base_new(void)
 	return base;
 }
 
+/*
+ * Lower the worker's scheduling priority worker_nice steps below the
+ * master's (which it inherited): when the workers saturate every core,
+ * the master still runs as soon as a scrape arrives.  Raising a nice value
+ * needs no privilege; a failure is logged and the worker serves anyway.
+ */
+static void
+worker_nice(const struct worker *w)
+{
+	int	inc = (int)w->p->cfg->worker_nice;
+
+	errno = 0;
+	if (inc > 0 && nice(inc) == -1 && errno != 0)
+		log_warn("worker %u: nice(%d)", w->p->index, inc);
+}
+
 /* Run one worker; returns its exit status. */
 int
 worker_run(const struct worker_params *p)
@@ -299,6 +316,7 @@ worker_run(const struct worker_params *p)
 	int		 rc = 1;
 
 	worker_self = &w;
+	worker_nice(&w);
 	atomic_store_explicit(&p->slot->pid, (int32_t)getpid(),
 	    memory_order_relaxed);
 	if ((w.base = worker_base_new()) == NULL) {

@@ -35,6 +35,8 @@ struct config {
 	double		buckets[CONFIG_MAX_BUCKETS];
 	size_t		nbuckets;
 	int		log_level;		/* enum log_level */
+	/* issue 11: scrapes under saturation */
+	unsigned	worker_nice;		/* workers' nice above master's */
 };
 
 /* Fill cfg with the defaults. */
