@@ -90,6 +90,9 @@ static const struct config_key config_keys[] = {
 	{ "model_trees", CT_MODEL_TREES, OFF(model_limits.trees), 0, 0, "all",
 	    "trees of an early-stopped model: all (as Booster.predict) or "
 	    "best (up to best_iteration, as scikit-learn)" },
+	/* issue 11: scrapes under saturation */
+	{ "worker_nice", CT_UINT, OFF(worker_nice), 0, 19, "5",
+	    "nice(2) increment of the workers over the master" },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))

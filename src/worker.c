@@ -5,6 +5,7 @@
  */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ struct worker {
 	struct evhttp		*http;
 	struct evhttp_bound_socket *bound;
 	struct event		*ev_term, *ev_int, *ev_drain, *ev_accept;
-	struct event		*ev_linger, *ev_heartbeat;
+	struct event		*ev_linger, *ev_heartbeat, *ev_unbind;
 	struct conn_set		*conns;
 	struct routes		*routes;
 	int			 draining;
@@ -157,9 +158,27 @@ worker_accept_resume(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
-	if (w->bound != NULL)
+	if (w->bound != NULL && !w->draining)
 		evconnlistener_enable(evhttp_bound_socket_get_listener(
 		    w->bound));
+}
+
+/*
+ * Close the listener, a turn of the loop after worker_stop() took it out
+ * of the loop: see worker_base_new() for why not at once.
+ */
+static void
+worker_unbind(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)fd;
+	(void)what;
+
+	if (w->bound != NULL) {
+		evhttp_del_accept_socket(w->http, w->bound);
+		w->bound = NULL;
+	}
 }
 
 /*
@@ -183,9 +202,12 @@ worker_stop(evutil_socket_t sig, short what, void *arg)
 	w->draining = 1;
 	w->lingering = 1;
 	conn_set_draining(w->conns);
+	evtimer_del(w->ev_accept);
 	if (w->bound != NULL) {
-		evhttp_del_accept_socket(w->http, w->bound);
-		w->bound = NULL;
+		evconnlistener_disable(evhttp_bound_socket_get_listener(
+		    w->bound));
+		tv = clock_tv(0);
+		evtimer_add(w->ev_unbind, &tv);
 	}
 	log_debug("worker %u: draining %zu requests", w->p->index,
 	    conn_set_inflight(w->conns));
@@ -274,12 +296,13 @@ worker_events_init(struct worker *w)
 	w->ev_drain = evtimer_new(w->base, worker_drain_timeout, w);
 	w->ev_accept = evtimer_new(w->base, worker_accept_resume, w);
 	w->ev_linger = evtimer_new(w->base, worker_linger_done, w);
+	w->ev_unbind = evtimer_new(w->base, worker_unbind, w);
 	if (w->ev_accept != NULL)
 		evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(
 		    w->bound), worker_accept_error);
 	if (w->ev_term == NULL || w->ev_int == NULL || w->ev_drain == NULL ||
 	    w->ev_accept == NULL || w->ev_linger == NULL ||
-	    evsignal_add(w->ev_term, NULL) == -1 ||
+	    w->ev_unbind == NULL || evsignal_add(w->ev_term, NULL) == -1 ||
 	    evsignal_add(w->ev_int, NULL) == -1) {
 		log_warnx("worker %u: cannot set up signals", w->p->index);
 		return -1;
@@ -297,7 +320,8 @@ static void
 worker_free(struct worker *w)
 {
 	struct event	*evs[] = { w->ev_term, w->ev_int, w->ev_drain,
-			    w->ev_accept, w->ev_linger, w->ev_heartbeat };
+			    w->ev_accept, w->ev_linger, w->ev_heartbeat,
+			    w->ev_unbind };
 	size_t		 i;
 
 	if (w->http != NULL)
@@ -311,6 +335,51 @@ worker_free(struct worker *w)
 		event_base_free(w->base);
 }
 
+/*
+ * The worker's event base, with libevent's epoll changelist
+ * (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST): the changes of a turn of the loop
+ * are applied in one epoll_ctl(2) per descriptor before epoll_wait, and
+ * evhttp's enable/disable pairs cancel out, one epoll_ctl per request
+ * instead of six.  libevent warns that this is unsafe with descriptors
+ * cloned by dup() or its variants: a deletion applied after close(2)
+ * fails (EBADF, which libevent ignores) and, while a clone keeps the
+ * socket open, epoll keeps reporting it.  In a worker, every registered
+ * descriptor is its own (connections it accepted, libevent's signal
+ * socketpair) except its listener, which the master keeps open across
+ * respawns (fork cloned it): so the listener is closed only a turn of the
+ * loop after it left the loop (worker_stop, worker_unbind), or at exit.
+ * Nothing dups a descriptor, and a worker forks nothing.  NULL on failure.
+ */
+static struct event_base *
+worker_base_new(void)
+{
+	struct event_config	*ecfg;
+	struct event_base	*base;
+
+	if ((ecfg = event_config_new()) == NULL)
+		return NULL;
+	event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(ecfg);
+	event_config_free(ecfg);
+	return base;
+}
+
+/*
+ * Lower the worker's scheduling priority worker_nice steps below the
+ * master's (which it inherited): when the workers saturate every core,
+ * the master still runs as soon as a scrape arrives.  Raising a nice value
+ * needs no privilege; a failure is logged and the worker serves anyway.
+ */
+static void
+worker_nice(const struct worker *w)
+{
+	int	inc = (int)w->p->cfg->worker_nice;
+
+	errno = 0;
+	if (inc > 0 && nice(inc) == -1 && errno != 0)
+		log_warn("worker %u: nice(%d)", w->p->index, inc);
+}
+
 /* Run one worker; returns its exit status. */
 int
 worker_run(const struct worker_params *p)
@@ -319,10 +388,12 @@ worker_run(const struct worker_params *p)
 	int		 rc = 1;
 
 	worker_self = &w;
+	worker_nice(&w);
 	atomic_store_explicit(&p->slot->pid, (int32_t)getpid(),
 	    memory_order_relaxed);
-	if ((w.base = event_base_new()) == NULL) {
-		log_warnx("worker %u: event_base_new failed", p->index);
+	if ((w.base = worker_base_new()) == NULL) {
+		log_warnx("worker %u: event_base_new_with_config failed",
+		    p->index);
 		goto out;
 	}
 	if ((w.routes = routes_new(p->cfg, p->model)) == NULL ||

@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from email.utils import parsedate_to_datetime
 
 from harness import BIN, MODEL, Inferd, run
 
@@ -58,6 +59,61 @@ def test_predict_answers_json():
         st, body = d.json("GET", "/predict")
         assert st == 200 and len(body["predictions"]) == 1, body
         assert 0.0 <= body["predictions"][0] <= 1.0
+
+
+def test_response_headers():
+    """conn gives Date (cached per second), Content-Length and Content-Type
+    itself: each once, right, on the constant GET /predict body (also after
+    a ?delay=), on computed bodies and on errors, HTTP/1.1 and 1.0."""
+    with Inferd(workers=1) as d:
+        for method, path, body in (("GET", "/predict", None),
+                                   ("GET", "/predict?delay=0.01", None),
+                                   ("POST", "/predict",
+                                    {"features": [1.0] * 30}),
+                                   ("GET", "/nowhere", None),
+                                   ("GET", "/healthz", None)):
+            for _ in range(2):
+                st, hdrs, data = d.request(method, path, body)
+                assert hdrs["content-length"] == str(len(data)), hdrs
+                assert hdrs["content-type"] == "application/json", hdrs
+                assert data.endswith(b"\n") and json.loads(data)
+                date = parsedate_to_datetime(hdrs["date"]).timestamp()
+                assert abs(date - time.time()) < 5, hdrs["date"]
+                assert hdrs["date"].endswith(" GMT"), hdrs["date"]
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+        s.sendall(b"GET /predict HTTP/1.0\r\n\r\n")
+        raw = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            raw += chunk
+        s.close()
+        head, _, data = raw.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        assert lines[0].startswith(b"HTTP/1.0 200"), raw
+        for name in (b"Date", b"Content-Length", b"Content-Type"):
+            assert sum(1 for ln in lines if ln.split(b":")[0] == name) == 1
+        assert b"Content-Length: %d" % len(data) in lines, raw
+
+
+def test_worker_nice():
+    """The workers run worker_nice (default 5) nice steps below the master,
+    also the one that replaces a killed worker."""
+    def nice(pid):
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[16])
+    with Inferd(workers=1) as d:
+        old = d.worker_pids()[0]
+        assert nice(old) == min(nice(d.proc.pid) + 5, 19)
+        os.kill(old, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while d.worker_pids() in ([], [old]):
+            assert time.monotonic() < deadline, "no new worker"
+            time.sleep(0.05)
+        assert nice(d.worker_pids()[0]) == min(nice(d.proc.pid) + 5, 19)
+    with Inferd(workers=1, options={"worker_nice": "0"}) as d:
+        assert nice(d.worker_pids()[0]) == nice(d.proc.pid)
 
 
 def test_exposition_formats():
@@ -679,6 +735,7 @@ def test_check_and_version():
 if __name__ == "__main__":
     run([test_check_and_version, test_bad_configuration_stops_startup,
          test_port_in_use_fails_cleanly, test_predict_answers_json,
+         test_response_headers, test_worker_nice,
          test_counts_exact, test_exposition_formats,
          test_scrape_consistent_under_load, test_delay_lands_above_slo_bucket,
          test_delay_does_not_block_worker, test_connection_close_clients,

@@ -45,6 +45,8 @@ struct config {
 	/* issue 7/9 model limits: max_model_bytes, max_tree_depth,
 	 * model_trees */
 	struct model_limits model_limits;
+	/* issue 11: scrapes under saturation */
+	unsigned	worker_nice;		/* workers' nice above master's */
 };
 
 /* Fill cfg with the defaults. */

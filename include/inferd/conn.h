@@ -29,7 +29,12 @@
  * - A reply queued by evhttp_send_reply() is written on the next turn of
  *   the loop; conn writes it at once and then runs the bufferevent's write
  *   callback itself (bufferevent_trigger), after disabling the socket,
- *   since evhttp may close it in that callback.
+ *   since evhttp may close it in that callback.  Till then the head is in
+ *   the bufferevent's output buffer, where conn appends a constant body
+ *   (conn_respond_text) whose Content-Length it gave.
+ * - evhttp adds Date, Content-Length and Content-Type only when they are
+ *   missing (evhttp_make_header_response): conn gives all three, without
+ *   the snprintf calls evhttp would make for each response.
  * - An evhttp_connection keeps its address for the connection's life: it
  *   is the key of the connection table.
  */
@@ -96,6 +101,13 @@ void		 conn_req_set_work(struct conn_req *, size_t rows,
  * once if its client is gone; the caller does not touch r afterwards.
  */
 void		 conn_respond(struct conn_req *, int status, struct evbuffer *);
+/*
+ * Send the constant body text (len bytes, JSON ending in a newline; it
+ * must outlive the worker's connections) with status, copied into the
+ * socket's buffer behind the head: no allocation.  r as in conn_respond.
+ */
+void		 conn_respond_text(struct conn_req *, int status,
+		    const char *text, size_t len);
 /* Send 200 with body after delay seconds (at once when delay <= 0). */
 void		 conn_respond_after(struct conn_req *, double delay,
 		    struct evbuffer *);
