@@ -243,7 +243,12 @@ expo_write(struct evbuffer *out, enum expo_format fmt,
 	    expo_write_family(out, fmt, "inferd_worker_restarts_total", "counter",
 	    "Workers the master replaced after they died.") == -1 ||
 	    expo_uint(out, "inferd_worker_restarts_total", NULL, 0,
-	    m->worker_restarts) == -1)
+	    m->worker_restarts) == -1 ||
+	    expo_write_family(out, fmt, "inferd_worker_start_failures_total",
+	    "counter", "Workers that died (or could not be forked) before "
+	    "they were ready; each is restarted after a backoff.") == -1 ||
+	    expo_uint(out, "inferd_worker_start_failures_total", NULL, 0,
+	    m->worker_start_failures) == -1)
 		return -1;
 	if (expo_write_family(out, fmt, "inferd_model_info", "info",
 	    "The model being served.") == -1 ||

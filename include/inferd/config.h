@@ -28,13 +28,19 @@ struct config {
 	size_t		max_header_bytes;
 	size_t		max_batch_rows;
 	unsigned	max_connections;	/* per worker */
-	double		request_timeout;	/* seconds, read/write idle */
+	double		request_timeout;	/* seconds, body whole; write */
 	double		drain_timeout;		/* seconds, graceful stop */
 	double		restart_delay_max;	/* seconds, respawn backoff cap */
 	unsigned	backlog;		/* listen(2) backlog */
 	double		buckets[CONFIG_MAX_BUCKETS];
 	size_t		nbuckets;
 	int		log_level;		/* enum log_level */
+	/* issue 7 */
+	double		header_timeout;		/* seconds, head whole */
+	double		keepalive_timeout;	/* seconds, idle kept-alive */
+	size_t		max_predictions;	/* rows x outputs, a response */
+	unsigned	metrics_max_connections;
+	double		metrics_timeout;	/* seconds, metrics port */
 };
 
 /* Fill cfg with the defaults. */

@@ -20,8 +20,9 @@ enum expo_format {
 struct expo_metrics {
 	const struct shm_snapshot *snap;
 	unsigned	 workers;		/* configured */
-	unsigned	 workers_alive;
+	unsigned	 workers_alive;		/* serving */
 	uint64_t	 worker_restarts;
+	uint64_t	 worker_start_failures;	/* died before ready */
 	uint64_t	 model_load_failures;
 	double		 start_time;		/* Unix seconds */
 	const char	*version;

@@ -9,9 +9,11 @@
  * time with atomic loads.  Every counter only grows, so each value a reader
  * sees is at least the value an earlier read saw.  A snapshot derives the
  * histogram count from the buckets themselves, so +Inf always equals
- * _count and the cumulative buckets never decrease.  The only field the
- * master writes is a dead worker's in-flight gauge, which it zeroes after
- * reaping the worker and before the slot is handed to anybody else.
+ * _count and the cumulative buckets never decrease.  The only fields the
+ * master writes are a dead worker's in-flight gauge and pid, which it
+ * zeroes after reaping the worker and before the slot is handed to anybody
+ * else.  A worker stores its pid when it is ready (accepts): that is how
+ * the master tells a start-up failure from the death of a serving worker.
  */
 #ifndef INFERD_SHM_H
 #define INFERD_SHM_H
@@ -70,7 +72,7 @@ struct shm_slot {
 #define X(type, name, dims)	_Atomic type name dims;
 	SHM_SLOT_FIELDS(X)
 #undef X
-	_Atomic int32_t		pid;		/* current writer, 0 if none */
+	_Atomic int32_t		pid;		/* its worker, once it accepts */
 } __attribute__((aligned(64)));
 
 struct shm_header {
