@@ -46,6 +46,7 @@ struct guard_conn {
 	struct event		*adopt;		/* then the lingering read */
 	int			 fd;		/* a lingering close's socket */
 	enum guard_state	 state;
+	int			 answered;	/* evhttp wrote an early answer */
 	unsigned		 linelen;	/* of the head line being read */
 	unsigned		 lines;		/* non-empty lines of the head */
 	void			*data;
@@ -265,7 +266,7 @@ guard_closed(struct evhttp_connection *evcon, void *arg)
 		gc->data = NULL;
 	}
 	evtimer_del(gc->timer);
-	if ((st == GS_HEAD || st == GS_BODY) && !g->stopped &&
+	if ((st == GS_HEAD || st == GS_BODY) && gc->answered && !g->stopped &&
 	    guard_linger(gc) == 0) {
 		guard_detach(gc);
 		return;
@@ -374,8 +375,14 @@ guard_output(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	struct evbuffer		*in;
 	size_t			 n;
 
-	if (gc->state != GS_BUSY || info->n_deleted == 0 ||
-	    evbuffer_get_length(buf) > 0)
+	if (info->n_deleted == 0)
+		return;
+	if (gc->state == GS_HEAD || gc->state == GS_BODY) {
+		/* evhttp answers by itself (400, 413): linger at its close. */
+		gc->answered = 1;
+		return;
+	}
+	if (gc->state != GS_BUSY || evbuffer_get_length(buf) > 0)
 		return;
 	gc->state = GS_IDLE;
 	gc->linelen = gc->lines = 0;
@@ -558,6 +565,7 @@ guard_request(struct guard *g, struct evhttp_request *req)
 	    evhttp_connection_get_bufferevent(evcon))) == NULL)
 		return NULL;
 	gc->state = GS_BUSY;
+	gc->answered = 0;
 	evtimer_del(gc->timer);
 	return gc;
 }

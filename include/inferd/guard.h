@@ -22,8 +22,8 @@
  * bounds, max_delay and evhttp's write timeout, apply).  A connection past
  * its deadline is closed without an answer, as nginx does.
  *
- * When evhttp closes a connection while its client may still be sending
- * (an early 413 or 400), the guard keeps the socket open for at most
+ * When evhttp closes a connection after an answer of its own, while its
+ * client may still be sending (an early 413 or 400), the guard keeps the socket open for at most
  * GUARD_LINGER seconds and discards what arrives, so that the client
  * reads the answer before the connection goes (nginx's lingering close).
  *
