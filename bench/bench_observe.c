@@ -9,7 +9,7 @@
  *
  *   bench_observe [calls]
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdatomic.h>
 #include <stdint.h>

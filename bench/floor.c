@@ -11,7 +11,7 @@
  *
  *   floor [-c] [-p port] [body]
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/socket.h>
 #include <sys/wait.h>

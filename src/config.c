@@ -2,7 +2,7 @@
  * config: one table of keys drives defaults, parsing, validation and the
  * help text, so that a new setting is one line.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -106,14 +106,39 @@ config_number(const char *s, double *out)
 	return 0;
 }
 
+/*
+ * Parse a decimal integer from min to max into *out with libbsd's strtonum,
+ * so that "0x10", "1e3" and "1.0" are refused; 0, or -1 with the reason in
+ * why.  A value that strtod would read as a whole number gets a hint.
+ */
+static int
+config_integer(const char *s, long long min, long long max, long long *out,
+    char *why, size_t len)
+{
+	const char	*errstr = "invalid";
+	size_t		 n;
+	double		 v;
+
+	if (!isspace((unsigned char)*s)) {
+		*out = strtonum(s, min, max, &errstr);
+		if (errstr == NULL)
+			return 0;
+	}
+	n = (size_t)snprintf(why, len, "'%s' is not an integer from %lld to "
+	    "%lld", s, min, max);
+	if (n < len && config_number(s, &v) == 0 && v == floor(v) &&
+	    fabs(v) < 1e15 && strspn(s, "+-0123456789") != strlen(s))
+		snprintf(why + n, len - n, " (write %.0f in decimal digits)",
+		    v);
+	return -1;
+}
+
 /* Parse "host:port" or "[v6]:port"; 0 or -1. */
 int
 config_parse_addr(const char *s, struct config_addr *addr)
 {
-	const char	*colon, *host, *port;
+	const char	*colon, *host, *port, *errstr;
 	size_t		 hostlen;
-	double		 p;
-	char		*end;
 
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
@@ -135,8 +160,8 @@ config_parse_addr(const char *s, struct config_addr *addr)
 	if (*port == '\0' || strlen(port) >= sizeof(addr->port) ||
 	    strspn(port, "0123456789") != strlen(port))
 		return -1;
-	p = strtod(port, &end);
-	if (p > 65535)
+	strtonum(port, 0, 65535, &errstr);
+	if (errstr != NULL)
 		return -1;
 	memcpy(addr->host, host, hostlen);
 	addr->host[hostlen] = '\0';
@@ -198,6 +223,7 @@ config_set(struct config *cfg, const char *key, const char *value,
 	char			 why[256] = "";
 	char			*field;
 	double			 v;
+	long long		 iv;
 	size_t			 i;
 	int			 lvl;
 
@@ -217,16 +243,13 @@ config_set(struct config *cfg, const char *key, const char *value,
 		break;
 	case CT_UINT:
 	case CT_SIZE:
-		if (config_number(value, &v) == -1 || v != floor(v) ||
-		    v < k->min || v > k->max) {
-			snprintf(why, sizeof(why), "'%s' is not an integer "
-			    "from %.0f to %.0f", value, k->min, k->max);
+		if (config_integer(value, (long long)k->min,
+		    (long long)k->max, &iv, why, sizeof(why)) == -1)
 			break;
-		}
 		if (k->type == CT_UINT)
-			*(unsigned *)field = (unsigned)v;
+			*(unsigned *)field = (unsigned)iv;
 		else
-			*(size_t *)field = (size_t)v;
+			*(size_t *)field = (size_t)iv;
 		break;
 	case CT_SECONDS:
 		if (config_number(value, &v) == -1 || v < k->min ||

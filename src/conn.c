@@ -11,7 +11,7 @@
  * are counted, limited and timed by the guard (guard.h), which tells
  * conn_closed() when one goes.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/queue.h>
 #include <sys/socket.h>

@@ -2,7 +2,7 @@
  * listen: the master's listening sockets, opened once and kept for its
  * whole life (workers inherit them across respawns).
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/resource.h>
 #include <sys/socket.h>

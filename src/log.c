@@ -3,7 +3,7 @@
  * single write(2) so that lines of several processes sharing stderr do not
  * interleave.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * main: the command line, the configuration and the model, then the master.
  * Every error in them stops inferd here, before anything is forked.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <getopt.h>
 #include <signal.h>

@@ -12,7 +12,7 @@
  * while.  Metrics slots are never reset, so whichever process continues a
  * slot, every counter keeps growing for as long as the master lives.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/prctl.h>
 #include <sys/resource.h>

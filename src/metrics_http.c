@@ -3,7 +3,7 @@
  * A scrape sums the workers' slots at the moment it arrives (see shm.h) and
  * takes the master's own figures from its fill callback.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * reply: JSON bodies in evbuffers and the reason phrases of the statuses
  * inferd sends.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

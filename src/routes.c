@@ -3,7 +3,7 @@
  * query.  Nothing here blocks: a requested delay is a timer (see
  * conn_respond_after()).
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <math.h>

@@ -2,7 +2,7 @@
  * shm: the segment, the atomic observe path of the workers and the
  * aggregation of the master.  See include/inferd/shm.h for who writes what.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <sys/mman.h>
 #include <sys/stat.h>

@@ -3,7 +3,7 @@
  * linger of a stop.  Requests are conn's business, connections the
  * guard's (limits, deadlines, accept pauses), answers the routes'.
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -221,19 +221,44 @@ def _kill(pid):
         pass
 
 
+def note(msg):
+    """Print msg as TAP diagnostics, one "# " line per line, at once.
+
+    make check shows these lines as the test runs (tap-driver --comments):
+    a long test says what it is doing or waiting for.
+    """
+    for line in str(msg).splitlines() or [""]:
+        print(("# " + line).rstrip())
+    sys.stdout.flush()
+
+
 def run(tests):
-    """Run test functions in order; print a line each; exit 1 on failure."""
+    """Run test functions in order as a TAP producer; exit 1 on failure.
+
+    Prints the plan (1..N) first, then "ok N - name" or "not ok N - name"
+    for each.  A failure's traceback goes to stderr (the test's log) and
+    its first line to stdout as a diagnostic.  A crash before the end
+    leaves the plan unfulfilled, which the TAP driver reports as an error.
+    """
+    print("1..%d" % len(tests))
+    sys.stdout.flush()
     failed = 0
-    for t in tests:
+    for n, t in enumerate(tests, 1):
         t0 = time.monotonic()
         try:
             t()
-        except Exception:
+        except Exception as e:
             import traceback
-            traceback.print_exc()
-            print("FAIL %s" % t.__name__)
+            sys.stderr.write(traceback.format_exc())
+            sys.stderr.flush()
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            first = (str(e).splitlines() or [where.line])[0]
+            print("not ok %d - %s" % (n, t.__name__))
+            note("%s:%d: %s: %s" % (os.path.basename(where.filename),
+                                    where.lineno, type(e).__name__, first))
             failed += 1
         else:
-            print("ok   %s (%.1fs)" % (t.__name__, time.monotonic() - t0))
+            print("ok %d - %s (%.1fs)" % (n, t.__name__,
+                                         time.monotonic() - t0))
         sys.stdout.flush()
     sys.exit(1 if failed else 0)

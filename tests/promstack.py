@@ -26,11 +26,14 @@ import urllib.request
 
 import yaml
 
+from harness import note
+
 SRCDIR = os.environ.get("INFERD_SRCDIR", ".")
 RULES_DIR = os.path.join(SRCDIR, "etc", "prometheus", "rules")
 ALERTMANAGER_YML = os.path.join(SRCDIR, "etc", "alertmanager",
                                 "alertmanager.yml")
 WRK_DIR = os.path.join(SRCDIR, "contrib", "wrk")
+PROGRESS = 10                      # seconds between "still waiting" notes
 
 
 def free_port():
@@ -41,8 +44,14 @@ def free_port():
 
 
 def wait_for(what, fn, timeout, interval=0.5):
-    """Call fn until it returns something true; return that, or fail."""
-    deadline = time.monotonic() + timeout
+    """Call fn until it returns something true; return that, or fail.
+
+    Every PROGRESS seconds it notes (TAP diagnostics) what it still waits
+    for, so that a long test is not silent.
+    """
+    start = time.monotonic()
+    deadline = start + timeout
+    next_note = start + PROGRESS
     last = None
     while True:
         try:
@@ -52,9 +61,14 @@ def wait_for(what, fn, timeout, interval=0.5):
         else:
             if last:
                 return last
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if now >= deadline:
             raise AssertionError("timed out after %ss waiting for %s "
                                  "(last: %r)" % (timeout, what, last))
+        if now >= next_note:
+            note("still waiting for %s: %.0f s of %s s (last: %.60r)" %
+                 (what, now - start, timeout, last))
+            next_note += PROGRESS
         time.sleep(interval)
 
 

@@ -120,6 +120,77 @@ test_errors(void **state)
 	}
 }
 
+/* Integers are decimal digits (libbsd's strtonum): no hex, exponent or
+ * fraction, no white space inside the value; the bounds are inclusive. */
+static const struct {
+	const char	*key, *value;
+	const char	*msg;		/* NULL: accepted */
+} integers[] = {
+	{ "workers", "0x10", "o: workers: '0x10' is not an integer from 0 to "
+	    "256 (write 16 in decimal digits)" },
+	{ "max_body_bytes", "1e3", "o: max_body_bytes: '1e3' is not an "
+	    "integer from 1 to 1073741824 (write 1000 in decimal digits)" },
+	{ "backlog", "1.0", "o: backlog: '1.0' is not an integer from 1 to "
+	    "65535 (write 1 in decimal digits)" },
+	{ "workers", "-1", "o: workers: '-1' is not an integer from 0 to "
+	    "256" },
+	{ "workers", " 5", "o: workers: ' 5' is not an integer from 0 to "
+	    "256" },
+	{ "workers", "5 ", "o: workers: '5 ' is not an integer from 0 to "
+	    "256" },
+	{ "workers", "", "o: workers: '' is not an integer from 0 to 256" },
+	{ "max_batch_rows", "99999999999999999999", "o: max_batch_rows: "
+	    "'99999999999999999999' is not an integer from 1 to 1000000" },
+	{ "workers", "256", NULL },
+	{ "max_body_bytes", "1073741824", NULL },
+	{ "backlog", "1", NULL },
+};
+
+static void
+test_integers_strict(void **state)
+{
+	struct config	cfg;
+	char		err[256];
+	size_t		i;
+	int		rc;
+
+	for (i = 0; i < sizeof(integers) / sizeof(integers[0]); i++) {
+		config_defaults(&cfg);
+		err[0] = '\0';
+		rc = config_set(&cfg, integers[i].key, integers[i].value, "o",
+		    err, sizeof(err));
+		if (integers[i].msg == NULL) {
+			assert_int_equal(rc, 0);
+			continue;
+		}
+		assert_int_equal(rc, -1);
+		assert_string_equal(err, integers[i].msg);
+	}
+	/* Leading zeros are decimal, not octal. */
+	config_defaults(&cfg);
+	assert_int_equal(config_set(&cfg, "workers", "010", "o", err,
+	    sizeof(err)), 0);
+	assert_int_equal(cfg.workers, 10);
+	assert_int_equal(config_set(&cfg, "max_body_bytes", "1073741824", "o",
+	    err, sizeof(err)), 0);
+	assert_int_equal(cfg.max_body_bytes, 1073741824);
+}
+
+/* Ports are decimal digits from 0 to 65535. */
+static void
+test_port_strict(void **state)
+{
+	struct config_addr	addr;
+
+	assert_int_equal(config_parse_addr("h:0x50", &addr), -1);
+	assert_int_equal(config_parse_addr("h:99999999999999999999", &addr),
+	    -1);
+	assert_int_equal(config_parse_addr("h:65535", &addr), 0);
+	assert_string_equal(addr.port, "65535");
+	assert_int_equal(config_parse_addr("[::1]:080", &addr), 0);
+	assert_string_equal(addr.host, "::1");
+}
+
 static void
 test_buckets_limit(void **state)
 {
@@ -190,6 +261,8 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_parse_file),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_integers_strict),
+		cmocka_unit_test(test_port_strict),
 		cmocka_unit_test(test_buckets_limit),
 		cmocka_unit_test(test_command_line_origin),
 		cmocka_unit_test(test_long_line),

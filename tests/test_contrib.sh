@@ -12,25 +12,29 @@ set -eu
 srcdir=${INFERD_SRCDIR:-.}
 python=${TEST_PYTHON:-/usr/bin/python3}
 failed=0
+n=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/inferd-contrib.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-# run DESCRIPTION COMMAND...: run one check, print ok/FAIL with its output.
+# run DESCRIPTION COMMAND...: run one check as a TAP case: "ok N - ..."
+# or "not ok N - ..." followed by the command's output as diagnostics.
+# The plan (1..N) comes last, so a script that dies half-way has none.
 run() {
 	desc=$1
 	shift
+	n=$((n + 1))
 	if out=$("$@" 2>&1); then
-		echo "ok   $desc"
+		echo "ok $n - $desc"
 	else
-		echo "FAIL $desc"
-		echo "$out" | sed 's/^/  | /'
+		echo "not ok $n - $desc"
+		echo "$out" | sed 's/^/# /'
 		failed=1
 	fi
 }
 
 for tool in docker-compose promtool; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "FAIL $tool not found (Debian packages docker-compose, prometheus)"
+		echo "Bail out! $tool not found (Debian packages docker-compose, prometheus)"
 		exit 1
 	fi
 done
@@ -94,4 +98,5 @@ for step in ("./configure", "make install", "COPY --from="):
     assert step in text, "no %s" % step
 PY
 
+echo "1..$n"
 exit $failed

@@ -27,7 +27,7 @@ timings are covered by the promtool tests (tests/rules/).
 import contextlib
 import time
 
-from harness import Inferd, run
+from harness import Inferd, note, run
 from promstack import (Alertmanager, Prometheus, Webhook, Wrk,
                        alertmanager_config, prometheus_config,
                        rules_for_test, wait_for)
@@ -64,10 +64,16 @@ def test_single_instance():
             'up{job="inferd"}') == 1, 20)
 
         # delay=0.5: slow, within the SLO. Never pending, never delivered.
+        note("delay=0.5 load for 20 s: the p95 alert must stay silent")
         seen = []
         with Wrk(d.port, "delay.lua", args=["0.5"], connections=20):
             end = time.monotonic() + 20
+            next_note = time.monotonic() + 10
             while time.monotonic() < end:
+                if time.monotonic() >= next_note:
+                    note("delay=0.5 load: alert silent, p95 so far %r" %
+                         seen[-3:])
+                    next_note += 10
                 assert alert_state(prom, P95) is None, \
                     "p95 alert went %s under delay=0.5 load (p95 %r)" % \
                     (alert_state(prom, P95), seen[-3:])
@@ -78,21 +84,23 @@ def test_single_instance():
         measured = [v for v in seen if v == v]  # drop NaN
         assert measured and 0.5 <= max(measured) < 1, \
             "delay=0.5 load not measured as 0.5 s <= p95 < 1 s: %r" % seen
-        print("  delay=0.5: p95 up to %.3f s, alert silent" % max(measured))
+        note("delay=0.5: p95 up to %.3f s, alert silent" % max(measured))
 
         # delay=2: pending, then firing, then delivered.
         load = Wrk(d.port, "delay.lua", args=["2"], connections=40,
                    duration=150)
         stack.enter_context(load)
+        note("delay=2 load: waiting for the p95 alert to go pending")
         t_load = time.monotonic()
         wait_for("p95 alert pending", lambda: alert_state(prom, P95) ==
                  "pending", 30, 0.25)
         t_pending = time.monotonic()
-        print("  delay=2: pending after %.1f s of load, p95 %.3f s" %
-              (t_pending - t_load, prom.value(P95_EXPR)))
+        note("delay=2: pending after %.1f s of load, p95 %.3f s" %
+             (t_pending - t_load, prom.value(P95_EXPR)))
         wait_for("p95 alert firing", lambda: alert_state(prom, P95) ==
                  "firing", 30, 0.25)
         t_firing = time.monotonic()
+        note("p95 alert firing: waiting for the webhook's notification")
         assert t_firing - t_pending >= 9, \
             "firing %.1f s after pending: `for: 10s` not honoured" % \
             (t_firing - t_pending)
@@ -103,18 +111,19 @@ def test_single_instance():
         summary = alert["annotations"]["summary"]
         assert "above the 1 s SLO" in summary, summary
         assert "/d/inferd-slo" in alert["annotations"]["description"], alert
-        print("  firing %.1f s after pending; webhook got: %s" %
-              (t_firing - t_pending, summary))
+        note("firing %.1f s after pending; webhook got: %s" %
+             (t_firing - t_pending, summary))
 
         # Stop the load: resolved once the window holds no slow request.
         out = load.stop()
         assert "requests in" in out, out
         t_stop = time.monotonic()
+        note("load stopped: waiting for the resolved notification")
         wait_for("resolved notification", lambda: hook.notifications(
             P95, "resolved", since=t_stop), 90)
         assert alert_state(prom, P95) is None
-        print("  load stopped: resolved delivered after %.1f s" %
-              (time.monotonic() - t_stop))
+        note("load stopped: resolved delivered after %.1f s" %
+             (time.monotonic() - t_stop))
 
 
 def test_three_instances():
@@ -139,14 +148,16 @@ def test_three_instances():
                                               args=["0.05"], connections=2,
                                               threads=1, duration=150))
                       for x in (fast1, fast2)]
+        note("one slow and two fast instances under load: waiting for the "
+             "p95 alert to fire on the aggregate")
 
         wait_for("p95 alert firing on the aggregate", lambda: alert_state(
             prom, P95) == "firing", 60, 0.5)
         by_inst = {r["metric"]["instance"]: float(r["value"][1])
                    for r in prom.query(P95_BY_INSTANCE)["result"]}
         total = prom.value(P95_EXPR)
-        print("  p95 per instance %s, aggregate %.3f s" %
-              ({k: round(v, 3) for k, v in by_inst.items()}, total))
+        note("p95 per instance %s, aggregate %.3f s" %
+             ({k: round(v, 3) for k, v in by_inst.items()}, total))
         assert by_inst[target(slow)] > 1, by_inst
         assert by_inst[target(fast1)] < 1 and by_inst[target(fast2)] < 1, \
             by_inst
@@ -162,6 +173,7 @@ def test_three_instances():
         fast_loads[1].stop()
         assert fast2.stop() == 0
         t_stop = time.monotonic()
+        note("%s stopped: waiting for InferdDown" % gone)
 
         def down_firing():
             return [a for a in prom.alerts("InferdDown")
@@ -176,8 +188,8 @@ def test_three_instances():
         others = [a for a in prom.alerts("InferdDown")
                   if a["labels"].get("instance") != gone]
         assert not others, others
-        print("  %s stopped: InferdDown delivered after %.1f s" %
-              (gone, time.monotonic() - t_stop))
+        note("%s stopped: InferdDown delivered after %.1f s" %
+             (gone, time.monotonic() - t_stop))
 
 
 if __name__ == "__main__":

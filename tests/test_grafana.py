@@ -27,7 +27,7 @@ import tempfile
 
 import yaml
 
-from harness import Inferd, run
+from harness import Inferd, note, run
 from promstack import (Prometheus, Wrk, prometheus_config, rules_for_test,
                        wait_for, wrk_requests)
 
@@ -462,7 +462,7 @@ def test_promql_live():
                     assert has_data(data), \
                         "%s: no data for\n  %s\n  -> %r" % (where, e, data)
                     checked += 1
-            print("  %d PromQL queries returned data" % checked)
+            note("%d PromQL queries returned data" % checked)
         for w, name in ((plain, "predict.lua"), (post, "post.lua"),
                         (slow, "delay.lua")):
             total, bad = wrk_requests(w.output)

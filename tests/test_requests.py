@@ -19,7 +19,7 @@ import tempfile
 import time
 
 from gen_models import build
-from harness import BIN, MODEL, Inferd, run
+from harness import BIN, MODEL, Inferd, note, run
 
 NFEAT = 30                         # the bundled breast cancer model
 MAX_ROWS = 50
@@ -175,8 +175,8 @@ def check_corpus():
                        handler="/v2/models/{name}/infer", code="400")
         if got != n400:
             problems.append("OIP 400 count %g != %d" % (got, n400))
-    print("  %d malformed requests, %d problems" % (len(CORPUS),
-                                                   len(problems)))
+    note("%d malformed requests, %d problems" % (len(CORPUS),
+                                                len(problems)))
     assert not problems, "\n".join(problems)
 
 
@@ -270,8 +270,8 @@ def start_fails(path, want):
     assert want in out, "%s: %r lacks %r" % (path, out, want)
     assert path in out, "%s: the message does not name the file" % path
     assert not os.path.exists("/dev/shm/inferd.%d" % p.pid)
-    print("  %-16s exit %d: %s" % (os.path.basename(path), p.returncode,
-                                    out.strip().splitlines()[-1]))
+    note("%-16s exit %d: %s" % (os.path.basename(path), p.returncode,
+                                 out.strip().splitlines()[-1]))
 
 
 def test_corrupt_models():

@@ -10,23 +10,27 @@ set -eu
 srcdir=${INFERD_SRCDIR:-.}
 python=${TEST_PYTHON:-/usr/bin/python3}
 failed=0
+n=0
 
-# run DESCRIPTION COMMAND...: run one check, print ok/FAIL with its output.
+# run DESCRIPTION COMMAND...: run one check as a TAP case: "ok N - ..."
+# or "not ok N - ..." followed by the command's output as diagnostics.
+# The plan (1..N) comes last, so a script that dies half-way has none.
 run() {
 	desc=$1
 	shift
+	n=$((n + 1))
 	if out=$("$@" 2>&1); then
-		echo "ok   $desc"
+		echo "ok $n - $desc"
 	else
-		echo "FAIL $desc"
-		echo "$out" | sed 's/^/  | /'
+		echo "not ok $n - $desc"
+		echo "$out" | sed 's/^/# /'
 		failed=1
 	fi
 }
 
 for tool in promtool amtool; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "FAIL $tool not found (Debian packages prometheus, prometheus-alertmanager)"
+		echo "Bail out! $tool not found (Debian packages prometheus, prometheus-alertmanager)"
 		exit 1
 	fi
 done
@@ -92,4 +96,5 @@ for k in ("summary", "description"):
 assert "/d/inferd-slo" in r["annotations"]["description"], "no dashboard link"
 PY
 
+echo "1..$n"
 exit $failed

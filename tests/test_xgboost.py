@@ -17,7 +17,7 @@ import tempfile
 import numpy as np
 
 from gen_models import OBJECTIVES, build
-from harness import MODEL, SRCDIR, Inferd, run
+from harness import MODEL, SRCDIR, Inferd, note, run
 
 TOLERANCE = 1e-6
 BATCH = 500               # rows per batch request (max_batch_rows is 1000)
@@ -117,9 +117,9 @@ def check_case(case):
         assert st == 200, body
         compare(name + " GET /predict", body["predictions"],
                 case.expected[:1])
-    print("  %-40s %5d rows: max rel diff %g (/predict), %g (OIP); "
-          "%d/%d float32-identical" % (name, len(case.X), w1, w2,
-                                       min(e1, e2), case.expected.size))
+    note("%-40s %5d rows: max rel diff %g (/predict), %g (OIP); "
+         "%d/%d float32-identical" % (name, len(case.X), w1, w2,
+                                      min(e1, e2), case.expected.size))
 
 
 def make_test(objective):
