@@ -10,7 +10,7 @@
  * request is answered and guard_output() starts the keep-alive one when the
  * response is out.  guard_closed() forgets it (or lingers first).
  */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <fcntl.h>
