@@ -140,15 +140,23 @@ master_ready(const struct master *m, unsigned i)
 	    &m->seg.slots[i].pid, memory_order_acquire) == m->procs[i].pid;
 }
 
-/* Worker processes serving (ready) and not retiring. */
+/*
+ * Listener slots served by a ready worker.  During a reload the old worker
+ * of a slot counts until its successor is ready, so that /healthz does not
+ * flap to 503 for the instant between the two.
+ */
 static unsigned
 master_alive(const struct master *m)
 {
-	unsigned	i, n = 0;
+	unsigned	i, j, n = 0;
 
-	for (i = 0; i < m->nprocs; i++)
-		if (master_ready(m, i) && !m->procs[i].retiring)
+	for (i = 0; i < m->nls; i++) {
+		for (j = 0; j < m->nprocs; j++)
+			if (m->procs[j].lslot == i && master_ready(m, j))
+				break;
+		if (j < m->nprocs)
 			n++;
+	}
 	return n;
 }
 

@@ -122,7 +122,8 @@ def test_slowloris():
 
 def test_keepalive_and_idle_close():
     with Inferd(workers=1, options={"keepalive_timeout": "1",
-                                    "header_timeout": "1.5"}) as d:
+                                    "header_timeout": "1.5",
+                                    "request_timeout": "2"}) as d:
         # An idle kept-alive connection is closed after keepalive_timeout.
         s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -140,6 +141,22 @@ def test_keepalive_and_idle_close():
             assert r.status == 200 and not r.will_close
             time.sleep(0.5)
         conn.close()
+        # A body that trickles is cut off request_timeout after its head.
+        s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+        s.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\n"
+                  b"Content-Length: 1000\r\n\r\n")
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 6:
+            try:
+                s.send(b" ")
+            except OSError:
+                break
+            if closed_by_peer(s):
+                break
+            time.sleep(0.2)
+        assert 1.8 <= time.monotonic() - t0 <= 4.0, time.monotonic() - t0
+        s.close()
         # A connection that never sends is closed header_timeout after it
         # was accepted.
         s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
