@@ -44,6 +44,8 @@ struct conn_req {
 	struct timespec		 start;
 	unsigned		 handler;
 	int			 observe;	/* an inference route */
+	uint32_t		 rows;		/* rows the model predicted */
+	double			 compute;	/* seconds it took */
 	int			 status;
 	int			 sent;		/* handed to evhttp */
 	int			 recorded;	/* counted in the slot */
@@ -161,22 +163,33 @@ conn_req_set_observe(struct conn_req *r)
 	r->observe = 1;
 }
 
+/* The model predicted rows for r in compute seconds. */
+void
+conn_req_set_work(struct conn_req *r, size_t rows, double compute)
+{
+	r->rows = rows > UINT32_MAX ? UINT32_MAX : (uint32_t)rows;
+	r->compute = compute;
+}
+
 /*
- * Count a request in the slot, once: its status, its latency if it is an
- * inference, and one fewer in flight.
+ * Count a request in the slot, once: its status, its latency if it is a
+ * valid inference (see shm_observed), the model's work, and one fewer in
+ * flight.
  */
 static void
 conn_record(struct conn_req *r)
 {
-	struct conn_set	*set = r->set;
+	struct conn_set		*set = r->set;
+	struct shm_request	 rq = { .handler = r->handler,
+				    .status = r->status, .observe = r->observe,
+				    .rows = r->rows, .compute = r->compute };
 
 	if (r->recorded)
 		return;
 	r->recorded = 1;
-	shm_record(set->seg, set->slot, r->handler, r->status, r->observe,
-	    clock_since(&r->start));
-	atomic_fetch_sub_explicit(&set->slot->in_flight, 1,
-	    memory_order_relaxed);
+	rq.latency = clock_since(&r->start);
+	shm_record(set->seg, set->slot, &rq);
+	shm_in_flight_add(set->slot, -1);
 	set->inflight--;
 }
 
@@ -433,8 +446,7 @@ conn_request(struct evhttp_request *req, void *arg)
 	r->handler = set->other;
 	set->inflight++;
 	TAILQ_INSERT_TAIL(&set->requests, r, entry);
-	atomic_fetch_add_explicit(&set->slot->in_flight, 1,
-	    memory_order_relaxed);
+	shm_in_flight_add(set->slot, 1);
 
 	if ((r->conn = conn_get(set, req)) == NULL) {
 		conn_error(r, 500, "out of memory");

@@ -15,6 +15,7 @@
 
 #include "inferd/clock.h"
 #include "inferd/expo.h"
+#include "inferd/expo_pb.h"
 #include "inferd/guard.h"
 #include "inferd/log.h"
 #include "inferd/metrics_http.h"
@@ -46,7 +47,8 @@ metrics_http_metrics(struct metrics_http *mh, struct evhttp_request *req)
 	em.snap = &snap;
 	fmt = expo_negotiate(evhttp_find_header(
 	    evhttp_request_get_input_headers(req), "Accept"));
-	if ((buf = evbuffer_new()) == NULL || expo_write(buf, fmt, &em) == -1) {
+	if ((buf = evbuffer_new()) == NULL || (fmt == EXPO_PROTOBUF ?
+	    expo_pb_write(buf, &em) : expo_write(buf, fmt, &em)) == -1) {
 		if (buf != NULL)
 			evbuffer_free(buf);
 		evhttp_send_error(req, 500, NULL);

@@ -15,6 +15,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "inferd/clock.h"
 #include "inferd/config.h"
 #include "inferd/conn.h"
 #include "inferd/infer.h"
@@ -272,6 +273,7 @@ routes_infer(struct routes *rt, struct conn_req *r, int oip)
 	struct infer_batch	 b = { 0 };
 	struct infer_error	 err;
 	struct evbuffer		*out;
+	struct timespec		 t0;
 	double			*y;
 	char			*body;
 	size_t			 len;
@@ -300,7 +302,9 @@ routes_infer(struct routes *rt, struct conn_req *r, int oip)
 		conn_error(r, 500, "out of memory");
 		return NULL;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	model_predict(m, b.x, b.rows, y);
+	conn_req_set_work(r, b.rows, clock_since(&t0));
 	out = routes_take(oip ? infer_format_oip(m, &b, y) :
 	    infer_format_predict(m, y, b.rows));
 	free(y);
