@@ -61,7 +61,8 @@ static const struct config_key config_keys[] = {
 	{ "max_connections", CT_UINT, OFF(max_connections), 1, 1000000,
 	    "1024", "open client connections per worker" },
 	{ "request_timeout", CT_SECONDS, OFF(request_timeout), 0.001, 3600,
-	    "30", "seconds a connection may stay idle in a read or write" },
+	    "30", "seconds a request body may take to arrive whole, and a "
+	    "write may stall" },
 	{ "drain_timeout", CT_SECONDS, OFF(drain_timeout), 0, 3600, "10",
 	    "seconds a stopping worker waits for requests in flight" },
 	{ "restart_delay_max", CT_SECONDS, OFF(restart_delay_max), 0, 3600,
@@ -93,6 +94,19 @@ static const struct config_key config_keys[] = {
 	/* issue 11: scrapes under saturation */
 	{ "worker_nice", CT_UINT, OFF(worker_nice), 0, 19, "5",
 	    "nice(2) increment of the workers over the master" },
+	/* issue 7: hostile network and faults */
+	{ "header_timeout", CT_SECONDS, OFF(header_timeout), 0.001, 3600,
+	    "10", "seconds a request head may take to arrive whole, from "
+	    "accept or the first byte of a kept-alive request" },
+	{ "keepalive_timeout", CT_SECONDS, OFF(keepalive_timeout), 0.001,
+	    3600, "15", "seconds an idle kept-alive connection is kept" },
+	{ "max_predictions", CT_SIZE, OFF(max_predictions), 1, 100000000,
+	    "100000", "most predictions (rows x outputs) in one response" },
+	{ "metrics_max_connections", CT_UINT, OFF(metrics_max_connections),
+	    1, 65536, "64", "open connections to the metrics port" },
+	{ "metrics_timeout", CT_SECONDS, OFF(metrics_timeout), 0.001, 3600,
+	    "10", "seconds a metrics request may take to arrive, an idle "
+	    "metrics connection is kept, or a write may stall" },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))

@@ -284,7 +284,9 @@ expo_write(struct evbuffer *out, enum expo_format fmt,
 	    expo_single(out, fmt, EXPO_F_RESTARTS,
 	    (double)m->worker_restarts) == -1 ||
 	    expo_single(out, fmt, EXPO_F_STALLS,
-	    (double)m->worker_stalls) == -1)
+	    (double)m->worker_stalls) == -1 ||
+	    expo_single(out, fmt, EXPO_F_START_FAILURES,
+	    (double)m->worker_start_failures) == -1)
 		return -1;
 	if (expo_family(out, fmt, EXPO_F_MODEL) == -1 ||
 	    expo_uint(out, "inferd_model_info", model, 3, 1) == -1 ||

@@ -308,6 +308,8 @@ expo_pb_write(struct evbuffer *out, const struct expo_metrics *em)
 	    (double)em->worker_restarts) == -1 ||
 	    expo_pb_single(out, EXPO_F_STALLS, NULL, 0,
 	    (double)em->worker_stalls) == -1 ||
+	    expo_pb_single(out, EXPO_F_START_FAILURES, NULL, 0,
+	    (double)em->worker_start_failures) == -1 ||
 	    expo_pb_single(out, EXPO_F_MODEL, model, 3, 1) == -1 ||
 	    expo_pb_reloads(out, em) == -1 ||
 	    expo_pb_single(out, EXPO_F_BUILD, build, 1, 1) == -1)

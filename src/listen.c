@@ -4,6 +4,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -89,4 +90,24 @@ fail:
 			close(fds[i]);
 	freeaddrinfo(res);
 	return -1;
+}
+
+/* Raise the soft file limit to need; see listen.h. */
+void
+listen_fd_limit(unsigned long need, const char *who, const char *key)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ?
+	    need : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("%s: setrlimit RLIMIT_NOFILE %llu", who,
+		    (unsigned long long)rl.rlim_cur);
+	if (rl.rlim_cur < need)
+		log_warnx("%s: open file limit %llu is below %s (%lu) + %d: "
+		    "lower %s or raise the limit (LimitNOFILE=, ulimit -n)",
+		    who, (unsigned long long)rl.rlim_cur, key,
+		    need - LISTEN_FD_MARGIN, LISTEN_FD_MARGIN, key);
 }

@@ -47,10 +47,8 @@
 #include "inferd/shm.h"
 #include "inferd/worker.h"
 
-#define MASTER_STABLE_SECONDS	1.0	/* a worker living this long is fine */
-#define MASTER_BACKOFF_FIRST	0.1	/* seconds, doubled per quick death */
+#define MASTER_BACKOFF_FIRST	0.1	/* seconds, doubled per start failure */
 #define MASTER_KILL_GRACE	5.0	/* seconds after drain_timeout */
-#define MASTER_FD_MARGIN	64	/* descriptors besides connections */
 
 /* A worker process, in the metrics slot of the same index. */
 struct mproc {
@@ -65,7 +63,7 @@ struct mproc {
 struct mlisten {
 	int		 fd;
 	int		 cur;		/* index in procs, -1 when none */
-	unsigned	 fails;		/* consecutive quick deaths */
+	unsigned	 fails;		/* consecutive start failures */
 	struct event	*respawn;	/* backoff timer */
 };
 
@@ -81,7 +79,7 @@ struct master {
 	int			 sigpipe[2];	/* self-pipe of signals */
 	sigset_t		 sigmask;	/* the signals it handles */
 	struct event		*ev_signal, *ev_kill, *ev_watchdog;
-	uint64_t		 restarts;
+	uint64_t		 restarts, start_failures;
 	double			 start_time;
 	int			 stopping;
 	int			 reload_pending;	/* SIGHUP during a reload */
@@ -102,15 +100,35 @@ enum { MASTER_RELOAD_CONFIG, MASTER_RELOAD_MODEL };
 /* The master; static so that a forked worker can free what it inherits. */
 static struct master	master;
 
-/* Worker processes running and not retiring. */
+/*
+ * Whether the worker in metrics slot i is ready: it stores its pid in the
+ * slot once it accepts (worker_run), and the master zeroes it when it
+ * reaps the worker.
+ */
+static int
+master_ready(const struct master *m, unsigned i)
+{
+	return m->procs[i].pid != 0 && atomic_load_explicit(
+	    &m->seg.slots[i].pid, memory_order_acquire) == m->procs[i].pid;
+}
+
+/*
+ * Listener slots served by a ready worker.  During a reload the old worker
+ * of a slot counts until its successor is ready, so that /healthz does not
+ * flap to 503 for the instant between the two.
+ */
 static unsigned
 master_alive(const struct master *m)
 {
-	unsigned	i, n = 0;
+	unsigned	i, j, n = 0;
 
-	for (i = 0; i < m->nprocs; i++)
-		if (m->procs[i].pid != 0 && !m->procs[i].retiring)
+	for (i = 0; i < m->nls; i++) {
+		for (j = 0; j < m->nprocs; j++)
+			if (m->procs[j].lslot == i && master_ready(m, j))
+				break;
+		if (j < m->nprocs)
 			n++;
+	}
 	return n;
 }
 
@@ -148,6 +166,7 @@ master_metrics(struct expo_metrics *em, void *arg)
 	em->worker_stalls = m->stalls;
 	em->reload_failures_config = m->reload_failures[MASTER_RELOAD_CONFIG];
 	em->reload_failures_model = m->reload_failures[MASTER_RELOAD_MODEL];
+	em->worker_start_failures = m->start_failures;
 	em->start_time = m->start_time;
 	em->version = PACKAGE_VERSION;
 	em->model_name = model_name(m->model);
@@ -269,6 +288,8 @@ master_spawn(struct master *m, unsigned ls)
 	return 0;
 }
 
+static void	master_replace(struct master *, unsigned, int);
+
 /* Backoff timer of a listener slot expired: start its worker again. */
 static void
 master_respawn(evutil_socket_t fd, short what, void *arg)
@@ -281,10 +302,8 @@ master_respawn(evutil_socket_t fd, short what, void *arg)
 
 	if (m->stopping)
 		return;
-	if (master_spawn(m, (unsigned)(l - m->ls)) == -1) {
-		struct timeval tv = clock_tv(1.0);
-		evtimer_add(l->respawn, &tv);
-	}
+	if (master_spawn(m, (unsigned)(l - m->ls)) == -1)
+		master_replace(m, (unsigned)(l - m->ls), 0);
 }
 
 /* Describe a wait(2) status. */
@@ -301,32 +320,35 @@ master_describe(int status, char *buf, size_t len)
 		snprintf(buf, len, "stopped with status %#x", status);
 }
 
+
 /*
- * A worker of listener slot ls died unexpectedly.  Replace it at once if it
- * had been running for a while; after quick deaths, wait 0.1 s, 0.2 s, ...
- * up to restart_delay_max.
+ * Start a worker on listener slot ls again (nginx's respawn decision, by
+ * whether the dead one had been serving).  One that was ready when it died
+ * is replaced at once, however often workers are killed: the service must
+ * stay up.  One that died before it was ready (or could not be forked) is
+ * a start-up failure, a crash loop in the making (a broken model, a
+ * missing permission, no memory): it is counted, logged, and retried after
+ * 0.1 s, 0.2 s, ... up to restart_delay_max.
  */
 static void
-master_replace(struct master *m, unsigned ls, double lived)
+master_replace(struct master *m, unsigned ls, int ready)
 {
 	struct mlisten	*l = &m->ls[ls];
 	struct timeval	 tv;
 	double		 delay;
 
-	m->restarts++;
-	if (lived >= MASTER_STABLE_SECONDS)
+	if (ready) {
 		l->fails = 0;
-	else
-		l->fails++;
-	if (l->fails == 0) {
 		if (master_spawn(m, ls) == 0)
 			return;
-		l->fails = 1;
 	}
+	l->fails++;
+	m->start_failures++;
 	delay = MASTER_BACKOFF_FIRST * pow(2, l->fails > 30 ? 30 : l->fails - 1);
 	if (delay > m->cfg->restart_delay_max)
 		delay = m->cfg->restart_delay_max;
-	log_warnx("worker %u keeps dying; restarting it in %.1f s", ls, delay);
+	log_warnx("worker %u failed before it was ready (%u in a row); it "
+	    "keeps dying; restarting it in %.1f s", ls, l->fails, delay);
 	tv = clock_tv(delay);
 	evtimer_add(l->respawn, &tv);
 }
@@ -334,7 +356,6 @@ master_replace(struct master *m, unsigned ls, double lived)
 static void	master_sighup(struct master *);
 static void	master_status(struct master *);
 static void	master_health_arm(struct master *);
-static void	master_fd_limit(const struct config *);
 
 /*
  * A reaped worker's slot must name it (or nobody, if it died before it
@@ -361,7 +382,7 @@ master_sigchld(struct master *m)
 	char		 how[128];
 	unsigned	 i;
 	pid_t		 pid;
-	int		 status;
+	int		 status, ready;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < m->nprocs && m->procs[i].pid != pid; i++)
@@ -369,6 +390,7 @@ master_sigchld(struct master *m)
 		if (i == m->nprocs)
 			continue;
 		p = &m->procs[i];
+		ready = master_ready(m, i);
 		p->pid = 0;
 		master_slot_check(m, i, pid);
 		/* Its requests in flight will never finish. */
@@ -389,7 +411,8 @@ master_sigchld(struct master *m)
 		}
 		log_warnx("worker %u (pid %ld) %s; replacing it", p->lslot,
 		    (long)pid, how);
-		master_replace(m, p->lslot, clock_since(&p->started));
+		m->restarts++;
+		master_replace(m, p->lslot, ready);
 	}
 	if (m->stopping) {
 		for (i = 0; i < m->nprocs && m->procs[i].pid == 0; i++)
@@ -468,6 +491,18 @@ master_draining(const struct master *m)
 }
 
 /*
+ * The master's open file limit, for its own needs only (the metrics port's
+ * connections, the workers' pipes): each worker sizes its own in
+ * worker_run.  At start and after a reload.
+ */
+static void
+master_fd_limit(const struct master *m)
+{
+	listen_fd_limit((unsigned long)m->cfg->metrics_max_connections +
+	    m->nls + LISTEN_FD_MARGIN, "master", "metrics_max_connections");
+}
+
+/*
  * A reload's model is loaded: make the new configuration and model the
  * running ones, start a new worker on every listener slot and let the old
  * ones drain.
@@ -483,7 +518,7 @@ master_apply(struct master *m, struct model *model)
 	m->model = model;
 	*m->cfg = m->next;
 	log_set_level(m->cfg->log_level);
-	master_fd_limit(m->cfg);
+	master_fd_limit(m);
 	if (m->cfg->worker_stall_timeout != stall)
 		master_health_arm(m);
 	log_info("reload: model %s (%s, sha256 %.12s)", model_name(model),
@@ -768,30 +803,6 @@ master_watchdog_init(struct master *m)
 		evtimer_add(m->ev_watchdog, &tv);
 }
 
-/*
- * Make room for max_connections descriptors per process: raise the soft
- * limit as far as the hard one allows, and say so when it is not enough.
- */
-static void
-master_fd_limit(const struct config *cfg)
-{
-	struct rlimit	rl;
-	rlim_t		need = (rlim_t)cfg->max_connections + MASTER_FD_MARGIN;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
-		return;
-	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ?
-	    need : rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-		log_warn("setrlimit RLIMIT_NOFILE %llu",
-		    (unsigned long long)rl.rlim_cur);
-	if (rl.rlim_cur < need)
-		log_warnx("open file limit %llu is below max_connections (%u) "
-		    "+ %d: lower max_connections or raise the limit "
-		    "(LimitNOFILE=, ulimit -n)", (unsigned long long)rl.rlim_cur,
-		    cfg->max_connections, MASTER_FD_MARGIN);
-}
-
 /* Free everything; the segment is unlinked. */
 static void
 master_free(struct master *m)
@@ -841,7 +852,7 @@ master_init(struct master *m, struct config *cfg, struct model *model)
 	clock_gettime(CLOCK_REALTIME, &now);
 	m->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 
-	master_fd_limit(cfg);
+	master_fd_limit(m);
 	m->ls = calloc(m->nls, sizeof(*m->ls));
 	m->procs = calloc(m->nprocs, sizeof(*m->procs));
 	if (m->ls == NULL || m->procs == NULL) {
@@ -864,6 +875,11 @@ static int
 master_listeners(struct master *m)
 {
 	const struct config	*cfg = m->cfg;
+	struct metrics_http_limits lim = {
+		.max_header_bytes = cfg->max_header_bytes,
+		.max_connections = cfg->metrics_max_connections,
+		.timeout = cfg->metrics_timeout,
+	};
 	int			 fds[CONFIG_MAX_WORKERS], mfd;
 	unsigned		 i;
 
@@ -875,8 +891,8 @@ master_listeners(struct master *m)
 	if (listen_open(&cfg->metrics_listen, "metrics", &mfd, 1, 0,
 	    (int)cfg->backlog) == -1)
 		return -1;
-	if ((m->mhttp = metrics_http_new(m->base, mfd, cfg->max_header_bytes,
-	    &m->seg, master_metrics, m)) == NULL)
+	if ((m->mhttp = metrics_http_new(m->base, mfd, &lim, &m->seg,
+	    master_metrics, m)) == NULL)
 		return -1;
 	return 0;
 }

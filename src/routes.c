@@ -309,6 +309,14 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
 		conn_error(r, err.status, "%s", err.msg);
 		return NULL;
 	}
+	/* Bound the output before any work: rows x outputs predictions. */
+	if (b.rows > rt->cfg->max_predictions / model_noutputs(m)) {
+		free(b.x);
+		conn_error(r, 413, "%zu rows x %zu outputs exceed "
+		    "max_predictions (%zu); send fewer rows", b.rows,
+		    model_noutputs(m), rt->cfg->max_predictions);
+		return NULL;
+	}
 	if ((y = calloc(b.rows * model_noutputs(m), sizeof(*y))) == NULL) {
 		free(b.x);
 		conn_error(r, 500, "out of memory");

@@ -1,12 +1,13 @@
 /*
  * worker: the worker process.  Its event loop, its signals, the drain and
- * linger of a stop, and the pause of its listener when accept(2) fails.
- * Requests and connections are conn's business, answers the routes'.
+ * linger of a stop.  Requests are conn's business, connections the
+ * guard's (limits, deadlines, accept pauses), answers the routes'.
  */
 #include "autoconf.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,17 +15,17 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/listener.h>
 
 #include "inferd/clock.h"
 #include "inferd/config.h"
 #include "inferd/conn.h"
+#include "inferd/guard.h"
+#include "inferd/listen.h"
 #include "inferd/log.h"
 #include "inferd/routes.h"
 #include "inferd/shm.h"
 #include "inferd/worker.h"
 
-#define WORKER_ACCEPT_RETRY	0.1	/* seconds; after accept(2) fails */
 #define WORKER_DRAIN_LINGER	0.2	/* seconds for just-accepted clients */
 #define WORKER_ALL_METHODS	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | \
 	EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
@@ -35,13 +36,14 @@ struct worker {
 	const struct worker_params *p;
 	struct event_base	*base;
 	struct evhttp		*http;
-	struct evhttp_bound_socket *bound;
-	struct event		*ev_term, *ev_int, *ev_drain, *ev_accept;
-	struct event		*ev_linger, *ev_heartbeat, *ev_unbind;
+	struct guard		*guard;
+	struct event		*ev_term, *ev_int, *ev_drain;
+	struct event		*ev_linger, *ev_heartbeat;
 	struct conn_set		*conns;
 	struct routes		*routes;
 	int			 draining;
 	int			 lingering;	/* just stopped accepting */
+	char			 name[32];	/* "worker 3" */
 #ifdef INFERD_TEST_FAULTS
 	unsigned long		 fault_after, fault_seen;
 #endif
@@ -103,10 +105,6 @@ worker_route(struct conn_req *r, void *arg)
 	routes_dispatch(w->routes, r);
 }
 
-/* This process's worker, for the listener's error callback, whose argument
- * belongs to evhttp. */
-static struct worker	*worker_self;
-
 /* A draining worker leaves once every response is out (conn's callback
  * after each request). */
 static void
@@ -126,59 +124,6 @@ worker_request_done(void *arg)
 	worker_fault_count(arg);
 #endif
 	worker_maybe_exit(arg);
-}
-
-/*
- * accept(2) failed for another reason than a client giving up: most often
- * the process is out of file descriptors.  Stop accepting for a moment
- * instead of retrying in a busy loop; connections wait in the backlog.
- */
-static void
-worker_accept_error(struct evconnlistener *l, void *arg)
-{
-	struct worker	*w = worker_self;	/* arg is evhttp's */
-	struct timeval	 tv;
-
-	(void)arg;
-
-	if (!evtimer_pending(w->ev_accept, NULL))
-		log_warn("worker %u: accept; pausing %g s", w->p->index,
-		    WORKER_ACCEPT_RETRY);
-	evconnlistener_disable(l);
-	tv = clock_tv(WORKER_ACCEPT_RETRY);
-	evtimer_add(w->ev_accept, &tv);
-}
-
-/* The pause after an accept error is over. */
-static void
-worker_accept_resume(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker	*w = arg;
-
-	(void)fd;
-	(void)what;
-
-	if (w->bound != NULL && !w->draining)
-		evconnlistener_enable(evhttp_bound_socket_get_listener(
-		    w->bound));
-}
-
-/*
- * Close the listener, a turn of the loop after worker_stop() took it out
- * of the loop: see worker_base_new() for why not at once.
- */
-static void
-worker_unbind(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker	*w = arg;
-
-	(void)fd;
-	(void)what;
-
-	if (w->bound != NULL) {
-		evhttp_del_accept_socket(w->http, w->bound);
-		w->bound = NULL;
-	}
 }
 
 /*
@@ -202,13 +147,7 @@ worker_stop(evutil_socket_t sig, short what, void *arg)
 	w->draining = 1;
 	w->lingering = 1;
 	conn_set_draining(w->conns);
-	evtimer_del(w->ev_accept);
-	if (w->bound != NULL) {
-		evconnlistener_disable(evhttp_bound_socket_get_listener(
-		    w->bound));
-		tv = clock_tv(0);
-		evtimer_add(w->ev_unbind, &tv);
-	}
+	guard_stop(w->guard);
 	log_debug("worker %u: draining %zu requests", w->p->index,
 	    conn_set_inflight(w->conns));
 	tv = clock_tv(t);
@@ -255,6 +194,13 @@ static int
 worker_http_init(struct worker *w)
 {
 	const struct config	*cfg = w->p->cfg;
+	struct guard_params	 gp = {
+		.name = w->name,
+		.max_connections = cfg->max_connections,
+		.header_timeout = cfg->header_timeout,
+		.body_timeout = cfg->request_timeout,
+		.keepalive_timeout = cfg->keepalive_timeout,
+	};
 	struct timeval		 tv;
 
 	if ((w->http = evhttp_new(w->base)) == NULL) {
@@ -268,12 +214,10 @@ worker_http_init(struct worker *w)
 	tv = clock_tv(cfg->request_timeout);
 	evhttp_set_timeout_tv(w->http, &tv);
 	evhttp_set_gencb(w->http, conn_request, w->conns);
-	if ((w->bound = evhttp_accept_socket_with_handle(w->http,
-	    w->p->listen_fd)) == NULL) {
-		log_warnx("worker %u: cannot accept on fd %d", w->p->index,
-		    w->p->listen_fd);
+	if ((w->guard = guard_new(w->base, w->http, w->p->listen_fd, &gp,
+	    conn_closed, w->conns)) == NULL)
 		return -1;
-	}
+	conn_set_guard(w->conns, w->guard);
 	return 0;
 }
 
@@ -294,15 +238,10 @@ worker_events_init(struct worker *w)
 	w->ev_term = evsignal_new(w->base, SIGTERM, worker_stop, w);
 	w->ev_int = evsignal_new(w->base, SIGINT, worker_stop, w);
 	w->ev_drain = evtimer_new(w->base, worker_drain_timeout, w);
-	w->ev_accept = evtimer_new(w->base, worker_accept_resume, w);
 	w->ev_linger = evtimer_new(w->base, worker_linger_done, w);
-	w->ev_unbind = evtimer_new(w->base, worker_unbind, w);
-	if (w->ev_accept != NULL)
-		evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(
-		    w->bound), worker_accept_error);
 	if (w->ev_term == NULL || w->ev_int == NULL || w->ev_drain == NULL ||
-	    w->ev_accept == NULL || w->ev_linger == NULL ||
-	    w->ev_unbind == NULL || evsignal_add(w->ev_term, NULL) == -1 ||
+	    w->ev_linger == NULL ||
+	    evsignal_add(w->ev_term, NULL) == -1 ||
 	    evsignal_add(w->ev_int, NULL) == -1) {
 		log_warnx("worker %u: cannot set up signals", w->p->index);
 		return -1;
@@ -320,12 +259,14 @@ static void
 worker_free(struct worker *w)
 {
 	struct event	*evs[] = { w->ev_term, w->ev_int, w->ev_drain,
-			    w->ev_accept, w->ev_linger, w->ev_heartbeat,
-			    w->ev_unbind };
+			    w->ev_linger, w->ev_heartbeat };
 	size_t		 i;
 
+	if (w->guard != NULL)
+		guard_stop(w->guard);
 	if (w->http != NULL)
 		evhttp_free(w->http);
+	guard_free(w->guard);
 	conn_set_free(w->conns);
 	routes_free(w->routes);
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
@@ -347,7 +288,7 @@ worker_free(struct worker *w)
  * descriptor is its own (connections it accepted, libevent's signal
  * socketpair) except its listener, which the master keeps open across
  * respawns (fork cloned it): so the listener is closed only a turn of the
- * loop after it left the loop (worker_stop, worker_unbind), or at exit.
+ * loop after it left the loop (guard_stop), or at exit.
  * Nothing dups a descriptor, and a worker forks nothing.  NULL on failure.
  */
 static struct event_base *
@@ -387,24 +328,31 @@ worker_run(const struct worker_params *p)
 	struct worker	 w = { .p = p };
 	int		 rc = 1;
 
-	worker_self = &w;
+	snprintf(w.name, sizeof(w.name), "worker %u", p->index);
 	worker_nice(&w);
-	atomic_store_explicit(&p->slot->pid, (int32_t)getpid(),
-	    memory_order_relaxed);
+	listen_fd_limit((unsigned long)p->cfg->max_connections +
+	    LISTEN_FD_MARGIN, w.name, "max_connections");
 	if ((w.base = worker_base_new()) == NULL) {
 		log_warnx("worker %u: event_base_new_with_config failed",
 		    p->index);
 		goto out;
 	}
 	if ((w.routes = routes_new(p->cfg, p->model)) == NULL ||
-	    (w.conns = conn_set_new(w.base, p->seg, p->slot,
-	    p->cfg->max_connections, ROUTES_H_OTHER, worker_route,
-	    worker_request_done, &w)) == NULL) {
+	    (w.conns = conn_set_new(w.base, p->seg, p->slot, ROUTES_H_OTHER,
+	    worker_route, worker_request_done, &w)) == NULL) {
 		log_warnx("worker %u: out of memory", p->index);
 		goto out;
 	}
 	if (worker_http_init(&w) == -1 || worker_events_init(&w) == -1)
 		goto out;
+	/*
+	 * Ready: it accepts.  The pid in the slot tells the master so (see
+	 * shm.h): a worker that dies before this point is a start-up failure
+	 * and is restarted with backoff; one that dies after it is replaced
+	 * at once.
+	 */
+	atomic_store_explicit(&p->slot->pid, (int32_t)getpid(),
+	    memory_order_release);
 	if (event_base_dispatch(w.base) == -1) {
 		log_warnx("worker %u: event loop failed", p->index);
 		goto out;

@@ -31,7 +31,7 @@ struct config {
 	size_t		max_header_bytes;
 	size_t		max_batch_rows;
 	unsigned	max_connections;	/* per worker */
-	double		request_timeout;	/* seconds, read/write idle */
+	double		request_timeout;	/* seconds, body whole; write */
 	double		drain_timeout;		/* seconds, graceful stop */
 	double		restart_delay_max;	/* seconds, respawn backoff cap */
 	unsigned	backlog;		/* listen(2) backlog */
@@ -47,6 +47,12 @@ struct config {
 	struct model_limits model_limits;
 	/* issue 11: scrapes under saturation */
 	unsigned	worker_nice;		/* workers' nice above master's */
+	/* issue 7 */
+	double		header_timeout;		/* seconds, head whole */
+	double		keepalive_timeout;	/* seconds, idle kept-alive */
+	size_t		max_predictions;	/* rows x outputs, a response */
+	unsigned	metrics_max_connections;
+	double		metrics_timeout;	/* seconds, metrics port */
 };
 
 /* Fill cfg with the defaults. */

@@ -51,6 +51,9 @@ enum expo_format {
 	X(STALLS, "inferd_worker_stalls_total", "counter",		\
 	    "Workers the master killed because their heartbeat stopped for " \
 	    "worker_stall_timeout.")					\
+	X(START_FAILURES, "inferd_worker_start_failures_total", "counter", \
+	    "Workers that died (or could not be forked) before they "	\
+	    "were ready; each is restarted after a backoff.")		\
 	X(MODEL, "inferd_model_info", "info", "The model being served.") \
 	X(RELOAD_FAILURES, "inferd_reload_failures_total", "counter",	\
 	    "Reloads refused (the running configuration and model kept), " \
@@ -103,8 +106,9 @@ struct expo_process {
 struct expo_metrics {
 	const struct shm_snapshot *snap;
 	unsigned	 workers;		/* configured */
-	unsigned	 workers_alive;
+	unsigned	 workers_alive;		/* serving */
 	uint64_t	 worker_restarts;
+	uint64_t	 worker_start_failures;	/* died before ready */
 	uint64_t	 worker_stalls;		/* killed for a stale heartbeat */
 	uint64_t	 reload_failures_config;	/* SIGHUP, bad file */
 	uint64_t	 reload_failures_model;		/* SIGHUP, bad model */

@@ -19,6 +19,9 @@
  * clock in every process) from a timer of its event loop every
  * shm_heartbeat_interval() seconds, so a loop that is blocked stops
  * stamping; the master reads it to decide whether the worker is alive.
+ *
+ * A worker stores its pid when it is ready (accepts): that is how the
+ * master tells a start-up failure from the death of a serving worker.
  */
 #ifndef INFERD_SHM_H
 #define INFERD_SHM_H
@@ -113,7 +116,7 @@ struct shm_slot {
 	SHM_SLOT_FIELDS(X)
 #undef X
 	/* Not summed: who writes the slot, and when it last showed life. */
-	_Atomic int32_t		pid;		/* current writer, 0 if none */
+	_Atomic int32_t		pid;		/* its worker, once it accepts */
 	_Atomic int64_t		heartbeat_ns;	/* CLOCK_MONOTONIC; 0: none */
 } __attribute__((aligned(64)));
 
