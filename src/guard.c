@@ -72,6 +72,8 @@ struct guard {
 	struct guard		*next;		/* in guard_all */
 };
 
+static void	guard_unbind(evutil_socket_t, short, void *);
+
 /* Every guard of this process, for the listener's error callback, whose
  * argument is evhttp's. */
 static struct guard	*guard_all;
