@@ -103,17 +103,28 @@ def test_worker_nice():
     def nice(pid):
         with open("/proc/%d/stat" % pid) as f:
             return int(f.read().rsplit(")", 1)[1].split()[16])
+
+    def ready(d, pid):
+        # A worker sets its nice value as it starts: wait until it serves.
+        deadline = time.monotonic() + 10
+        while d.sample("inferd_workers_alive") < 1 or \
+                d.worker_pids() != [pid]:
+            assert time.monotonic() < deadline, "worker not ready"
+            time.sleep(0.05)
+        return pid
     with Inferd(workers=1) as d:
-        old = d.worker_pids()[0]
+        old = ready(d, d.worker_pids()[0])
         assert nice(old) == min(nice(d.proc.pid) + 5, 19)
         os.kill(old, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while d.worker_pids() in ([], [old]):
             assert time.monotonic() < deadline, "no new worker"
             time.sleep(0.05)
-        assert nice(d.worker_pids()[0]) == min(nice(d.proc.pid) + 5, 19)
+        new = ready(d, d.worker_pids()[0])
+        assert nice(new) == min(nice(d.proc.pid) + 5, 19)
     with Inferd(workers=1, options={"worker_nice": "0"}) as d:
-        assert nice(d.worker_pids()[0]) == nice(d.proc.pid)
+        pid = ready(d, d.worker_pids()[0])
+        assert nice(pid) == nice(d.proc.pid)
 
 
 def test_exposition_formats():
