@@ -38,7 +38,11 @@
 /* The master; a global because the raw signal handler needs its pipe. */
 static struct master	master;
 
-/* The signals the master handles, all through its self-pipe. */
+/*
+ * The signals the master handles, all through its self-pipe rather than
+ * evsignal: a forked worker then drops them with sigaction alone, never
+ * touching the master's event base (whose epoll instance it shares).
+ */
 static const int master_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 
 /* Raw signal handler: nothing but a byte into the self-pipe. */
