@@ -274,6 +274,143 @@ config_buckets(struct config *cfg, const char *s, char *why, size_t len)
 	return 0;
 }
 
+/*
+ * The setters of config_set, one per key type: each parses value into the
+ * key's field of cfg (field), or leaves it and writes why not into why.
+ */
+typedef void	(*config_setter)(struct config *cfg, const struct config_key *,
+		    char *field, const char *value, char *why, size_t len);
+
+/* CT_ADDR: "host:port" or "[v6]:port". */
+static void
+config_set_addr(struct config *cfg, const struct config_key *k, char *field,
+    const char *value, char *why, size_t len)
+{
+	(void)cfg;
+	(void)k;
+
+	if (config_parse_addr(value, (struct config_addr *)field) == -1)
+		snprintf(why, len, "'%s' is not ADDRESS:PORT "
+		    "(port 0-65535; IPv6 as [::1]:PORT)", value);
+}
+
+/* CT_UINT and CT_SIZE: a decimal integer within the key's bounds. */
+static void
+config_set_integer(struct config *cfg, const struct config_key *k,
+    char *field, const char *value, char *why, size_t len)
+{
+	long long	iv;
+
+	(void)cfg;
+
+	if (config_integer(value, (long long)k->min, (long long)k->max, &iv,
+	    why, len) == -1)
+		return;
+	if (k->type == CT_UINT)
+		*(unsigned *)field = (unsigned)iv;
+	else
+		*(size_t *)field = (size_t)iv;
+}
+
+/* CT_SECONDS: a finite number of seconds within the key's bounds. */
+static void
+config_set_seconds(struct config *cfg, const struct config_key *k,
+    char *field, const char *value, char *why, size_t len)
+{
+	double	v;
+
+	(void)cfg;
+
+	if (config_number(value, &v) == -1 || v < k->min || v > k->max) {
+		snprintf(why, len, "'%s' is not a number of seconds from %g "
+		    "to %g", value, k->min, k->max);
+		return;
+	}
+	*(double *)field = v;
+}
+
+/* CT_PATH: a non-empty path shorter than CONFIG_PATH_MAX. */
+static void
+config_set_path(struct config *cfg, const struct config_key *k, char *field,
+    const char *value, char *why, size_t len)
+{
+	(void)cfg;
+	(void)k;
+
+	if (*value == '\0')
+		snprintf(why, len, "empty path");
+	else if (strlcpy(field, value, CONFIG_PATH_MAX) >= CONFIG_PATH_MAX)
+		snprintf(why, len, "path longer than %d bytes",
+		    CONFIG_PATH_MAX - 1);
+}
+
+/* CT_BUCKETS: the histogram's bounds (config_buckets). */
+static void
+config_set_buckets(struct config *cfg, const struct config_key *k,
+    char *field, const char *value, char *why, size_t len)
+{
+	(void)k;
+	(void)field;
+
+	config_buckets(cfg, value, why, len);
+}
+
+/* CT_NAME: a user or group name (config_name). */
+static void
+config_set_name(struct config *cfg, const struct config_key *k, char *field,
+    const char *value, char *why, size_t len)
+{
+	(void)cfg;
+	(void)k;
+
+	config_name(field, value, why, len);
+}
+
+/* CT_LOGLEVEL: error, warn, info or debug. */
+static void
+config_set_loglevel(struct config *cfg, const struct config_key *k,
+    char *field, const char *value, char *why, size_t len)
+{
+	int	lvl;
+
+	(void)cfg;
+	(void)k;
+
+	if ((lvl = log_level_parse(value)) == -1)
+		snprintf(why, len, "'%s' is not one of error, warn, info, "
+		    "debug", value);
+	else
+		*(int *)field = lvl;
+}
+
+/* CT_MODEL_TREES: all or best. */
+static void
+config_set_model_trees(struct config *cfg, const struct config_key *k,
+    char *field, const char *value, char *why, size_t len)
+{
+	(void)cfg;
+	(void)k;
+
+	if (strcmp(value, "all") == 0)
+		*(int *)field = MODEL_TREES_ALL;
+	else if (strcmp(value, "best") == 0)
+		*(int *)field = MODEL_TREES_BEST;
+	else
+		snprintf(why, len, "'%s' is neither all nor best", value);
+}
+
+static const config_setter config_setters[] = {
+	[CT_ADDR] = config_set_addr,
+	[CT_UINT] = config_set_integer,
+	[CT_SIZE] = config_set_integer,
+	[CT_SECONDS] = config_set_seconds,
+	[CT_PATH] = config_set_path,
+	[CT_BUCKETS] = config_set_buckets,
+	[CT_LOGLEVEL] = config_set_loglevel,
+	[CT_NAME] = config_set_name,
+	[CT_MODEL_TREES] = config_set_model_trees,
+};
+
 /* Set key to value; errors are "origin: key: why". */
 int
 config_set(struct config *cfg, const char *key, const char *value,
@@ -281,11 +418,7 @@ config_set(struct config *cfg, const char *key, const char *value,
 {
 	const struct config_key	*k = NULL;
 	char			 why[256] = "";
-	char			*field;
-	double			 v;
-	long long		 iv;
 	size_t			 i;
-	int			 lvl;
 
 	for (i = 0; i < NKEYS; i++)
 		if (strcmp(config_keys[i].name, key) == 0)
@@ -294,63 +427,8 @@ config_set(struct config *cfg, const char *key, const char *value,
 		snprintf(err, errlen, "%s: unknown key '%s'", origin, key);
 		return -1;
 	}
-	field = (char *)cfg + k->offset;
-	switch (k->type) {
-	case CT_ADDR:
-		if (config_parse_addr(value, (struct config_addr *)field) == -1)
-			snprintf(why, sizeof(why), "'%s' is not ADDRESS:PORT "
-			    "(port 0-65535; IPv6 as [::1]:PORT)", value);
-		break;
-	case CT_UINT:
-	case CT_SIZE:
-		if (config_integer(value, (long long)k->min,
-		    (long long)k->max, &iv, why, sizeof(why)) == -1)
-			break;
-		if (k->type == CT_UINT)
-			*(unsigned *)field = (unsigned)iv;
-		else
-			*(size_t *)field = (size_t)iv;
-		break;
-	case CT_SECONDS:
-		if (config_number(value, &v) == -1 || v < k->min ||
-		    v > k->max) {
-			snprintf(why, sizeof(why), "'%s' is not a number of "
-			    "seconds from %g to %g", value, k->min, k->max);
-			break;
-		}
-		*(double *)field = v;
-		break;
-	case CT_PATH:
-		if (*value == '\0')
-			snprintf(why, sizeof(why), "empty path");
-		else if (strlcpy(field, value, CONFIG_PATH_MAX) >=
-		    CONFIG_PATH_MAX)
-			snprintf(why, sizeof(why), "path longer than %d bytes",
-			    CONFIG_PATH_MAX - 1);
-		break;
-	case CT_BUCKETS:
-		config_buckets(cfg, value, why, sizeof(why));
-		break;
-	case CT_NAME:
-		config_name(field, value, why, sizeof(why));
-		break;
-	case CT_LOGLEVEL:
-		if ((lvl = log_level_parse(value)) == -1)
-			snprintf(why, sizeof(why), "'%s' is not one of error, "
-			    "warn, info, debug", value);
-		else
-			*(int *)field = lvl;
-		break;
-	case CT_MODEL_TREES:
-		if (strcmp(value, "all") == 0)
-			*(int *)field = MODEL_TREES_ALL;
-		else if (strcmp(value, "best") == 0)
-			*(int *)field = MODEL_TREES_BEST;
-		else
-			snprintf(why, sizeof(why), "'%s' is neither all nor "
-			    "best", value);
-		break;
-	}
+	config_setters[k->type](cfg, k, (char *)cfg + k->offset, value, why,
+	    sizeof(why));
 	if (why[0] != '\0') {
 		snprintf(err, errlen, "%s: %s: %s", origin, key, why);
 		return -1;
