@@ -7,7 +7,7 @@
  *
  *   /usr/bin/python3 tests/gen_models.py bench /tmp/bench100.json
  *   gcc -O2 -std=c11 -Iinclude -o bench_model bench/bench_model.c \
- *       src/model.c src/sha256.c -ljansson -lxgboost -lm
+ *       src/model*.c src/jsonutil.c -ljansson -lmd -lxgboost -lm
  *   taskset -c 0 ./bench_model /tmp/bench100.json
  *
  * make bench builds it (bench/bench_model in the build tree, linked with

@@ -17,50 +17,37 @@
 #include <event2/buffer.h>
 
 #include "inferd/expo.h"
+#include "inferd/numfmt.h"
 #include "inferd/routes.h"
 #include "inferd/shm.h"
 
 #define EXPO_ACCEPT_MAX	1024	/* bytes of Accept considered; else text */
 
-/* Format v in the shortest form that reads back exactly, "1.0" not "1". */
-static void
-expo_format_double(char *buf, size_t len, double v)
+/* Write v in numfmt's shortest round-trip form, with ".0" added to an
+ * integral value ("1.0", "2.5", "+Inf"), as Prometheus' own clients write
+ * bucket bounds; return the length. */
+static size_t
+expo_format_double(char buf[NUMFMT_LEN], double v)
 {
-	int	prec;
+	size_t	len;
 
-	if (isnan(v)) {
-		strlcpy(buf, "NaN", len);
-		return;
+	len = numfmt_double(buf, v);
+	if (strspn(buf, "-0123456789") == len) {
+		memcpy(buf + len, ".0", 3);
+		len += 2;
 	}
-	if (isinf(v)) {
-		strlcpy(buf, v > 0 ? "+Inf" : "-Inf", len);
-		return;
-	}
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(buf, len, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			break;
-	}
-	/* Like Python's repr: no exponent from 1e-4 up to 1e16. */
-	if (strchr(buf, 'e') != NULL && fabs(v) >= 1e-4 && fabs(v) < 1e16) {
-		for (prec = 0; prec <= 17; prec++) {
-			snprintf(buf, len, "%.*f", prec, v);
-			if (strtod(buf, NULL) == v)
-				break;
-		}
-	}
-	if (strspn(buf, "-0123456789") == strlen(buf))
-		strlcat(buf, ".0", len);
+	return len;
 }
 
 /* Append a double as expo_format_double writes it. */
 int
 expo_write_double(struct evbuffer *out, double v)
 {
-	char	buf[64];
+	char	buf[NUMFMT_LEN];
+	size_t	len;
 
-	expo_format_double(buf, sizeof(buf), v);
-	return evbuffer_add(out, buf, strlen(buf));
+	len = expo_format_double(buf, v);
+	return evbuffer_add(out, buf, len);
 }
 
 /* Append s escaped: backslash and newline always, '"' when quote. */
@@ -161,7 +148,7 @@ expo_histogram(struct evbuffer *out, enum expo_format fmt,
     const struct shm_snapshot *snap)
 {
 	const char	*le[2] = { "le", NULL };
-	char		 bound[64];
+	char		 bound[NUMFMT_LEN];
 	size_t		 b;
 
 	if (expo_write_family(out, fmt, "prediction_latency_seconds", "histogram",
@@ -172,8 +159,7 @@ expo_histogram(struct evbuffer *out, enum expo_format fmt,
 		if (b == snap->nbuckets)
 			strlcpy(bound, "+Inf", sizeof(bound));
 		else
-			expo_format_double(bound, sizeof(bound),
-			    snap->bounds[b]);
+			expo_format_double(bound, snap->bounds[b]);
 		le[1] = bound;
 		if (expo_uint(out, "prediction_latency_seconds_bucket", le, 1,
 		    snap->cumulative[b]) == -1)

@@ -20,7 +20,9 @@
 #include <jansson.h>
 
 #include "inferd/infer.h"
+#include "inferd/jsonutil.h"
 #include "inferd/model.h"
+#include "inferd/numfmt.h"
 
 /* OIP: the name of the one output and of the input the metadata shows. */
 #define INFER_OUTPUT_NAME	"predict"
@@ -45,23 +47,6 @@ infer_fail(struct infer_error *err, int status, const char *fmt, ...)
 	return -1;
 }
 
-/* Name a JSON value's type for messages. */
-static const char *
-infer_json_type(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:	return "an object";
-	case JSON_ARRAY:	return "an array";
-	case JSON_STRING:	return "a string";
-	case JSON_INTEGER:	/* FALLTHROUGH */
-	case JSON_REAL:		return "a number";
-	case JSON_TRUE:		/* FALLTHROUGH */
-	case JSON_FALSE:	return "a boolean";
-	case JSON_NULL:		return "null";
-	}
-	return "unknown";
-}
-
 /* Parse body as a JSON object; 400 naming line and column if it is not. */
 static json_t *
 infer_load(const char *body, size_t len, const char *hint,
@@ -82,7 +67,7 @@ infer_load(const char *body, size_t len, const char *hint,
 	}
 	if (!json_is_object(root)) {
 		infer_fail(err, 400, "request body is %s; send %s",
-		    infer_json_type(root), hint);
+		    jsonutil_type_name(root, JSONUTIL_NUMBER), hint);
 		json_decref(root);
 		return NULL;
 	}
@@ -126,7 +111,7 @@ infer_row(const json_t *row, const char *path, size_t r, size_t cols,
 
 	if (!json_is_array(row))
 		return infer_fail(err, 400, "%s (row %zu): expected an array of "
-		    "%zu features, got %s", path, r, cols, infer_json_type(row));
+		    "%zu features, got %s", path, r, cols, jsonutil_type_name(row, JSONUTIL_NUMBER));
 	if (json_array_size(row) != cols)
 		return infer_fail(err, 400, "%s (row %zu): expected %zu "
 		    "features, got %zu", path, r, cols, json_array_size(row));
@@ -135,7 +120,7 @@ infer_row(const json_t *row, const char *path, size_t r, size_t cols,
 		case 1:
 			return infer_fail(err, 400, "%s[%zu] (row %zu, column "
 			    "%zu): expected a number or null, got %s", path, c,
-			    r, c, infer_json_type(v));
+			    r, c, jsonutil_type_name(v, JSONUTIL_NUMBER));
 		case 2:
 			return infer_fail(err, 400, "%s[%zu] (row %zu, column "
 			    "%zu): %g does not fit a 32-bit float", path, c, r,
@@ -174,14 +159,14 @@ infer_parse_predict(const char *body, size_t len, const struct model *m,
 	if (feat != NULL) {
 		if (!json_is_array(feat)) {
 			infer_fail(err, 400, "features: expected an array of "
-			    "%zu numbers, got %s", cols, infer_json_type(feat));
+			    "%zu numbers, got %s", cols, jsonutil_type_name(feat, JSONUTIL_NUMBER));
 			goto fail;
 		}
 		b->rows = 1;
 	} else {
 		if (!json_is_array(inst)) {
 			infer_fail(err, 400, "instances: expected an array of "
-			    "rows, got %s", infer_json_type(inst));
+			    "rows, got %s", jsonutil_type_name(inst, JSONUTIL_NUMBER));
 			goto fail;
 		}
 		b->rows = json_array_size(inst);
@@ -254,7 +239,7 @@ infer_flatten(struct infer_flat *f, const json_t *a, int depth)
 			return infer_fail(f->err, 400, "inputs[0].data: value "
 			    "%zu (row %zu, column %zu) is %s; expected a "
 			    "number or null", f->n, f->n / f->cols,
-			    f->n % f->cols, infer_json_type(v));
+			    f->n % f->cols, jsonutil_type_name(v, JSONUTIL_NUMBER));
 		case 2:
 			return infer_fail(f->err, 400, "inputs[0].data: value "
 			    "%zu (row %zu, column %zu): %g does not fit a "
@@ -279,7 +264,7 @@ infer_oip_outputs(const json_t *outs, struct infer_error *err)
 		return 0;
 	if (!json_is_array(outs))
 		return infer_fail(err, 400, "outputs: expected an array, got "
-		    "%s", infer_json_type(outs));
+		    "%s", jsonutil_type_name(outs, JSONUTIL_NUMBER));
 	json_array_foreach(outs, i, o) {
 		name = json_is_object(o) ? json_object_get(o, "name") : NULL;
 		if (!json_is_string(name))
@@ -294,6 +279,140 @@ infer_oip_outputs(const json_t *outs, struct infer_error *err)
 	return 0;
 }
 
+/* The OIP request's "id" (a string, echoed back) into b->id; the
+ * optional "parameters" must be an object and "outputs" name "predict". */
+static int
+infer_oip_envelope(const json_t *root, struct infer_batch *b,
+    struct infer_error *err)
+{
+	json_t	*v;
+
+	if ((v = json_object_get(root, "id")) != NULL) {
+		if (!json_is_string(v))
+			return infer_fail(err, 400, "id: expected a string, got "
+			    "%s", jsonutil_type_name(v, JSONUTIL_NUMBER));
+		if (json_string_length(v) >= sizeof(b->id) ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return infer_fail(err, 400, "id: longer than %zu bytes "
+			    "or holds a NUL", sizeof(b->id) - 1);
+		memcpy(b->id, json_string_value(v), json_string_length(v) + 1);
+	}
+	if ((v = json_object_get(root, "parameters")) != NULL &&
+	    !json_is_object(v))
+		return infer_fail(err, 400, "parameters: expected an object, "
+		    "got %s", jsonutil_type_name(v, JSONUTIL_NUMBER));
+	return infer_oip_outputs(json_object_get(root, "outputs"), err);
+}
+
+/* The one input tensor of the request, with a name and a datatype of FP32
+ * or FP64; NULL with err filled if there is not exactly one such. */
+static json_t *
+infer_oip_input(const json_t *root, const char *hint, struct infer_error *err)
+{
+	json_t		*inputs, *in, *v;
+	const char	*dt;
+
+	inputs = json_object_get(root, "inputs");
+	if (!json_is_array(inputs)) {
+		infer_fail(err, 400, "inputs: %s; send %s", inputs == NULL ?
+		    "missing" : "expected an array", hint);
+		return NULL;
+	}
+	if (json_array_size(inputs) != 1) {
+		infer_fail(err, 400, "inputs: expected exactly one input "
+		    "tensor, got %zu", json_array_size(inputs));
+		return NULL;
+	}
+	in = json_array_get(inputs, 0);
+	if (!json_is_object(in)) {
+		infer_fail(err, 400, "inputs[0]: expected an object, got %s; "
+		    "send %s", jsonutil_type_name(in, JSONUTIL_NUMBER), hint);
+		return NULL;
+	}
+	if (!json_is_string(json_object_get(in, "name"))) {
+		infer_fail(err, 400, "inputs[0].name: missing or not a "
+		    "string (use \"" INFER_INPUT_NAME "\")");
+		return NULL;
+	}
+	v = json_object_get(in, "datatype");
+	if (!json_is_string(v)) {
+		infer_fail(err, 400, "inputs[0].datatype: missing or not a "
+		    "string (use \"FP32\" or \"FP64\")");
+		return NULL;
+	}
+	dt = json_string_value(v);
+	if (strcmp(dt, "FP32") != 0 && strcmp(dt, "FP64") != 0) {
+		infer_fail(err, 400, "inputs[0].datatype: \"%.32s\" is not "
+		    "supported; use \"FP32\" or \"FP64\"", dt);
+		return NULL;
+	}
+	return in;
+}
+
+/* Check the input's shape, [rows, cols] with 1 .. max_rows rows, and set
+ * *rows. */
+static int
+infer_oip_shape(const json_t *in, size_t cols, size_t max_rows, size_t *rows,
+    struct infer_error *err)
+{
+	json_t		*shape = json_object_get(in, "shape");
+	long long	 s0, s1;
+
+	if (!json_is_array(shape) || json_array_size(shape) != 2 ||
+	    !json_is_integer(json_array_get(shape, 0)) ||
+	    !json_is_integer(json_array_get(shape, 1)) ||
+	    (s0 = json_integer_value(json_array_get(shape, 0))) < 0 ||
+	    (s1 = json_integer_value(json_array_get(shape, 1))) < 0)
+		return infer_fail(err, 400, "inputs[0].shape: expected [rows, "
+		    "features] with %zu features, e.g. [1, %zu]", cols, cols);
+	if ((unsigned long long)s1 != cols)
+		return infer_fail(err, 400, "inputs[0].shape: %lld features, "
+		    "but the model takes %zu", s1, cols);
+	if (s0 == 0)
+		return infer_fail(err, 400, "inputs[0].shape: 0 rows; send at "
+		    "least one row");
+	if ((unsigned long long)s0 > max_rows)
+		return infer_fail(err, 413, "inputs[0].shape: %lld rows, more "
+		    "than the limit of %zu (max_batch_rows); split the batch",
+		    s0, max_rows);
+	*rows = (size_t)s0;
+	return 0;
+}
+
+/* Read the input's "data" (flat or nested) into b->x, which this
+ * allocates for b->rows x b->cols values; len is the body's size. */
+static int
+infer_oip_data(const json_t *in, size_t len, struct infer_batch *b,
+    struct infer_error *err)
+{
+	json_t			*data = json_object_get(in, "data");
+	struct infer_flat	 f;
+
+	if (!json_is_array(data))
+		return infer_fail(err, 400, "inputs[0].data: %s", data == NULL ?
+		    "missing" : "expected an array of numbers");
+	/* n values take at least 2n - 1 bytes: do not allocate for a shape
+	 * the body cannot fill. */
+	if (b->rows * b->cols > len / 2 + 1)
+		return infer_fail(err, 400, "inputs[0].data: a body of %zu "
+		    "bytes cannot hold the %zu values of shape [%zu, %zu]", len,
+		    b->rows * b->cols, b->rows, b->cols);
+	if ((b->x = calloc(b->rows * b->cols, sizeof(*b->x))) == NULL)
+		return infer_fail(err, 500, "out of memory for %zu rows",
+		    b->rows);
+	f.x = b->x;
+	f.need = b->rows * b->cols;
+	f.cols = b->cols;
+	f.n = 0;
+	f.err = err;
+	if (infer_flatten(&f, data, 0) == -1)
+		return -1;
+	if (f.n != f.need)
+		return infer_fail(err, 400, "inputs[0].data: %zu values, but "
+		    "shape [%zu, %zu] needs %zu", f.n, b->rows, b->cols, f.need);
+	return 0;
+}
+
 /* Parse an OIP v2 inference request; see infer.h. */
 int
 infer_parse_oip(const char *body, size_t len, const struct model *m,
@@ -302,129 +421,21 @@ infer_parse_oip(const char *body, size_t len, const struct model *m,
 	static const char	*hint = "{\"inputs\": [{\"name\": \""
 	    INFER_INPUT_NAME "\", \"shape\": [rows, features], "
 	    "\"datatype\": \"FP32\", \"data\": [...]}]}";
-	json_t			*root, *v, *inputs, *in, *shape, *data;
-	const char		*dt;
-	long long		 s0, s1;
-	size_t			 cols = model_nfeatures(m);
-	struct infer_flat	 f;
+	json_t			*root, *in;
+	size_t			 rows = 0;
 
 	memset(b, 0, sizeof(*b));
 	if ((root = infer_load(body, len, hint, err)) == NULL)
 		return -1;
-	if ((v = json_object_get(root, "id")) != NULL) {
-		if (!json_is_string(v)) {
-			infer_fail(err, 400, "id: expected a string, got %s",
-			    infer_json_type(v));
-			goto fail;
-		}
-		if (json_string_length(v) >= sizeof(b->id) ||
-		    strlen(json_string_value(v)) != json_string_length(v)) {
-			infer_fail(err, 400, "id: longer than %zu bytes or "
-			    "holds a NUL", sizeof(b->id) - 1);
-			goto fail;
-		}
-		memcpy(b->id, json_string_value(v), json_string_length(v) + 1);
-	}
-	if ((v = json_object_get(root, "parameters")) != NULL &&
-	    !json_is_object(v)) {
-		infer_fail(err, 400, "parameters: expected an object, got %s",
-		    infer_json_type(v));
+	if (infer_oip_envelope(root, b, err) == -1 ||
+	    (in = infer_oip_input(root, hint, err)) == NULL ||
+	    infer_oip_shape(in, model_nfeatures(m), max_rows, &rows,
+	    err) == -1)
 		goto fail;
-	}
-	if (infer_oip_outputs(json_object_get(root, "outputs"), err) == -1)
+	b->rows = rows;
+	b->cols = model_nfeatures(m);
+	if (infer_oip_data(in, len, b, err) == -1)
 		goto fail;
-	inputs = json_object_get(root, "inputs");
-	if (!json_is_array(inputs)) {
-		infer_fail(err, 400, "inputs: %s; send %s", inputs == NULL ?
-		    "missing" : "expected an array", hint);
-		goto fail;
-	}
-	if (json_array_size(inputs) != 1) {
-		infer_fail(err, 400, "inputs: expected exactly one input "
-		    "tensor, got %zu", json_array_size(inputs));
-		goto fail;
-	}
-	in = json_array_get(inputs, 0);
-	if (!json_is_object(in)) {
-		infer_fail(err, 400, "inputs[0]: expected an object, got %s; "
-		    "send %s", infer_json_type(in), hint);
-		goto fail;
-	}
-	if (!json_is_string(json_object_get(in, "name"))) {
-		infer_fail(err, 400, "inputs[0].name: missing or not a "
-		    "string (use \"" INFER_INPUT_NAME "\")");
-		goto fail;
-	}
-	v = json_object_get(in, "datatype");
-	if (!json_is_string(v)) {
-		infer_fail(err, 400, "inputs[0].datatype: missing or not a "
-		    "string (use \"FP32\" or \"FP64\")");
-		goto fail;
-	}
-	dt = json_string_value(v);
-	if (strcmp(dt, "FP32") != 0 && strcmp(dt, "FP64") != 0) {
-		infer_fail(err, 400, "inputs[0].datatype: \"%.32s\" is not "
-		    "supported; use \"FP32\" or \"FP64\"", dt);
-		goto fail;
-	}
-	shape = json_object_get(in, "shape");
-	if (!json_is_array(shape) || json_array_size(shape) != 2 ||
-	    !json_is_integer(json_array_get(shape, 0)) ||
-	    !json_is_integer(json_array_get(shape, 1)) ||
-	    (s0 = json_integer_value(json_array_get(shape, 0))) < 0 ||
-	    (s1 = json_integer_value(json_array_get(shape, 1))) < 0) {
-		infer_fail(err, 400, "inputs[0].shape: expected [rows, "
-		    "features] with %zu features, e.g. [1, %zu]", cols, cols);
-		goto fail;
-	}
-	if ((unsigned long long)s1 != cols) {
-		infer_fail(err, 400, "inputs[0].shape: %lld features, but the "
-		    "model takes %zu", s1, cols);
-		goto fail;
-	}
-	if (s0 == 0) {
-		infer_fail(err, 400, "inputs[0].shape: 0 rows; send at least "
-		    "one row");
-		goto fail;
-	}
-	if ((unsigned long long)s0 > max_rows) {
-		infer_fail(err, 413, "inputs[0].shape: %lld rows, more than "
-		    "the limit of %zu (max_batch_rows); split the batch", s0,
-		    max_rows);
-		goto fail;
-	}
-	data = json_object_get(in, "data");
-	if (!json_is_array(data)) {
-		infer_fail(err, 400, "inputs[0].data: %s", data == NULL ?
-		    "missing" : "expected an array of numbers");
-		goto fail;
-	}
-	b->rows = (size_t)s0;
-	b->cols = cols;
-	/* n values take at least 2n - 1 bytes: do not allocate for a shape
-	 * the body cannot fill. */
-	if (b->rows * cols > len / 2 + 1) {
-		infer_fail(err, 400, "inputs[0].data: a body of %zu bytes "
-		    "cannot hold the %zu values of shape [%zu, %zu]", len,
-		    b->rows * cols, b->rows, cols);
-		goto fail;
-	}
-	if ((b->x = calloc(b->rows * cols, sizeof(*b->x))) == NULL) {
-		infer_fail(err, 500, "out of memory for %zu rows", b->rows);
-		goto fail;
-	}
-	f.x = b->x;
-	f.need = b->rows * cols;
-	f.cols = cols;
-	f.n = 0;
-	f.err = err;
-	if (infer_flatten(&f, data, 0) == -1)
-		goto fail;
-	if (f.n != f.need) {
-		infer_fail(err, 400, "inputs[0].data: %zu values, but shape "
-		    "[%zu, %zu] needs %zu", f.n, b->rows, cols, f.need);
-		goto fail;
-	}
 	json_decref(root);
 	return 0;
 fail:
@@ -496,31 +507,27 @@ infer_buf_size(struct infer_buf *b, size_t v)
 
 /*
  * Append a prediction.  A float32 value (all of the model's outputs are)
- * gets the fewest significant digits, 6 to 9, that read back as the same
- * float32; anything else gets 17 digits; NaN and infinities, which JSON
- * cannot spell, become null.
+ * gets the fewest digits that read back as the same float32; anything else
+ * gets all 17 digits, which also read back exactly; NaN and infinities,
+ * which JSON cannot spell, become null.
  */
 static void
 infer_buf_number(struct infer_buf *b, double v)
 {
-	char	 tmp[32];
+	char	 tmp[NUMFMT_LEN];
 	float	 f;
-	int	 n = 0, prec;
+	size_t	 n;
 
 	if (!isfinite(v)) {
 		infer_buf_add(b, "null", 4);
 		return;
 	}
 	f = (float)v;
-	if ((double)f == v) {
-		for (prec = 6; prec <= 9; prec++) {
-			n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-			if (strtof(tmp, NULL) == f)
-				break;
-		}
-	} else
-		n = snprintf(tmp, sizeof(tmp), "%.17g", v);
-	infer_buf_add(b, tmp, (size_t)n);
+	if ((double)f == v)
+		n = numfmt_float(tmp, f);
+	else
+		n = (size_t)snprintf(tmp, sizeof(tmp), "%.17g", v);
+	infer_buf_add(b, tmp, n);
 }
 
 /* Whether s is valid UTF-8 (no overlong forms, no surrogates). */

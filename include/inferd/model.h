@@ -1,7 +1,10 @@
 /*
  * model: an XGBoost gradient-boosted tree model, loaded from XGBoost's own
- * JSON format (Booster.save_model("m.json")) with jansson and evaluated
- * natively.  Pure module: no I/O but reading the model file, no globals.
+ * JSON format (Booster.save_model("m.json")) and evaluated natively.  The
+ * interface the daemon uses; behind it, model_load (src/model_load.c)
+ * reads and parses the file, model_build.c and model_tree.c check it and
+ * lay it out, and src/model.c is the evaluator: model_predict, the
+ * accessors and model_free, with neither jansson nor I/O.
  */
 #ifndef INFERD_MODEL_H
 #define INFERD_MODEL_H

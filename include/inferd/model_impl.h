@@ -1,0 +1,106 @@
+/*
+ * model_impl: what the model's own files share and nothing else includes.
+ * The in-memory model the builders write and the evaluator reads, its
+ * limits, and the error sink every stage of loading writes to.
+ *
+ *	model_load.c	file bytes -> parsed document (format detection)
+ *	model_build.c	parsed document -> struct model, every check
+ *	model_tree.c	one tree's node arrays -> checked, renumbered nodes
+ *	model.c		the evaluator: model_predict and the accessors
+ */
+#ifndef INFERD_MODEL_IMPL_H
+#define INFERD_MODEL_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits on what a model file may declare; all are far above real models.
+ * Node indices and feature numbers must fit the 31 bits of model_node. */
+#define MODEL_MAX_FILE_BYTES	((size_t)1 << 30)	/* 1 GiB */
+#define MODEL_MAX_FEATURES	((size_t)1 << 20)
+#define MODEL_MAX_GROUPS	((size_t)1 << 16)	/* classes or targets */
+#define MODEL_MAX_NODES		((size_t)1 << 30)	/* all trees together */
+
+#define MODEL_NODE_DEFAULT_LEFT	0x80000000u	/* in model_node.feat */
+#define MODEL_NODE_FEATURE_MASK	0x7fffffffu
+
+/* Room for the hex SHA-256 of the file and its NUL (libmd's
+ * SHA256_DIGEST_STRING_LENGTH). */
+#define MODEL_SHA256_HEX_LEN	65
+
+/*
+ * One tree node.  A step from node i goes to nodes[left + go_right] with
+ *
+ *	v = row[feat & MODEL_NODE_FEATURE_MASK]
+ *	go_right = (v >= cond) | (!(feat & MODEL_NODE_DEFAULT_LEFT) & isnan(v))
+ *
+ * which is "v < cond goes left, a missing value goes the default way".  A
+ * leaf is a node that steps to itself whatever the row: cond is NaN (so
+ * v >= cond is false), it has the default-left flag and left is its own
+ * index.  A tree is then walked in exactly `depth' steps with no test for
+ * leaves, and its output is leaf[] of the node reached.
+ */
+struct model_node {
+	float		 cond;
+	uint32_t	 feat;
+	uint32_t	 left;
+};
+
+/* Where a tree starts in the node array, and how many steps it takes. */
+struct model_tree {
+	uint32_t	 root;
+	uint32_t	 depth;
+};
+
+/* What the evaluator does with a row's margins. */
+enum model_transform {
+	MODEL_IDENTITY,		/* margin as is */
+	MODEL_SIGMOID,		/* 1 / (1 + exp(-margin)) */
+	MODEL_SOFTMAX,		/* per-class probabilities */
+	MODEL_ARGMAX		/* index of the largest class margin */
+};
+
+/* An objective: its transform, whether base_score is a probability (turned
+ * into a logit) and whether it has one output group per class. */
+struct model_objective {
+	const char		*name;
+	enum model_transform	 transform;
+	int			 logit_base;
+	int			 multiclass;
+};
+
+/*
+ * A loaded model.  Every index in it has been checked by the builder, so
+ * the evaluator checks nothing: children are in range, every node is
+ * reached once from its root, split features are below nfeatures, and
+ * trees[] holds the trees of group g at group_end[g-1] .. group_end[g].
+ */
+struct model {
+	char			*name;
+	char			 sha256[MODEL_SHA256_HEX_LEN];
+	const struct model_objective *obj;
+	size_t			 nfeatures;
+	size_t			 ngroups;	/* classes, targets or 1 */
+	size_t			 noutputs;
+	float			*base;		/* ngroups margins */
+	size_t			 ntrees;
+	struct model_tree	*trees;		/* by group, then tree order */
+	size_t			*group_end;
+	struct model_node	*nodes;
+	float			*leaf;		/* leaf value of each node */
+	size_t			 nnodes;
+};
+
+/* Where a load is, for error messages: the file and a buffer to fill. */
+struct model_err {
+	const char	*file;
+	char		*buf;
+	size_t		 len;
+};
+
+/* Write "file: message" into e's buffer (never past its end); return -1.
+ * Defined in model_build.c. */
+int	 model_fail(struct model_err *e, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+#endif /* INFERD_MODEL_IMPL_H */

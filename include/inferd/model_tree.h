@@ -1,0 +1,37 @@
+/*
+ * model_tree: one tree of a model, from its node arrays to checked nodes in
+ * the model's flat array.  Format-independent: a loader fills struct
+ * model_tree_src from whatever the file holds, and every check on the
+ * tree's structure is made here, once for all formats.
+ */
+#ifndef INFERD_MODEL_TREE_H
+#define INFERD_MODEL_TREE_H
+
+#include <stddef.h>
+
+struct model;
+struct model_err;
+struct model_tree;
+
+/* The node arrays of one tree as the file gives them, n entries each. */
+struct model_tree_src {
+	size_t		 n;
+	long long	*left;		/* left child, -1 at a leaf */
+	long long	*right;		/* right child, -1 at a leaf */
+	long long	*feat;		/* split feature */
+	float		*cond;		/* split condition, or the leaf value */
+	unsigned char	*dleft;		/* 1: a missing value goes left */
+	long long	*stype;		/* split type (0: numerical); NULL if
+					 * the file has none */
+};
+
+/*
+ * Check tree t (its number in the file, for messages) and append the nodes
+ * reachable from its root (node 0) to m->nodes, renumbered breadth-first so
+ * that siblings are adjacent; set *tr to its root and depth.  m->nodes and
+ * m->leaf must have room for src->n more nodes.  0, or -1 with e filled.
+ */
+int	 model_tree_add(struct model_err *e, struct model *m,
+	    const struct model_tree_src *src, size_t t, struct model_tree *tr);
+
+#endif /* INFERD_MODEL_TREE_H */

@@ -1,0 +1,702 @@
+/*
+ * model_build: a parsed XGBoost model document to a struct model.
+ *
+ * The document is a jansson tree whatever the file's format (see
+ * model_build.h).  This file reads the learner (objective, feature and
+ * class counts, base_score) and the gbtree booster (trees and their output
+ * groups); each tree's node arrays are fetched by the table model_cols
+ * into plain C arrays, whose structure model_tree.c checks.  Every error
+ * names the JSON path at fault, e.g. "learner.gradient_booster.model.
+ * trees[3].left_children[7]: index 99 out of range (tree has 15 nodes)".
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "inferd/jsonutil.h"
+#include "inferd/model_build.h"
+#include "inferd/model_impl.h"
+#include "inferd/model_tree.h"
+
+#define MODEL_BOOSTER_PATH	"learner.gradient_booster"
+#define MODEL_TREE_PATH		"learner.gradient_booster.model.trees"
+#define MODEL_PARAM_PATH	"learner.learner_model_param"
+
+/* The objectives understood, how their predictions are transformed and
+ * whether base_score is a probability (turned into a logit: binary:logitraw
+ * keeps it as a margin, as XGBoost 1.3 and later do). */
+static const struct model_objective model_objectives[] = {
+	{ "reg:squarederror",	MODEL_IDENTITY,	0, 0 },
+	{ "reg:linear",		MODEL_IDENTITY,	0, 0 },
+	{ "reg:logistic",	MODEL_SIGMOID,	1, 0 },
+	{ "binary:logistic",	MODEL_SIGMOID,	1, 0 },
+	{ "binary:logitraw",	MODEL_IDENTITY,	0, 0 },	/* XGBoost#6517 */
+	{ "multi:softprob",	MODEL_SOFTMAX,	0, 1 },
+	{ "multi:softmax",	MODEL_ARGMAX,	0, 1 },
+};
+
+/* How a per-node array's entries are read into struct model_tree_src. */
+enum model_col_type {
+	MODEL_COL_INT,		/* a JSON integer, into long long */
+	MODEL_COL_FLOAT,	/* a JSON number, into float */
+	MODEL_COL_BOOL,		/* a boolean or 0/1, into unsigned char */
+	MODEL_COL_LENGTH	/* not read; only its length is checked */
+};
+
+/*
+ * The per-node arrays of a tree, in the order they are checked.  Every one
+ * present must have num_nodes entries (or as many as left_children when
+ * tree_param has no num_nodes); dest is where the entries go.
+ */
+static const struct model_col {
+	const char		*key;
+	enum model_col_type	 type;
+	int			 optional;
+	size_t			 dest;	/* offsetof in struct model_tree_src */
+} model_cols[] = {
+	{ "left_children",	MODEL_COL_INT,	 0,
+	    offsetof(struct model_tree_src, left) },
+	{ "right_children",	MODEL_COL_INT,	 0,
+	    offsetof(struct model_tree_src, right) },
+	{ "split_indices",	MODEL_COL_INT,	 0,
+	    offsetof(struct model_tree_src, feat) },
+	{ "split_conditions",	MODEL_COL_FLOAT, 0,
+	    offsetof(struct model_tree_src, cond) },
+	{ "default_left",	MODEL_COL_BOOL,	 0,
+	    offsetof(struct model_tree_src, dleft) },
+	{ "split_type",		MODEL_COL_INT,	 1,
+	    offsetof(struct model_tree_src, stype) },
+	{ "base_weights",	MODEL_COL_LENGTH, 1, 0 },
+	{ "loss_changes",	MODEL_COL_LENGTH, 1, 0 },
+	{ "sum_hessian",	MODEL_COL_LENGTH, 1, 0 },
+	{ "parents",		MODEL_COL_LENGTH, 1, 0 },
+};
+#define MODEL_NCOLS	(sizeof(model_cols) / sizeof(model_cols[0]))
+
+/* Write "file: message" into the error buffer; see model_impl.h. */
+int
+model_fail(struct model_err *e, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	if (e->len == 0)
+		return -1;
+	n = snprintf(e->buf, e->len, "%s: ", e->file);
+	if (n < 0 || (size_t)n >= e->len)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(e->buf + n, e->len - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Get member key of object obj (at JSON path "path") as an object; fail
+ * naming path.key if absent or not an object. */
+static json_t *
+model_get_object(struct model_err *e, json_t *obj, const char *path,
+    const char *key)
+{
+	json_t	*v = json_object_get(obj, key);
+
+	if (v == NULL) {
+		model_fail(e, "%s.%s: missing", path, key);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		model_fail(e, "%s.%s: expected an object, got %s", path, key,
+		    jsonutil_type_name(v, JSONUTIL_INTEGER_REAL));
+		return NULL;
+	}
+	return v;
+}
+
+/*
+ * Read a count parameter that XGBoost stores as a decimal string ("30"),
+ * accepting a JSON integer too.  Absent: *out = dflt, unless dflt is
+ * SIZE_MAX (required).  Values above max fail.
+ */
+static int
+model_get_count(struct model_err *e, json_t *obj, const char *path,
+    const char *key, size_t dflt, size_t max, size_t *out)
+{
+	json_t			*v = json_object_get(obj, key);
+	const char		*s;
+	char			*end;
+	unsigned long long	 n;
+
+	if (v == NULL) {
+		if (dflt == SIZE_MAX)
+			return model_fail(e, "%s.%s: missing", path, key);
+		*out = dflt;
+		return 0;
+	}
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0)
+			return model_fail(e, "%s.%s: negative value %lld",
+			    path, key, (long long)json_integer_value(v));
+		n = (unsigned long long)json_integer_value(v);
+	} else if (json_is_string(v)) {
+		s = json_string_value(v);
+		errno = 0;
+		n = strtoull(s, &end, 10);
+		if (*s < '0' || *s > '9' || *end != '\0' || errno != 0)
+			return model_fail(e, "%s.%s: \"%s\" is not a count",
+			    path, key, s);
+	} else
+		return model_fail(e, "%s.%s: expected a count, got %s", path,
+		    key, jsonutil_type_name(v, JSONUTIL_INTEGER_REAL));
+	if (n > max)
+		return model_fail(e, "%s.%s: %llu is too large (limit %zu)",
+		    path, key, n, max);
+	*out = (size_t)n;
+	return 0;
+}
+
+/*
+ * Parse base_score: a float as a string ("5E-1", XGBoost 1.7), a bracketed
+ * list of them ("[5E-1]" or "[0.1,0.2,0.3]", XGBoost 2.x and later) or a
+ * JSON number.  Fills up to max values; returns how many, or -1.
+ */
+static int
+model_get_base_score(struct model_err *e, json_t *param, float *out,
+    size_t max, size_t *count)
+{
+	const char	*path = "learner.learner_model_param.base_score";
+	json_t		*v = json_object_get(param, "base_score");
+	const char	*s, *p;
+	char		*end;
+	size_t		 n = 0;
+	int		 bracket = 0;
+
+	if (v == NULL) {
+		out[0] = 0.5f;		/* XGBoost's default */
+		*count = 1;
+		return 0;
+	}
+	if (json_is_number(v)) {
+		out[0] = (float)json_number_value(v);
+		*count = 1;
+		return 0;
+	}
+	if (!json_is_string(v))
+		return model_fail(e, "%s: expected a string, got %s", path,
+		    jsonutil_type_name(v, JSONUTIL_INTEGER_REAL));
+	s = p = json_string_value(v);
+	while (*p == ' ')
+		p++;
+	if (*p == '[') {
+		bracket = 1;
+		p++;
+	}
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (n == max)
+			return model_fail(e, "%s: \"%s\" has more than %zu "
+			    "values", path, s, max);
+		errno = 0;
+		out[n] = strtof(p, &end);
+		if (end == p || errno == ERANGE || !isfinite(out[n]))
+			return model_fail(e, "%s: \"%s\" is not a number or "
+			    "list of numbers", path, s);
+		n++;
+		p = end;
+		while (*p == ' ')
+			p++;
+		if (*p != ',')
+			break;
+		if (!bracket)
+			return model_fail(e, "%s: \"%s\" is not a number",
+			    path, s);
+		p++;
+	}
+	if (bracket && *p++ != ']')
+		return model_fail(e, "%s: \"%s\": missing ']'", path, s);
+	while (*p == ' ')
+		p++;
+	if (*p != '\0')
+		return model_fail(e, "%s: \"%s\" is not a number", path, s);
+	*count = n;
+	return 0;
+}
+
+
+/* Read entry i of array a (column col of tree t) into the column's
+ * destination array. */
+static int
+model_col_entry(struct model_err *e, const struct model_col *col, json_t *a,
+    size_t t, size_t i, void *dest)
+{
+	json_t		*v = json_array_get(a, i);
+	const char	*want;
+
+	switch (col->type) {
+	case MODEL_COL_INT:
+		if (json_is_integer(v)) {
+			((long long *)dest)[i] = json_integer_value(v);
+			return 0;
+		}
+		want = "an integer";
+		break;
+	case MODEL_COL_FLOAT:
+		if (json_is_number(v)) {
+			((float *)dest)[i] = (float)json_number_value(v);
+			return 0;
+		}
+		want = "a number";
+		break;
+	case MODEL_COL_BOOL:
+		if (json_is_boolean(v) || (json_is_integer(v) &&
+		    (json_integer_value(v) == 0 || json_integer_value(v) == 1))) {
+			((unsigned char *)dest)[i] = json_is_true(v) ||
+			    (json_is_integer(v) && json_integer_value(v) == 1);
+			return 0;
+		}
+		want = "a boolean or 0/1";
+		break;
+	default:
+		return 0;
+	}
+	return model_fail(e, MODEL_TREE_PATH "[%zu].%s[%zu]: expected %s, got "
+	    "%s", t, col->key, i, want,
+	    jsonutil_type_name(v, JSONUTIL_INTEGER_REAL));
+}
+
+/* Read every entry of array a (column col of tree t, n entries) into a
+ * new array stored at the column's place in src. */
+static int
+model_col_read(struct model_err *e, const struct model_col *col, json_t *a,
+    size_t t, struct model_tree_src *src)
+{
+	static const size_t	 size[] = { sizeof(long long), sizeof(float),
+	    sizeof(unsigned char) };
+	char			*base = (char *)src + col->dest;
+	void			*dest;
+	size_t			 i;
+
+	if (col->type == MODEL_COL_LENGTH)
+		return 0;
+	if ((dest = calloc(src->n + 1, size[col->type])) == NULL)
+		return model_fail(e, MODEL_TREE_PATH "[%zu].%s: out of memory",
+		    t, col->key);
+	/* The member at col->dest has the pointer type of col->type. */
+	switch (col->type) {
+	case MODEL_COL_INT:
+		*(long long **)(void *)base = dest;
+		break;
+	case MODEL_COL_FLOAT:
+		*(float **)(void *)base = dest;
+		break;
+	default:
+		*(unsigned char **)(void *)base = dest;
+		break;
+	}
+	for (i = 0; i < src->n; i++)
+		if (model_col_entry(e, col, a, t, i, dest) == -1)
+			return -1;
+	return 0;
+}
+
+/* Free the arrays model_tree_fetch allocated. */
+static void
+model_tree_src_free(struct model_tree_src *src)
+{
+	free(src->left);
+	free(src->right);
+	free(src->feat);
+	free(src->cond);
+	free(src->dleft);
+	free(src->stype);
+}
+
+/*
+ * Fetch the per-node arrays of tree t into src, as model_cols says.  First
+ * every array's presence and length (src->n is num_nodes, or SIZE_MAX to
+ * take left_children's length, named by nwhat), then every entry.
+ */
+static int
+model_tree_fetch(struct model_err *e, json_t *tree, size_t t,
+    const char *nwhat, struct model_tree_src *src)
+{
+	json_t	*a[MODEL_NCOLS];
+	size_t	 i;
+
+	for (i = 0; i < MODEL_NCOLS; i++) {
+		a[i] = json_object_get(tree, model_cols[i].key);
+		if (a[i] == NULL && model_cols[i].optional)
+			continue;
+		if (a[i] == NULL)
+			return model_fail(e, MODEL_TREE_PATH "[%zu].%s: "
+			    "missing", t, model_cols[i].key);
+		if (!json_is_array(a[i]))
+			return model_fail(e, MODEL_TREE_PATH "[%zu].%s: "
+			    "expected an array, got %s", t, model_cols[i].key,
+			    jsonutil_type_name(a[i], JSONUTIL_INTEGER_REAL));
+		if (src->n == SIZE_MAX)
+			src->n = json_array_size(a[i]);
+		else if (json_array_size(a[i]) != src->n)
+			return model_fail(e, MODEL_TREE_PATH "[%zu].%s: %zu "
+			    "entries, but %s %zu", t, model_cols[i].key,
+			    json_array_size(a[i]), nwhat, src->n);
+	}
+	for (i = 0; i < MODEL_NCOLS; i++)
+		if (a[i] != NULL &&
+		    model_col_read(e, &model_cols[i], a[i], t, src) == -1)
+			return -1;
+	return 0;
+}
+
+/* Read tree t's tree_param, if any: num_nodes into *n (left as SIZE_MAX
+ * if absent), and refuse vector leaves. */
+static int
+model_tree_param(struct model_err *e, json_t *tree, size_t t, size_t *n)
+{
+	json_t	*param = json_object_get(tree, "tree_param");
+	char	 path[128];
+	size_t	 size_leaf;
+
+	if (param == NULL)
+		return 0;
+	snprintf(path, sizeof(path), MODEL_TREE_PATH "[%zu].tree_param", t);
+	if (!json_is_object(param))
+		return model_fail(e, "%s: expected an object, got %s", path,
+		    jsonutil_type_name(param, JSONUTIL_INTEGER_REAL));
+	if (json_object_get(param, "num_nodes") != NULL &&
+	    model_get_count(e, param, path, "num_nodes", 0, MODEL_MAX_NODES,
+	    n) == -1)
+		return -1;
+	if (model_get_count(e, param, path, "size_leaf_vector", 0,
+	    MODEL_MAX_GROUPS, &size_leaf) == -1)
+		return -1;
+	if (size_leaf > 1)
+		return model_fail(e, "%s.size_leaf_vector: vector leaves (%zu) "
+		    "are not supported (train with "
+		    "multi_strategy=one_output_per_tree)", path, size_leaf);
+	return 0;
+}
+
+/* Check tree t and append its nodes to m; set *tr (see model_tree_add). */
+static int
+model_build_tree(struct model_err *e, struct model *m, json_t *tree,
+    size_t t, struct model_tree *tr)
+{
+	struct model_tree_src	 src;
+	int			 ret = -1;
+
+	memset(&src, 0, sizeof(src));
+	src.n = SIZE_MAX;
+	if (!json_is_object(tree))
+		return model_fail(e, MODEL_TREE_PATH "[%zu]: expected an "
+		    "object, got %s", t,
+		    jsonutil_type_name(tree, JSONUTIL_INTEGER_REAL));
+	if (model_tree_param(e, tree, t, &src.n) == -1)
+		return -1;
+	if (model_tree_fetch(e, tree, t, src.n == SIZE_MAX ?
+	    "left_children has" : "tree_param.num_nodes is", &src) == -1 ||
+	    model_tree_add(e, m, &src, t, tr) == -1)
+		goto out;
+	ret = 0;
+out:
+	model_tree_src_free(&src);
+	return ret;
+}
+
+/* Find the learner's objective in model_objectives. */
+static int
+model_build_objective(struct model_err *e, struct model *m, json_t *learner)
+{
+	json_t		*obj, *name;
+	const char	*s;
+	size_t		 i;
+
+	if ((obj = model_get_object(e, learner, "learner", "objective")) ==
+	    NULL)
+		return -1;
+	name = json_object_get(obj, "name");
+	if (!json_is_string(name))
+		return model_fail(e, "learner.objective.name: %s", name ==
+		    NULL ? "missing" : "expected a string");
+	s = json_string_value(name);
+	for (i = 0; i < sizeof(model_objectives) / sizeof(model_objectives[0]);
+	    i++)
+		if (strcmp(s, model_objectives[i].name) == 0)
+			m->obj = &model_objectives[i];
+	if (m->obj == NULL)
+		return model_fail(e, "learner.objective.name: objective \"%s\" "
+		    "is not supported (supported: reg:squarederror, "
+		    "reg:logistic, binary:logistic, binary:logitraw, "
+		    "multi:softprob, multi:softmax)", s);
+	return 0;
+}
+
+/* Read num_feature, num_class and num_target: the feature count, the
+ * output groups (classes or targets) and the outputs per row. */
+static int
+model_build_counts(struct model_err *e, struct model *m, json_t *param)
+{
+	size_t	 nclass, ntarget;
+
+	if (model_get_count(e, param, MODEL_PARAM_PATH, "num_feature",
+	    SIZE_MAX, MODEL_MAX_FEATURES, &m->nfeatures) == -1 ||
+	    model_get_count(e, param, MODEL_PARAM_PATH, "num_class", 0,
+	    MODEL_MAX_GROUPS, &nclass) == -1 ||
+	    model_get_count(e, param, MODEL_PARAM_PATH, "num_target", 1,
+	    MODEL_MAX_GROUPS, &ntarget) == -1)
+		return -1;
+	if (m->nfeatures == 0)
+		return model_fail(e, MODEL_PARAM_PATH ".num_feature: must be "
+		    "at least 1");
+	if (m->obj->multiclass) {
+		if (nclass < 2)
+			return model_fail(e, MODEL_PARAM_PATH ".num_class: "
+			    "%zu, but %s needs at least 2 classes", nclass,
+			    m->obj->name);
+		if (ntarget > 1)
+			return model_fail(e, MODEL_PARAM_PATH ".num_target: "
+			    "%zu targets with %s are not supported", ntarget,
+			    m->obj->name);
+		m->ngroups = nclass;
+	} else {
+		if (nclass > 1)
+			return model_fail(e, MODEL_PARAM_PATH ".num_class: "
+			    "%zu classes, but objective %s is not "
+			    "multi-class", nclass, m->obj->name);
+		m->ngroups = ntarget > 0 ? ntarget : 1;
+	}
+	m->noutputs = m->obj->transform == MODEL_ARGMAX ? 1 : m->ngroups;
+	return 0;
+}
+
+/* Read base_score into m->base, one margin per output group. */
+static int
+model_build_base(struct model_err *e, struct model *m, json_t *param)
+{
+	size_t	 i, nbase = 0;
+	float	 b;
+
+	if ((m->base = calloc(m->ngroups, sizeof(*m->base))) == NULL)
+		return model_fail(e, "out of memory");
+	if (model_get_base_score(e, param, m->base, m->ngroups, &nbase) == -1)
+		return -1;
+	if (nbase != 1 && nbase != m->ngroups)
+		return model_fail(e, MODEL_PARAM_PATH ".base_score: %zu values "
+		    "for %zu outputs", nbase, m->ngroups);
+	for (i = 0; i < m->ngroups; i++) {
+		b = m->base[nbase == 1 ? 0 : i];
+		if (m->obj->logit_base) {
+			/* XGBoost's LogisticRegression::ProbToMargin. */
+			if (!(b > 0.0f && b < 1.0f))
+				return model_fail(e, MODEL_PARAM_PATH
+				    ".base_score: %g is not in (0, 1) as %s "
+				    "needs", (double)b, m->obj->name);
+			b = -logf(1.0f / b - 1.0f);
+		}
+		m->base[i] = b;
+	}
+	return 0;
+}
+
+/* Read the objective and the learner's parameters into m. */
+static int
+model_build_learner(struct model_err *e, struct model *m, json_t *learner)
+{
+	json_t	*param;
+
+	if (model_build_objective(e, m, learner) == -1)
+		return -1;
+	if ((param = model_get_object(e, learner, "learner",
+	    "learner_model_param")) == NULL)
+		return -1;
+	if (model_build_counts(e, m, param) == -1 ||
+	    model_build_base(e, m, param) == -1)
+		return -1;
+	return 0;
+}
+
+/* Find the gbtree booster's trees and tree_info (NULL if absent) and check
+ * their counts against gbtree_model_param and the output groups. */
+static int
+model_booster_find(struct model_err *e, struct model *m, json_t *learner,
+    json_t **treesp, json_t **infop)
+{
+	json_t	*gb, *name, *gbm, *trees, *info, *gparam;
+	size_t	 ntrees_param;
+
+	if ((gb = model_get_object(e, learner, "learner",
+	    "gradient_booster")) == NULL)
+		return -1;
+	name = json_object_get(gb, "name");
+	if (!json_is_string(name))
+		return model_fail(e, MODEL_BOOSTER_PATH ".name: %s", name ==
+		    NULL ? "missing" : "expected a string");
+	if (strcmp(json_string_value(name), "gbtree") != 0)
+		return model_fail(e, MODEL_BOOSTER_PATH ".name: booster \"%s\" "
+		    "is not supported (only gbtree)", json_string_value(name));
+	if ((gbm = model_get_object(e, gb, MODEL_BOOSTER_PATH, "model")) ==
+	    NULL)
+		return -1;
+	trees = json_object_get(gbm, "trees");
+	if (!json_is_array(trees))
+		return model_fail(e, MODEL_TREE_PATH ": %s", trees == NULL ?
+		    "missing" : "expected an array");
+	m->ntrees = json_array_size(trees);
+	if ((gparam = json_object_get(gbm, "gbtree_model_param")) != NULL &&
+	    json_is_object(gparam)) {
+		if (model_get_count(e, gparam, MODEL_BOOSTER_PATH ".model."
+		    "gbtree_model_param", "num_trees", m->ntrees, SIZE_MAX - 1,
+		    &ntrees_param) == -1)
+			return -1;
+		if (ntrees_param != m->ntrees)
+			return model_fail(e, MODEL_BOOSTER_PATH ".model."
+			    "gbtree_model_param.num_trees: %zu, but trees has "
+			    "%zu entries", ntrees_param, m->ntrees);
+	}
+	info = json_object_get(gbm, "tree_info");
+	if (info == NULL && m->ngroups > 1)
+		return model_fail(e, MODEL_BOOSTER_PATH ".model.tree_info: "
+		    "missing (needed with %zu output groups)", m->ngroups);
+	if (info != NULL && !json_is_array(info))
+		return model_fail(e, MODEL_BOOSTER_PATH ".model.tree_info: "
+		    "expected an array, got %s",
+		    jsonutil_type_name(info, JSONUTIL_INTEGER_REAL));
+	if (info != NULL && json_array_size(info) != m->ntrees)
+		return model_fail(e, MODEL_BOOSTER_PATH ".model.tree_info: %zu "
+		    "entries, but trees has %zu", json_array_size(info),
+		    m->ntrees);
+	*treesp = trees;
+	*infop = info;
+	return 0;
+}
+
+/* Allocate m's node, leaf, tree and group arrays once, for all the nodes
+ * the trees' left_children declare. */
+static int
+model_booster_alloc(struct model_err *e, struct model *m, json_t *trees)
+{
+	json_t	*tree, *v;
+	size_t	 t, total = 0;
+
+	json_array_foreach(trees, t, tree) {
+		v = json_object_get(tree, "left_children");
+		if (json_is_array(v))
+			total += json_array_size(v);
+		if (total > MODEL_MAX_NODES)
+			return model_fail(e, MODEL_TREE_PATH ": more than %zu "
+			    "nodes", MODEL_MAX_NODES);
+	}
+	if (total == 0)
+		total = 1;
+	if ((m->nodes = calloc(total, sizeof(*m->nodes))) == NULL ||
+	    (m->leaf = calloc(total, sizeof(*m->leaf))) == NULL ||
+	    (m->trees = calloc(m->ntrees + 1, sizeof(*m->trees))) == NULL ||
+	    (m->group_end = calloc(m->ngroups, sizeof(*m->group_end))) ==
+	    NULL)
+		return model_fail(e, "out of memory for %zu nodes", total);
+	return 0;
+}
+
+/* The output group of tree t: tree_info[t], or 0 without tree_info. */
+static int
+model_booster_group(struct model_err *e, const struct model *m,
+    json_t *info, size_t t, unsigned *group)
+{
+	json_t		*v;
+	long long	 gi;
+
+	*group = 0;
+	if (info == NULL)
+		return 0;
+	v = json_array_get(info, t);
+	if (!json_is_integer(v))
+		return model_fail(e, MODEL_BOOSTER_PATH ".model.tree_info[%zu]: "
+		    "expected an integer, got %s", t,
+		    jsonutil_type_name(v, JSONUTIL_INTEGER_REAL));
+	gi = json_integer_value(v);
+	if (gi < 0 || (unsigned long long)gi >= m->ngroups)
+		return model_fail(e, MODEL_BOOSTER_PATH ".model.tree_info[%zu]: "
+		    "group %lld out of range (the model has %zu output group%s: "
+		    "num_class %s)", t, gi, m->ngroups, m->ngroups == 1 ? "" :
+		    "s", m->obj->multiclass ? "says so" : "is 0 or 1");
+	*group = (unsigned)gi;
+	return 0;
+}
+
+/* Read the gbtree booster: every tree, and the output group of each; the
+ * trees go into m->trees ordered by group, in file order within one. */
+static int
+model_build_booster(struct model_err *e, struct model *m, json_t *learner)
+{
+	json_t			*trees = NULL, *info = NULL, *tree;
+	struct model_tree	*trs = NULL;
+	unsigned		*group = NULL;
+	size_t			 t, g, *count = NULL;
+	int			 ret = -1;
+
+	if (model_booster_find(e, m, learner, &trees, &info) == -1 ||
+	    model_booster_alloc(e, m, trees) == -1)
+		return -1;
+	if ((trs = calloc(m->ntrees + 1, sizeof(*trs))) == NULL ||
+	    (group = calloc(m->ntrees + 1, sizeof(*group))) == NULL ||
+	    (count = calloc(m->ngroups + 1, sizeof(*count))) == NULL) {
+		model_fail(e, "out of memory for %zu trees", m->ntrees);
+		goto out;
+	}
+	/* A tree fits the precounted total: model_tree_add adds at most as
+	 * many nodes as left_children has. */
+	json_array_foreach(trees, t, tree) {
+		if (model_booster_group(e, m, info, t, &group[t]) == -1 ||
+		    model_build_tree(e, m, tree, t, &trs[t]) == -1)
+			goto out;
+		count[group[t]]++;
+	}
+	/* Every class of a multi-class model has as many trees. */
+	for (g = 1; m->obj->multiclass && g < m->ngroups; g++)
+		if (count[g] != count[0]) {
+			model_fail(e, MODEL_BOOSTER_PATH ".model.tree_info: "
+			    "class %zu has %zu trees but class 0 has %zu (does "
+			    "num_class %zu match the trees?)", g, count[g],
+			    count[0], m->ngroups);
+			goto out;
+		}
+	for (g = 1; g < m->ngroups; g++)
+		count[g] += count[g - 1];
+	for (g = 0; g < m->ngroups; g++)
+		m->group_end[g] = count[g];
+	for (t = m->ntrees; t-- > 0;)
+		m->trees[--count[group[t]]] = trs[t];
+	ret = 0;
+out:
+	free(trs);
+	free(group);
+	free(count);
+	return ret;
+}
+
+/* Fill m from a parsed model document; see model_build.h. */
+int
+model_build(struct model *m, json_t *root, struct model_err *e)
+{
+	json_t	*learner;
+
+	if (!json_is_object(root))
+		return model_fail(e, "top level: expected an object, got %s "
+		    "(not an XGBoost JSON model)",
+		    jsonutil_type_name(root, JSONUTIL_INTEGER_REAL));
+	learner = json_object_get(root, "learner");
+	if (!json_is_object(learner))
+		return model_fail(e, "learner: %s (not an XGBoost JSON model; "
+		    "save it with Booster.save_model(\"model.json\"))",
+		    learner == NULL ? "missing" : "expected an object");
+	if (model_build_learner(e, m, learner) == -1 ||
+	    model_build_booster(e, m, learner) == -1)
+		return -1;
+	return 0;
+}
