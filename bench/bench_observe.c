@@ -1,6 +1,7 @@
 /*
  * bench_observe: the cost of one observation on the request path, i.e.
- * one shm_record() of an observed GET /predict answered 200, on a private
+ * one shm_record() of an observed GET /predict answered 200 (classic and
+ * native buckets, no model work), on a private
  * segment laid out by shm_init() in malloc'd memory with the default
  * buckets.  Prints "observe: N calls, X ns/call".  Under
  * valgrind --tool=callgrind --toggle-collect=shm_record it gives the
@@ -34,6 +35,8 @@ main(int argc, char **argv)
 	long			 n = argc > 1 ? atol(argv[1]) : OBSERVE_CALLS;
 	long			 i;
 	double			 ns, lat[16];
+	struct shm_request	 rq = { .handler = ROUTES_H_PREDICT,
+				    .status = 200, .observe = 1 };
 
 	if (n <= 0) {
 		fprintf(stderr, "usage: bench_observe [calls]\n");
@@ -48,9 +51,10 @@ main(int argc, char **argv)
 	for (i = 0; i < 16; i++)
 		lat[i] = 50e-6 * (double)(1L << i);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < n; i++)
-		shm_record(&seg, &seg.slots[0], ROUTES_H_PREDICT, 200, 1,
-		    lat[i & 15]);
+	for (i = 0; i < n; i++) {
+		rq.latency = lat[i & 15];
+		shm_record(&seg, &seg.slots[0], &rq);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 +
 	    (double)(t1.tv_nsec - t0.tv_nsec);

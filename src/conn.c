@@ -40,6 +40,8 @@ struct conn_req {
 	struct timespec		 start;
 	unsigned		 handler;
 	int			 observe;	/* an inference route */
+	uint32_t		 rows;		/* rows the model predicted */
+	double			 compute;	/* seconds it took */
 	int			 status;
 	int			 sent;		/* handed to evhttp */
 	int			 recorded;	/* counted in the slot */
@@ -166,6 +168,14 @@ conn_req_set_observe(struct conn_req *r)
 	r->observe = 1;
 }
 
+/* The model predicted rows for r in compute seconds. */
+void
+conn_req_set_work(struct conn_req *r, size_t rows, double compute)
+{
+	r->rows = rows > UINT32_MAX ? UINT32_MAX : (uint32_t)rows;
+	r->compute = compute;
+}
+
 /* Hash slot of evcon in the connection table. */
 static size_t
 conn_pos(const struct conn_set *set, const struct evhttp_connection *evcon)
@@ -222,21 +232,24 @@ conn_remove(struct conn_set *set, struct conn *c)
 }
 
 /*
- * Count a request in the slot, once: its status, its latency if it is an
- * inference, and one fewer in flight.
+ * Count a request in the slot, once: its status, its latency if it is a
+ * valid inference (see shm_observed), the model's work, and one fewer in
+ * flight.
  */
 static void
 conn_record(struct conn_req *r)
 {
-	struct conn_set	*set = r->set;
+	struct conn_set		*set = r->set;
+	struct shm_request	 rq = { .handler = r->handler,
+				    .status = r->status, .observe = r->observe,
+				    .rows = r->rows, .compute = r->compute };
 
 	if (r->recorded)
 		return;
 	r->recorded = 1;
-	shm_record(set->seg, set->slot, r->handler, r->status, r->observe,
-	    clock_since(&r->start));
-	atomic_fetch_sub_explicit(&set->slot->in_flight, 1,
-	    memory_order_relaxed);
+	rq.latency = clock_since(&r->start);
+	shm_record(set->seg, set->slot, &rq);
+	shm_in_flight_add(set->slot, -1);
 	set->inflight--;
 }
 
@@ -473,8 +486,7 @@ conn_request(struct evhttp_request *req, void *arg)
 	r->handler = set->other;
 	set->inflight++;
 	TAILQ_INSERT_TAIL(&set->requests, r, entry);
-	atomic_fetch_add_explicit(&set->slot->in_flight, 1,
-	    memory_order_relaxed);
+	shm_in_flight_add(set->slot, 1);
 
 	if ((r->conn = conn_get(set, evhttp_request_get_connection(req))) ==
 	    NULL) {

@@ -142,35 +142,83 @@ expo_double(struct evbuffer *out, const char *name, const char *const *labels,
 	return evbuffer_add(out, "\n", 1);
 }
 
-/* The latency histogram. */
+const struct expo_family expo_families[EXPO_NFAMILIES] = {
+#define X(id, n, t, h)	[EXPO_F_##id] = { .name = n, .type = t, .help = h },
+	EXPO_FAMILIES(X)
+#undef X
+};
+
+/* The HELP and TYPE lines of family id. */
 static int
-expo_histogram(struct evbuffer *out, enum expo_format fmt,
-    const struct shm_snapshot *snap)
+expo_family(struct evbuffer *out, enum expo_format fmt, enum expo_family_id id)
 {
+	const struct expo_family *f = &expo_families[id];
+
+	return expo_write_family(out, fmt, f->name, f->type, f->help);
+}
+
+/*
+ * A histogram family id: cumulative counts for bounds[0..nb-1] and +Inf
+ * (cum[nb], which is count), then _count and _sum.
+ */
+static int
+expo_hist(struct evbuffer *out, enum expo_format fmt, enum expo_family_id id,
+    const double *bounds, size_t nb, const uint64_t *cum, double sum)
+{
+	const char	*name = expo_families[id].name;
 	const char	*le[2] = { "le", NULL };
-	char		 bound[NUMFMT_LEN];
+	char		 sample[128], bound[NUMFMT_LEN];
 	size_t		 b;
 
-	if (expo_write_family(out, fmt, "prediction_latency_seconds", "histogram",
-	    "Time from the arrival of an inference request to its response, "
-	    "requested delay included.") == -1)
+	if (expo_family(out, fmt, id) == -1)
 		return -1;
-	for (b = 0; b <= snap->nbuckets; b++) {
-		if (b == snap->nbuckets)
+	snprintf(sample, sizeof(sample), "%s_bucket", name);
+	for (b = 0; b <= nb; b++) {
+		if (b == nb)
 			strlcpy(bound, "+Inf", sizeof(bound));
 		else
-			expo_format_double(bound, snap->bounds[b]);
+			expo_format_double(bound, bounds[b]);
 		le[1] = bound;
-		if (expo_uint(out, "prediction_latency_seconds_bucket", le, 1,
-		    snap->cumulative[b]) == -1)
+		if (expo_uint(out, sample, le, 1, cum[b]) == -1)
 			return -1;
 	}
-	if (expo_uint(out, "prediction_latency_seconds_count", NULL, 0,
-	    snap->count) == -1 ||
-	    expo_double(out, "prediction_latency_seconds_sum", NULL, 0,
-	    snap->sum) == -1)
+	snprintf(sample, sizeof(sample), "%s_count", name);
+	if (expo_uint(out, sample, NULL, 0, cum[nb]) == -1)
+		return -1;
+	snprintf(sample, sizeof(sample), "%s_sum", name);
+	return expo_double(out, sample, NULL, 0, sum);
+}
+
+/* The three histograms. */
+static int
+expo_histograms(struct evbuffer *out, enum expo_format fmt,
+    const struct shm_snapshot *snap)
+{
+	if (expo_hist(out, fmt, EXPO_F_LATENCY, snap->bounds, snap->nbuckets,
+	    snap->cumulative, snap->sum) == -1 ||
+	    expo_hist(out, fmt, EXPO_F_COMPUTE, shm_compute_bounds,
+	    SHM_COMPUTE_NB, snap->compute_cumulative,
+	    snap->compute_seconds) == -1 ||
+	    expo_hist(out, fmt, EXPO_F_ROWS, shm_rows_bounds, SHM_ROWS_NB,
+	    snap->rows_cumulative, (double)snap->rows_sum) == -1)
 		return -1;
 	return 0;
+}
+
+/* A family of one unlabelled sample. */
+static int
+expo_single(struct evbuffer *out, enum expo_format fmt,
+    enum expo_family_id id, double v)
+{
+	const char	*name = expo_families[id].name;
+
+	if (expo_family(out, fmt, id) == -1)
+		return -1;
+	/* Counts are written as integers ("2"), seconds as doubles. */
+	if (id != EXPO_F_CPU && id != EXPO_F_START_TIME && v >= 0 &&
+	    v < 9007199254740992.0 && v == floor(v))
+		return expo_uint(out, name, NULL, 0, (uint64_t)v);
+	return expo_double(out, name, NULL, 0, v);
 }
 
 /* Requests by handler and code; only pairs that occurred, in table order. */
@@ -182,9 +230,7 @@ expo_requests(struct evbuffer *out, enum expo_format fmt,
 	char		 code[8];
 	size_t		 h, c;
 
-	if (expo_write_family(out, fmt, "inferd_http_requests_total", "counter",
-	    "HTTP requests answered by the workers, by handler and status "
-	    "code.") == -1)
+	if (expo_family(out, fmt, EXPO_F_REQUESTS) == -1)
 		return -1;
 	for (h = 0; h < ROUTES_NHANDLERS; h++) {
 		for (c = 0; c < SHM_NCODES; c++) {
@@ -210,44 +256,31 @@ expo_write(struct evbuffer *out, enum expo_format fmt,
 	const char *build[2] = { "version", m->version };
 	const char *model[6] = { "name", m->model_name, "sha256",
 	    m->model_sha256, "objective", m->model_objective };
+	const struct expo_process *p = &m->proc;
 
-	if (expo_histogram(out, fmt, m->snap) == -1 ||
-	    expo_requests(out, fmt, m->snap) == -1)
-		return -1;
-	if (expo_write_family(out, fmt, "inferd_http_requests_in_flight", "gauge",
-	    "Requests the workers are answering now.") == -1 ||
-	    expo_uint(out, "inferd_http_requests_in_flight", NULL, 0,
-	    (uint64_t)m->snap->in_flight) == -1)
-		return -1;
-	if (expo_write_family(out, fmt, "inferd_workers", "gauge",
-	    "Worker processes configured.") == -1 ||
-	    expo_uint(out, "inferd_workers", NULL, 0, m->workers) == -1 ||
-	    expo_write_family(out, fmt, "inferd_workers_alive", "gauge",
-	    "Worker processes running now.") == -1 ||
-	    expo_uint(out, "inferd_workers_alive", NULL, 0,
-	    m->workers_alive) == -1 ||
-	    expo_write_family(out, fmt, "inferd_worker_restarts_total", "counter",
-	    "Workers the master replaced after they died.") == -1 ||
-	    expo_uint(out, "inferd_worker_restarts_total", NULL, 0,
-	    m->worker_restarts) == -1)
-		return -1;
-	if (expo_write_family(out, fmt, "inferd_model_info", "info",
-	    "The model being served.") == -1 ||
-	    expo_uint(out, "inferd_model_info", model, 3, 1) == -1 ||
-	    expo_write_family(out, fmt, "inferd_model_load_failures_total",
-	    "counter", "Model loads (start-up or reload) that failed.") ==
+	if (expo_histograms(out, fmt, m->snap) == -1 ||
+	    expo_requests(out, fmt, m->snap) == -1 ||
+	    expo_single(out, fmt, EXPO_F_IN_FLIGHT,
+	    (double)m->snap->in_flight) == -1 ||
+	    expo_single(out, fmt, EXPO_F_WORKERS, m->workers) == -1 ||
+	    expo_single(out, fmt, EXPO_F_WORKERS_ALIVE, m->workers_alive) ==
 	    -1 ||
-	    expo_uint(out, "inferd_model_load_failures_total", NULL, 0,
-	    m->model_load_failures) == -1)
+	    expo_single(out, fmt, EXPO_F_RESTARTS,
+	    (double)m->worker_restarts) == -1)
 		return -1;
-	if (expo_write_family(out, fmt, "inferd_build_info", "info",
-	    "inferd's version.") == -1 ||
-	    expo_uint(out, "inferd_build_info", build, 1, 1) == -1 ||
-	    expo_write_family(out, fmt, "process_start_time_seconds", "gauge",
-	    "Start time of the master process since the Unix epoch in "
-	    "seconds.") == -1 ||
-	    expo_double(out, "process_start_time_seconds", NULL, 0,
-	    m->start_time) == -1)
+	if (expo_family(out, fmt, EXPO_F_MODEL) == -1 ||
+	    expo_uint(out, "inferd_model_info", model, 3, 1) == -1 ||
+	    expo_single(out, fmt, EXPO_F_LOAD_FAILURES,
+	    (double)m->model_load_failures) == -1 ||
+	    expo_family(out, fmt, EXPO_F_BUILD) == -1 ||
+	    expo_uint(out, "inferd_build_info", build, 1, 1) == -1)
+		return -1;
+	if (expo_single(out, fmt, EXPO_F_CPU, p->cpu_seconds) == -1 ||
+	    expo_single(out, fmt, EXPO_F_RSS, p->resident_bytes) == -1 ||
+	    expo_single(out, fmt, EXPO_F_VSIZE, p->virtual_bytes) == -1 ||
+	    expo_single(out, fmt, EXPO_F_OPEN_FDS, p->open_fds) == -1 ||
+	    expo_single(out, fmt, EXPO_F_MAX_FDS, p->max_fds) == -1 ||
+	    expo_single(out, fmt, EXPO_F_START_TIME, m->start_time) == -1)
 		return -1;
 	if (fmt == EXPO_OPENMETRICS && evbuffer_add_printf(out, "# EOF\n") < 0)
 		return -1;
@@ -269,12 +302,20 @@ expo_q(const char *params)
 	return 1.0;
 }
 
-/* Pick OpenMetrics when the client prefers it at least as much as text. */
+/* Whether a protobuf media range asks for delimited MetricFamily. */
+static int
+expo_pb_range(const char *params)
+{
+	return strcasestr(params, "proto=io.prometheus.client.MetricFamily") !=
+	    NULL && strcasestr(params, "encoding=delimited") != NULL;
+}
+
+/* The format of the highest q; protobuf, then OpenMetrics, on a tie. */
 enum expo_format
 expo_negotiate(const char *accept)
 {
 	char	 buf[EXPO_ACCEPT_MAX], *range, *save = NULL;
-	double	 om = 0, text = 0, q;
+	double	 pb = 0, om = 0, text = 0, q;
 
 	if (accept == NULL || strlcpy(buf, accept, sizeof(buf)) >= sizeof(buf))
 		return EXPO_TEXT;
@@ -283,13 +324,18 @@ expo_negotiate(const char *accept)
 		while (isspace((unsigned char)*range))
 			range++;
 		q = expo_q(range);
-		if (strncasecmp(range, "application/openmetrics-text", 28) ==
-		    0 && q > om)
+		if (strncasecmp(range, "application/vnd.google.protobuf", 31) ==
+		    0 && expo_pb_range(range) && q > pb)
+			pb = q;
+		else if (strncasecmp(range, "application/openmetrics-text",
+		    28) == 0 && q > om)
 			om = q;
 		else if ((strncasecmp(range, "text/plain", 10) == 0 ||
 		    strncmp(range, "*/*", 3) == 0) && q > text)
 			text = q;
 	}
+	if (pb > 0 && pb >= om && pb >= text)
+		return EXPO_PROTOBUF;
 	return om > 0 && om >= text ? EXPO_OPENMETRICS : EXPO_TEXT;
 }
 
@@ -297,6 +343,10 @@ expo_negotiate(const char *accept)
 const char *
 expo_content_type(enum expo_format fmt)
 {
+	if (fmt == EXPO_PROTOBUF)
+		return "application/vnd.google.protobuf; "
+		    "proto=io.prometheus.client.MetricFamily; "
+		    "encoding=delimited";
 	if (fmt == EXPO_OPENMETRICS)
 		return "application/openmetrics-text; version=1.0.0; "
 		    "charset=utf-8";

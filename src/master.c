@@ -42,6 +42,7 @@
 #include "inferd/master.h"
 #include "inferd/metrics_http.h"
 #include "inferd/model.h"
+#include "inferd/procstat.h"
 #include "inferd/shm.h"
 #include "inferd/worker.h"
 
@@ -147,7 +148,12 @@ static void
 master_metrics(struct expo_metrics *em, void *arg)
 {
 	struct master	*m = arg;
+	pid_t		 pids[2 * CONFIG_MAX_WORKERS];
+	size_t		 i, n = 0;
 
+	for (i = 0; i < m->nprocs && n < 2 * CONFIG_MAX_WORKERS; i++)
+		pids[n++] = m->procs[i].pid;
+	procstat_gather(&em->proc, pids, n);
 	em->workers = m->nls;
 	em->workers_alive = master_alive(m);
 	em->worker_restarts = m->restarts;

@@ -14,6 +14,7 @@
 #include <event2/http.h>
 
 #include "inferd/expo.h"
+#include "inferd/expo_pb.h"
 #include "inferd/log.h"
 #include "inferd/metrics_http.h"
 #include "inferd/reply.h"
@@ -44,7 +45,8 @@ metrics_http_metrics(struct metrics_http *mh, struct evhttp_request *req)
 	em.snap = &snap;
 	fmt = expo_negotiate(evhttp_find_header(
 	    evhttp_request_get_input_headers(req), "Accept"));
-	if ((buf = evbuffer_new()) == NULL || expo_write(buf, fmt, &em) == -1) {
+	if ((buf = evbuffer_new()) == NULL || (fmt == EXPO_PROTOBUF ?
+	    expo_pb_write(buf, &em) : expo_write(buf, fmt, &em)) == -1) {
 		if (buf != NULL)
 			evbuffer_free(buf);
 		evhttp_send_error(req, 500, NULL);

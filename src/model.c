@@ -19,9 +19,27 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "inferd/model.h"
 #include "inferd/model_impl.h"
+
+/* Free the feature names and types of m. */
+static void
+model_features_free(struct model *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->nfeatures; i++) {
+		if (m->feature_names != NULL)
+			free(m->feature_names[i]);
+		if (m->feature_types != NULL)
+			free(m->feature_types[i]);
+	}
+	free(m->feature_names);
+	free(m->feature_types);
+	free(m->feature_order);
+}
 
 /* Free a model and everything it owns; NULL is fine. */
 void
@@ -35,6 +53,7 @@ model_free(struct model *m)
 	free(m->leaf);
 	free(m->group_end);
 	free(m->nodes);
+	model_features_free(m);
 	free(m);
 }
 
@@ -78,6 +97,46 @@ const char *
 model_sha256(const struct model *m)
 {
 	return m->sha256;
+}
+
+/* The name of feature i, or NULL. */
+const char *
+model_feature_name(const struct model *m, size_t i)
+{
+	return m->feature_names != NULL && i < m->nfeatures ?
+	    m->feature_names[i] : NULL;
+}
+
+/* XGBoost's type of feature i, or NULL. */
+const char *
+model_feature_type(const struct model *m, size_t i)
+{
+	return m->feature_types != NULL && i < m->nfeatures ?
+	    m->feature_types[i] : NULL;
+}
+
+/* Binary search of feature_order for name. */
+int
+model_feature_find(const struct model *m, const char *name, size_t *i)
+{
+	size_t	 lo = 0, hi = m->nfeatures, mid;
+	int	 c;
+
+	if (m->feature_order == NULL)
+		return -1;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(name, m->feature_names[m->feature_order[mid]]);
+		if (c == 0) {
+			*i = m->feature_order[mid];
+			return 0;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
 }
 
 /*

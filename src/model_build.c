@@ -680,6 +680,102 @@ out:
 	return ret;
 }
 
+/* A feature's name and index, to sort the names. */
+struct model_feature_key {
+	const char	*name;
+	size_t		 index;
+};
+
+/* Order feature keys by name. */
+static int
+model_feature_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct model_feature_key *)a)->name,
+	    ((const struct model_feature_key *)b)->name);
+}
+
+/*
+ * Read learner.KEY (feature_names or feature_types), an array of strings,
+ * into *out: NULL when absent or empty (XGBoost writes [] then), else
+ * exactly num_feature strings without NUL bytes.
+ */
+static int
+model_feature_strings(struct model_err *e, const struct model *m,
+    json_t *learner, const char *key, char ***out)
+{
+	json_t	*a = json_object_get(learner, key), *v;
+	size_t	 i;
+
+	*out = NULL;
+	if (a == NULL || (json_is_array(a) && json_array_size(a) == 0))
+		return 0;
+	if (!json_is_array(a))
+		return model_fail(e, "learner.%s: expected an array of strings, "
+		    "got %s", key, jsonutil_type_name(a, JSONUTIL_INTEGER_REAL));
+	if (json_array_size(a) != m->nfeatures)
+		return model_fail(e, "learner.%s: %zu entries, but num_feature "
+		    "is %zu", key, json_array_size(a), m->nfeatures);
+	if ((*out = calloc(m->nfeatures, sizeof(**out))) == NULL)
+		return model_fail(e, "learner.%s: out of memory", key);
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || strlen(json_string_value(v)) !=
+		    json_string_length(v))
+			return model_fail(e, "learner.%s[%zu]: expected a string "
+			    "without NUL bytes, got %s", key, i,
+			    jsonutil_type_name(v, JSONUTIL_INTEGER_REAL));
+		if (((*out)[i] = malloc(json_string_length(v) + 1)) == NULL)
+			return model_fail(e, "learner.%s: out of memory", key);
+		memcpy((*out)[i], json_string_value(v),
+		    json_string_length(v) + 1);
+	}
+	return 0;
+}
+
+/*
+ * Read the feature names and types the learner carries (issue 9), and
+ * index the names for model_feature_find.  Names must be unique, as
+ * XGBoost requires: a request's row keyed by name must mean one feature.
+ */
+static int
+model_build_features(struct model_err *e, struct model *m, json_t *learner)
+{
+	struct model_feature_key	*k;
+	size_t				 i;
+
+	if (model_feature_strings(e, m, learner, "feature_names",
+	    &m->feature_names) == -1 ||
+	    model_feature_strings(e, m, learner, "feature_types",
+	    &m->feature_types) == -1)
+		return -1;
+	if (m->feature_names == NULL)
+		return 0;
+	if ((k = calloc(m->nfeatures, sizeof(*k))) == NULL ||
+	    (m->feature_order = calloc(m->nfeatures,
+	    sizeof(*m->feature_order))) == NULL) {
+		free(k);
+		return model_fail(e, "learner.feature_names: out of memory");
+	}
+	for (i = 0; i < m->nfeatures; i++) {
+		k[i].name = m->feature_names[i];
+		k[i].index = i;
+	}
+	qsort(k, m->nfeatures, sizeof(*k), model_feature_cmp);
+	for (i = 0; i < m->nfeatures; i++) {
+		if (i > 0 && strcmp(k[i - 1].name, k[i].name) == 0) {
+			model_fail(e, "learner.feature_names[%zu]: \"%.64s\" is "
+			    "also feature_names[%zu]; names must be unique",
+			    k[i].index > k[i - 1].index ? k[i].index :
+			    k[i - 1].index, k[i].name, k[i].index >
+			    k[i - 1].index ? k[i - 1].index : k[i].index);
+			free(k);
+			return -1;
+		}
+		m->feature_order[i] = k[i].index;
+	}
+	free(k);
+	return 0;
+}
+
 /* Fill m from a parsed model document; see model_build.h. */
 int
 model_build(struct model *m, json_t *root, struct model_err *e)
@@ -696,7 +792,8 @@ model_build(struct model *m, json_t *root, struct model_err *e)
 		    "save it with Booster.save_model(\"model.json\"))",
 		    learner == NULL ? "missing" : "expected an object");
 	if (model_build_learner(e, m, learner) == -1 ||
-	    model_build_booster(e, m, learner) == -1)
+	    model_build_booster(e, m, learner) == -1 ||
+	    model_build_features(e, m, learner) == -1)
 		return -1;
 	return 0;
 }

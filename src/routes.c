@@ -15,6 +15,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "inferd/clock.h"
 #include "inferd/config.h"
 #include "inferd/conn.h"
 #include "inferd/infer.h"
@@ -44,6 +45,7 @@ typedef void (*routes_fn)(struct routes *, struct conn_req *, const char *);
 #define M_POST	EVHTTP_REQ_POST
 #define M_HEAD	EVHTTP_REQ_HEAD
 #define V2_MODELS	"/v2/models/"
+#define V1_MODELS	"/v1/models/"
 
 static void	routes_predict(struct routes *, struct conn_req *, const char *);
 static void	routes_healthz(struct routes *, struct conn_req *, const char *);
@@ -56,14 +58,23 @@ static void	routes_v2_model_ready(struct routes *, struct conn_req *,
 		    const char *);
 static void	routes_v2_infer(struct routes *, struct conn_req *,
 		    const char *);
+static void	routes_v2_server(struct routes *, struct conn_req *,
+		    const char *);
+static void	routes_v1_model(struct routes *, struct conn_req *,
+		    const char *);
+static void	routes_v1_predict(struct routes *, struct conn_req *,
+		    const char *);
 
 /*
- * The routes.  A path is either exact, or /v2/models/{name} followed by
- * suffix; {name} must be the model's name.
+ * The routes.  A path is either exact, or prefix, {name}, then (for a
+ * versioned route) /versions/{version}, then suffix; {name} must be the
+ * model's name and {version} its version (infer_oip_version_is).
  */
 static const struct routes_route {
 	const char		*path;		/* exact path, or NULL */
-	const char		*suffix;	/* after /v2/models/{name} */
+	const char		*prefix;	/* before {name} */
+	const char		*suffix;	/* after {name}[/versions/{v}] */
+	int			 versioned;
 	unsigned		 methods;
 	const char		*allow;		/* Allow: header for 405 */
 	enum routes_handler	 handler;
@@ -80,13 +91,36 @@ static const struct routes_route {
 	{ .path = "/v2/health/ready", .methods = M_GET | M_HEAD,
 	    .allow = "GET, HEAD", .handler = ROUTES_H_V2_READY,
 	    .fn = routes_v2_ready },
-	{ .suffix = "", .methods = M_GET, .allow = "GET",
-	    .handler = ROUTES_H_V2_MODEL, .fn = routes_v2_model },
-	{ .suffix = "/ready", .methods = M_GET | M_HEAD, .allow = "GET, HEAD",
-	    .handler = ROUTES_H_V2_MODEL_READY, .fn = routes_v2_model_ready },
-	{ .suffix = "/infer", .methods = M_POST, .allow = "POST",
-	    .handler = ROUTES_H_V2_INFER, .observe = 1,
+	{ .prefix = V2_MODELS, .suffix = "", .methods = M_GET,
+	    .allow = "GET", .handler = ROUTES_H_V2_MODEL,
+	    .fn = routes_v2_model },
+	{ .prefix = V2_MODELS, .suffix = "/ready", .methods = M_GET | M_HEAD,
+	    .allow = "GET, HEAD", .handler = ROUTES_H_V2_MODEL_READY,
+	    .fn = routes_v2_model_ready },
+	{ .prefix = V2_MODELS, .suffix = "/infer", .methods = M_POST,
+	    .allow = "POST", .handler = ROUTES_H_V2_INFER, .observe = 1,
 	    .fn = routes_v2_infer },
+	{ .path = "/v2", .methods = M_GET, .allow = "GET",
+	    .handler = ROUTES_H_V2_SERVER, .fn = routes_v2_server },
+	{ .path = "/v2/", .methods = M_GET, .allow = "GET",
+	    .handler = ROUTES_H_V2_SERVER, .fn = routes_v2_server },
+	{ .prefix = V2_MODELS, .versioned = 1, .suffix = "", .methods = M_GET,
+	    .allow = "GET", .handler = ROUTES_H_V2_VERSION,
+	    .fn = routes_v2_model },
+	{ .prefix = V2_MODELS, .versioned = 1, .suffix = "/ready",
+	    .methods = M_GET | M_HEAD, .allow = "GET, HEAD",
+	    .handler = ROUTES_H_V2_VERSION_READY,
+	    .fn = routes_v2_model_ready },
+	{ .prefix = V2_MODELS, .versioned = 1, .suffix = "/infer",
+	    .methods = M_POST, .allow = "POST",
+	    .handler = ROUTES_H_V2_VERSION_INFER, .observe = 1,
+	    .fn = routes_v2_infer },
+	{ .prefix = V1_MODELS, .suffix = ":predict", .methods = M_POST,
+	    .allow = "POST", .handler = ROUTES_H_V1_PREDICT, .observe = 1,
+	    .fn = routes_v1_predict },
+	{ .prefix = V1_MODELS, .suffix = "", .methods = M_GET | M_HEAD,
+	    .allow = "GET, HEAD", .handler = ROUTES_H_V1_MODEL,
+	    .fn = routes_v1_model },
 };
 
 #define ROUTES_N	(sizeof(routes_table) / sizeof(routes_table[0]))
@@ -108,18 +142,21 @@ routes_text(const char *text)
 }
 
 /*
- * A body of infer's formatters (a malloc'd JSON text, taken over; NULL
- * when they ran out of memory) in a new buffer; NULL when out of memory.
+ * A body written by one of infer's metadata formatters, with its newline,
+ * in a new buffer; NULL when out of memory.
  */
 static struct evbuffer *
-routes_take(char *text)
+routes_build(int (*fmt)(struct evbuffer *, const struct model *),
+    const struct model *m)
 {
 	struct evbuffer	*buf;
 
-	if (text == NULL)
+	if ((buf = evbuffer_new()) == NULL)
 		return NULL;
-	buf = routes_text(text);
-	free(text);
+	if (fmt(buf, m) == -1 || evbuffer_add(buf, "\n", 1) == -1) {
+		evbuffer_free(buf);
+		return NULL;
+	}
 	return buf;
 }
 
@@ -258,16 +295,17 @@ routes_body(struct routes *rt, struct conn_req *r, size_t *len)
 }
 
 /*
- * Parse the body, predict its rows and format them (OIP when oip is set);
+ * Parse the body, predict its rows and format them, in protocol proto;
  * answers errors itself and returns NULL then.
  */
 static struct evbuffer *
-routes_infer(struct routes *rt, struct conn_req *r, int oip)
+routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
 {
 	const struct model	*m = rt->model;
 	struct infer_batch	 b = { 0 };
 	struct infer_error	 err;
 	struct evbuffer		*out;
+	struct timespec		 t0;
 	double			*y;
 	char			*body;
 	size_t			 len;
@@ -275,9 +313,8 @@ routes_infer(struct routes *rt, struct conn_req *r, int oip)
 
 	if ((body = routes_body(rt, r, &len)) == NULL)
 		return NULL;
-	rc = oip ? infer_parse_oip(body, len, m, rt->cfg->max_batch_rows,
-	    &b, &err) : infer_parse_predict(body, len, m,
-	    rt->cfg->max_batch_rows, &b, &err);
+	rc = infer_parse(proto, body, len, m, rt->cfg->max_batch_rows, &b,
+	    &err);
 	free(body);
 	if (rc == -1) {
 		conn_error(r, err.status, "%s", err.msg);
@@ -288,9 +325,15 @@ routes_infer(struct routes *rt, struct conn_req *r, int oip)
 		conn_error(r, 500, "out of memory");
 		return NULL;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	model_predict(m, b.x, b.rows, y);
-	out = routes_take(oip ? infer_format_oip(m, &b, y) :
-	    infer_format_predict(m, y, b.rows));
+	conn_req_set_work(r, b.rows, clock_since(&t0));
+	if ((out = evbuffer_new()) != NULL &&
+	    (infer_format(out, proto, m, &b, y) == -1 ||
+	    evbuffer_add(out, "\n", 1) == -1)) {
+		evbuffer_free(out);
+		out = NULL;
+	}
 	free(y);
 	free(b.x);
 	if (out == NULL)
@@ -309,7 +352,7 @@ routes_predict(struct routes *rt, struct conn_req *r, const char *query)
 
 	if (evhttp_request_get_command(conn_req_http(r)) == EVHTTP_REQ_GET)
 		body = routes_text(rt->probe);
-	else if ((body = routes_infer(rt, r, 0)) == NULL)
+	else if ((body = routes_infer(rt, r, INFER_PREDICT)) == NULL)
 		return;		/* answered */
 	routes_answer_after(rt, r, query, body);
 }
@@ -350,8 +393,8 @@ routes_v2_model(struct routes *rt, struct conn_req *r, const char *query)
 {
 	(void)query;
 
-	conn_respond(r, 200, routes_take(infer_format_oip_metadata(
-	    rt->model)));
+	conn_respond(r, 200, routes_build(infer_format_oip_metadata,
+	    rt->model));
 }
 
 /* OIP model readiness. */
@@ -361,7 +404,7 @@ routes_v2_model_ready(struct routes *rt, struct conn_req *r,
 {
 	(void)query;
 
-	conn_respond(r, 200, routes_take(infer_format_oip_ready(rt->model)));
+	conn_respond(r, 200, routes_build(infer_format_oip_ready, rt->model));
 }
 
 /* OIP inference. */
@@ -372,7 +415,46 @@ routes_v2_infer(struct routes *rt, struct conn_req *r, const char *query)
 
 	(void)query;
 
-	if ((body = routes_infer(rt, r, 1)) != NULL)
+	if ((body = routes_infer(rt, r, INFER_OIP)) != NULL)
+		conn_respond(r, 200, body);
+}
+
+/* OIP server metadata. */
+static void
+routes_v2_server(struct routes *rt, struct conn_req *r, const char *query)
+{
+	struct evbuffer	*body;
+
+	(void)rt;
+	(void)query;
+
+	if ((body = evbuffer_new()) != NULL &&
+	    (infer_format_oip_server(body) == -1 ||
+	    evbuffer_add(body, "\n", 1) == -1)) {
+		evbuffer_free(body);
+		body = NULL;
+	}
+	conn_respond(r, 200, body);
+}
+
+/* KServe v1 model status. */
+static void
+routes_v1_model(struct routes *rt, struct conn_req *r, const char *query)
+{
+	(void)query;
+
+	conn_respond(r, 200, routes_build(infer_format_v1_status, rt->model));
+}
+
+/* KServe v1 prediction. */
+static void
+routes_v1_predict(struct routes *rt, struct conn_req *r, const char *query)
+{
+	struct evbuffer	*body;
+
+	(void)query;
+
+	if ((body = routes_infer(rt, r, INFER_V1)) != NULL)
 		conn_respond(r, 200, body);
 }
 
@@ -395,38 +477,82 @@ routes_is_model(const char *name, size_t len, const char *mine)
 	return same;
 }
 
+/* How a path with {name} (and {version}) matched a route. */
+enum routes_found {
+	ROUTES_FOUND,
+	ROUTES_NO_MODEL,	/* another model's name */
+	ROUTES_NO_VERSION	/* this model, another version */
+};
+
 /*
- * Match path against the routes.  Returns the route, or NULL (404); for a
- * /v2/models/{name} path naming another model, *unknown_model is set.
+ * Match path against prefixed route rt: prefix, a non-empty {name} with
+ * no '/', then "/versions/{version}" if rt is versioned, then rt's suffix.
+ * Returns -1 if the path has not that form, else how it matched.
+ */
+static int
+routes_match_prefix(const struct routes_route *rt, const char *path,
+    const struct model *m)
+{
+	const char	*name, *end, *v = NULL;
+	size_t		 len, slen = strlen(rt->suffix);
+
+	if (strncmp(path, rt->prefix, strlen(rt->prefix)) != 0)
+		return -1;
+	name = path + strlen(rt->prefix);
+	len = strlen(name);
+	if (len < slen || strcmp(name + len - slen, rt->suffix) != 0)
+		return -1;
+	end = name + len - slen;		/* {name}[/versions/{v}] */
+	if (rt->versioned) {
+		for (v = end; v > name && v[-1] != '/'; v--)
+			;
+		if (v - name < (ptrdiff_t)sizeof("x/versions/") - 1 ||
+		    strncmp(v - (sizeof("/versions/") - 1), "/versions/",
+		    sizeof("/versions/") - 1) != 0 || v == end)
+			return -1;
+		len = (size_t)(v - name) - (sizeof("/versions/") - 1);
+	} else
+		len = (size_t)(end - name);
+	if (len == 0 || memchr(name, '/', len) != NULL)
+		return -1;
+	if (!routes_is_model(name, len, model_name(m)))
+		return ROUTES_NO_MODEL;
+	if (v != NULL && !infer_oip_version_is(m, v, (size_t)(end - v)))
+		return ROUTES_NO_VERSION;
+	return ROUTES_FOUND;
+}
+
+/*
+ * Match path against the routes.  Returns the route, or NULL (404); *found
+ * says whether the {name} and {version} of a prefixed route are the
+ * model's.  A path that fits several prefixed routes (a model named
+ * "m:predict") takes the one whose name is the model's.
  */
 static const struct routes_route *
-routes_match(const struct routes *rt, const char *path, int *unknown_model)
+routes_match(const struct routes *rt, const char *path, int *found)
 {
-	const char	*name, *rest, *mine = model_name(rt->model);
-	size_t		 i, namelen;
+	const struct routes_route	*first = NULL;
+	size_t				 i;
+	int				 how;
 
-	*unknown_model = 0;
+	*found = ROUTES_FOUND;
 	for (i = 0; i < ROUTES_N; i++)
 		if (routes_table[i].path != NULL &&
 		    strcmp(routes_table[i].path, path) == 0)
 			return &routes_table[i];
-	if (strncmp(path, V2_MODELS, strlen(V2_MODELS)) != 0)
-		return NULL;
-	name = path + strlen(V2_MODELS);
-	rest = strchr(name, '/');
-	namelen = rest != NULL ? (size_t)(rest - name) : strlen(name);
-	if (rest == NULL)
-		rest = "";
-	if (namelen == 0)
-		return NULL;
 	for (i = 0; i < ROUTES_N; i++) {
-		if (routes_table[i].suffix == NULL ||
-		    strcmp(routes_table[i].suffix, rest) != 0)
+		if (routes_table[i].prefix == NULL ||
+		    (how = routes_match_prefix(&routes_table[i], path,
+		    rt->model)) == -1)
 			continue;
-		*unknown_model = !routes_is_model(name, namelen, mine);
-		return &routes_table[i];
+		if (how == ROUTES_FOUND)
+			return &routes_table[i];
+		if (first == NULL) {
+			first = &routes_table[i];
+			*found = how;
+		}
 	}
-	return NULL;
+	return first;
 }
 
 /* Route and answer one request. */
@@ -437,13 +563,13 @@ routes_dispatch(struct routes *rt, struct conn_req *r)
 	const struct evhttp_uri		*uri = evhttp_request_get_evhttp_uri(req);
 	const struct routes_route	*route;
 	const char			*path, *query;
-	int				 unknown_model;
+	int				 found;
 
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
 	if (path == NULL || *path == '\0')
 		path = "/";
-	if ((route = routes_match(rt, path, &unknown_model)) == NULL) {
+	if ((route = routes_match(rt, path, &found)) == NULL) {
 		conn_error(r, 404, "no route for %.200s (see the README's "
 		    "Routes)", path);
 		return;
@@ -456,9 +582,15 @@ routes_dispatch(struct routes *rt, struct conn_req *r)
 		    routes_handler_names[route->handler], route->allow);
 		return;
 	}
-	if (unknown_model) {
+	if (found == ROUTES_NO_MODEL) {
 		conn_error(r, 404, "model not found; this server serves "
 		    "\"%s\"", model_name(rt->model));
+		return;
+	}
+	if (found == ROUTES_NO_VERSION) {
+		conn_error(r, 404, "model version not found; this server serves "
+		    "version \"%.*s\" of \"%s\"", INFER_VERSION_LEN,
+		    model_sha256(rt->model), model_name(rt->model));
 		return;
 	}
 	if (route->observe)
@@ -478,14 +610,23 @@ routes_probe(const struct model *m)
 	size_t	 i, n = model_nfeatures(m);
 	float	*x = calloc(n, sizeof(*x));
 	double	*y = calloc(model_noutputs(m), sizeof(*y));
+	struct evbuffer	*buf = evbuffer_new();
 	char	*body = NULL;
+	size_t	 len;
 
-	if (x != NULL && y != NULL) {
+	if (x != NULL && y != NULL && buf != NULL) {
 		for (i = 0; i < n; i++)
 			x[i] = NAN;
 		model_predict(m, x, 1, y);
-		body = infer_format_predict(m, y, 1);
+		if (infer_format_predict(buf, m, y, 1) == 0 &&
+		    (body = malloc((len = evbuffer_get_length(buf)) + 1)) !=
+		    NULL) {
+			evbuffer_remove(buf, body, len);
+			body[len] = '\0';
+		}
 	}
+	if (buf != NULL)
+		evbuffer_free(buf);
 	free(x);
 	free(y);
 	return body;

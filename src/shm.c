@@ -22,7 +22,7 @@
 #include "inferd/shm.h"
 
 #define SHM_MAGIC	0x494e464552443031ULL	/* "INFERD01" */
-#define SHM_VERSION	1
+#define SHM_VERSION	2	/* 2: native, compute and rows buckets */
 
 const int shm_code_values[SHM_NCODES] = {
 #define X(code)		[SHM_C_##code] = code,
@@ -30,11 +30,54 @@ const int shm_code_values[SHM_NCODES] = {
 #undef X
 };
 
+/* Model compute time: 10 us to 2.5 s. */
+const double shm_compute_bounds[SHM_COMPUTE_NB] = {
+	0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5,
+};
+
+/* Rows per prediction request: 1 to max_batch_rows' default and beyond. */
+const double shm_rows_bounds[SHM_ROWS_NB] = {
+	1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000,
+};
+
+/*
+ * The bounds of schema 4 in [0.5, 1): 2^(i/16) / 2.  These are the values
+ * of Prometheus' own table (exponentialBounds), last bits included, so
+ * that a latency on a bound falls in the bucket Prometheus says it does.
+ */
+static const double shm_native_frac[16] = {
+	0.5, 0.5221368912137069, 0.5452538663326288, 0.5693943173783458,
+	0.5946035575013605, 0.620928906036742, 0.6484197773255048,
+	0.6771277734684463, 0.7071067811865475, 0.7384130729697496,
+	0.7711054127039704, 0.805245165974627, 0.8408964152537144,
+	0.8781260801866495, 0.9170040432046711, 0.9576032806985735,
+};
+
 /* Bytes of a segment with nslots slots. */
 size_t
 shm_size(size_t nslots)
 {
 	return sizeof(struct shm_header) + nslots * sizeof(struct shm_slot);
+}
+
+/*
+ * Fill seg->native_classic: for each native bucket, the classic bucket of
+ * the smallest latency in it.
+ */
+static void
+shm_native_map(struct shm_segment *seg)
+{
+	double	lower = SHM_NATIVE_ZERO;
+	int	k;
+
+	seg->native_classic[0] = 0;
+	for (k = SHM_NATIVE_MIN; k <= SHM_NATIVE_MAX; k++) {
+		seg->native_classic[k - SHM_NATIVE_MIN + 1] =
+		    (uint8_t)shm_bucket_index(seg->bounds, seg->nbuckets,
+		    nextafter(lower, INFINITY));
+		lower = shm_native_upper(k);
+	}
 }
 
 /* Lay out a zeroed segment in mem. */
@@ -49,6 +92,7 @@ shm_init(struct shm_segment *seg, void *mem, size_t nslots,
 	seg->nslots = nslots;
 	seg->nbuckets = nbounds;
 	memcpy(seg->bounds, bounds, nbounds * sizeof(*bounds));
+	shm_native_map(seg);
 	seg->hdr->magic = SHM_MAGIC;
 	seg->hdr->version = SHM_VERSION;
 	seg->hdr->nslots = (uint32_t)nslots;
@@ -151,6 +195,36 @@ shm_bucket_index(const double *bounds, size_t nbounds, double seconds)
 	return lo;
 }
 
+/* Native bucket of a latency: frexp and five comparisons, no log(). */
+int
+shm_native_index(double seconds)
+{
+	double	frac;
+	int	exp, i = 0;
+
+	if (!(seconds > SHM_NATIVE_ZERO))
+		return SHM_NATIVE_MIN - 1;
+	if (seconds > 4096.0)			/* 2^12, infinity included */
+		return SHM_NATIVE_MAX;
+	frac = frexp(seconds, &exp);		/* in [0.5, 1) */
+	/* i = how many bounds lie below frac: a branchless lower bound. */
+	i += shm_native_frac[i + 7] < frac ? 8 : 0;
+	i += shm_native_frac[i + 3] < frac ? 4 : 0;
+	i += shm_native_frac[i + 1] < frac ? 2 : 0;
+	i += shm_native_frac[i] < frac ? 1 : 0;
+	i += shm_native_frac[i] < frac ? 1 : 0;
+	return i + (exp - 1) * 16;
+}
+
+/* Upper bound of native bucket k: frac[k mod 16] * 2^(k div 16 + 1). */
+double
+shm_native_upper(int k)
+{
+	int	e = k >= 0 ? k / 16 : -((15 - k) / 16);
+
+	return ldexp(shm_native_frac[k - e * 16], e + 1);
+}
+
 /* Counter index of a status code. */
 enum shm_code
 shm_code_index(int status)
@@ -163,35 +237,99 @@ shm_code_index(int status)
 	return SHM_C_500;
 }
 
-/* Count one finished request (and observe its latency). */
+/* Valid requests: 2xx, 3xx, 5xx and 499. */
+int
+shm_observed(int status)
+{
+	return status < 400 || status >= 500 || status == 499;
+}
+
+/*
+ * Add n to a counter of the caller's own slot.  The slot has one writer,
+ * so a load and a store do (no read-modify-write, no lock prefix); both
+ * are atomic so that the master's concurrent loads see whole values.
+ */
+static inline void
+shm_add(_Atomic uint64_t *c, uint64_t n, memory_order order)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c,
+	    memory_order_relaxed) + n, order);
+}
+
+/* Seconds as integer nanoseconds (0 for negatives). */
+static inline uint64_t
+shm_ns(double seconds)
+{
+	return seconds > 0 ? (uint64_t)(seconds * 1e9 + 0.5) : 0;
+}
+
+/*
+ * The latency, in the classic buckets first and then in the native ones,
+ * the native store with release order: a reader that loads the native
+ * buckets first (acquire, see shm_snapshot) never sees more native than
+ * classic observations, so _count covers the native buckets.
+ */
+static void
+shm_observe(const struct shm_segment *seg, struct shm_slot *slot,
+    double seconds)
+{
+	int		 k = shm_native_index(seconds);
+	size_t		 b = seg->native_classic[k - SHM_NATIVE_MIN + 1];
+	_Atomic uint64_t *nb = k < SHM_NATIVE_MIN ? &slot->native_zero :
+			    &slot->native[k - SHM_NATIVE_MIN];
+
+	while (b < seg->nbuckets && seconds > seg->bounds[b])
+		b++;
+	shm_add(&slot->buckets[b], 1, memory_order_relaxed);
+	shm_add(&slot->sum_ns, shm_ns(seconds), memory_order_relaxed);
+	shm_add(nb, 1, memory_order_release);
+}
+
+/* Count one finished request (and observe it). */
 void
 shm_record(const struct shm_segment *seg, struct shm_slot *slot,
-    unsigned h, int status, int observe, double seconds)
+    const struct shm_request *rq)
 {
-	if (observe) {
-		size_t b = shm_bucket_index(seg->bounds, seg->nbuckets,
-		    seconds);
-		uint64_t ns = seconds > 0 ? (uint64_t)llround(seconds * 1e9) :
-		    0;
-		atomic_fetch_add_explicit(&slot->buckets[b], 1,
+	if (rq->rows > 0) {
+		shm_add(&slot->compute[shm_bucket_index(shm_compute_bounds,
+		    SHM_COMPUTE_NB, rq->compute)], 1, memory_order_relaxed);
+		shm_add(&slot->compute_sum_ns, shm_ns(rq->compute),
 		    memory_order_relaxed);
-		atomic_fetch_add_explicit(&slot->sum_ns, ns,
-		    memory_order_relaxed);
+		shm_add(&slot->rows[shm_bucket_index(shm_rows_bounds,
+		    SHM_ROWS_NB, rq->rows)], 1, memory_order_relaxed);
+		shm_add(&slot->rows_sum, rq->rows, memory_order_relaxed);
 	}
-	atomic_fetch_add_explicit(&slot->requests[h][shm_code_index(status)], 1,
+	if (rq->observe && shm_observed(rq->status))
+		shm_observe(seg, slot, rq->latency);
+	shm_add(&slot->requests[rq->handler][shm_code_index(rq->status)], 1,
 	    memory_order_relaxed);
+}
+
+/* Running sums of n counts into cum; returns the total. */
+static uint64_t
+shm_cumulate(const uint64_t *counts, uint64_t *cum, size_t n)
+{
+	uint64_t	total = 0;
+	size_t		i;
+
+	for (i = 0; i < n; i++) {
+		total += counts[i];
+		cum[i] = total;
+	}
+	return total;
 }
 
 /*
  * Sum all slots: O(slots x counters).  Each field of SHM_SLOT_FIELDS is
- * summed as the flat array of its elements; the histogram's cumulative
- * buckets and count are then derived from the summed buckets.
+ * summed as the flat array of its elements, in the order of the list, with
+ * acquire loads (plain loads on x86), so a slot's native buckets are read
+ * before its classic ones (see shm_observe); the histograms' cumulative
+ * buckets and counts are then derived from the summed buckets.
  */
 void
 shm_snapshot(const struct shm_segment *seg, struct shm_snapshot *snap)
 {
-	uint64_t	total = 0;
-	size_t		s, i, b;
+	size_t		s, i;
 
 	memset(snap, 0, sizeof(*snap));
 	snap->nbuckets = seg->nbuckets;
@@ -205,17 +343,22 @@ shm_snapshot(const struct shm_segment *seg, struct shm_snapshot *snap)
 									\
 		for (i = 0; i < sizeof(snap->name) / sizeof(type); i++)	\
 			dst[i] += atomic_load_explicit(&src[i],		\
-			    memory_order_relaxed);			\
+			    memory_order_acquire);			\
 	}
 		SHM_SLOT_FIELDS(X)
 #undef X
 	}
-	for (b = 0; b <= seg->nbuckets; b++) {
-		total += snap->buckets[b];
-		snap->cumulative[b] = total;
-	}
-	snap->count = total;
+	snap->count = shm_cumulate(snap->buckets, snap->cumulative,
+	    seg->nbuckets + 1);
 	snap->sum = (double)snap->sum_ns / 1e9;
+	snap->native_count = snap->native_zero;
+	for (i = 0; i < SHM_NATIVE_N; i++)
+		snap->native_count += snap->native[i];
+	snap->compute_count = shm_cumulate(snap->compute,
+	    snap->compute_cumulative, SHM_COMPUTE_NB + 1);
+	snap->compute_seconds = (double)snap->compute_sum_ns / 1e9;
+	snap->rows_count = shm_cumulate(snap->rows, snap->rows_cumulative,
+	    SHM_ROWS_NB + 1);
 	if (snap->in_flight < 0)
 		snap->in_flight = 0;
 }

@@ -45,6 +45,8 @@ static struct expo_metrics	metrics;
 static int
 setup(void **state)
 {
+	int	i;
+
 	memset(&snap, 0, sizeof(snap));
 	snap.nbuckets = 3;
 	snap.bounds[0] = 0.5;
@@ -60,6 +62,13 @@ setup(void **state)
 	snap.requests[ROUTES_H_PREDICT][SHM_C_400] = 1;
 	snap.requests[ROUTES_H_OTHER][SHM_C_404] = 2;
 	snap.in_flight = 3;
+	snap.compute_cumulative[3] = 1;
+	for (i = 4; i <= SHM_COMPUTE_NB; i++)
+		snap.compute_cumulative[i] = 2;
+	snap.compute_seconds = 0.0003;
+	for (i = 2; i <= SHM_ROWS_NB; i++)
+		snap.rows_cumulative[i] = 2;
+	snap.rows_sum = 7;
 	metrics = (struct expo_metrics){
 		.snap = &snap,
 		.workers = 2,
@@ -71,12 +80,14 @@ setup(void **state)
 		.model_name = "bc",
 		.model_sha256 = "abc123",
 		.model_objective = "binary:logistic",
+		.proc = { .cpu_seconds = 1.5, .resident_bytes = 1048576,
+		    .virtual_bytes = 4194304, .open_fds = 12, .max_fds = 3072 },
 	};
 	return 0;
 }
 
 static const char golden_text[] =
-"# HELP prediction_latency_seconds Time from the arrival of an inference request to its response, requested delay included.\n"
+"# HELP prediction_latency_seconds Time from the arrival of a valid inference request (/predict, /v2/models/{name}/infer) to its response, requested delay included. Observed for responses 2xx and 5xx and for 499 (the client left first); never for client errors 4xx, which inferd_http_requests_total counts.\n"
 "# TYPE prediction_latency_seconds histogram\n"
 "prediction_latency_seconds_bucket{le=\"0.5\"} 5\n"
 "prediction_latency_seconds_bucket{le=\"1.0\"} 7\n"
@@ -84,6 +95,45 @@ static const char golden_text[] =
 "prediction_latency_seconds_bucket{le=\"+Inf\"} 9\n"
 "prediction_latency_seconds_count 9\n"
 "prediction_latency_seconds_sum 14.25\n"
+"# HELP inferd_model_compute_seconds Time the model took to predict the rows of one prediction request (POST /predict, /v2/models/{name}/infer): the evaluation alone, without parsing, formatting, delay or I/O.\n"
+"# TYPE inferd_model_compute_seconds histogram\n"
+"inferd_model_compute_seconds_bucket{le=\"1e-05\"} 0\n"
+"inferd_model_compute_seconds_bucket{le=\"2.5e-05\"} 0\n"
+"inferd_model_compute_seconds_bucket{le=\"5e-05\"} 0\n"
+"inferd_model_compute_seconds_bucket{le=\"0.0001\"} 1\n"
+"inferd_model_compute_seconds_bucket{le=\"0.00025\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.0005\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.001\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.0025\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.005\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.01\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.025\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.05\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.1\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.25\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"1.0\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"2.5\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"+Inf\"} 2\n"
+"inferd_model_compute_seconds_count 2\n"
+"inferd_model_compute_seconds_sum 0.0003\n"
+"# HELP inferd_request_rows Rows the model predicted for one prediction request (POST /predict, /v2/models/{name}/infer).\n"
+"# TYPE inferd_request_rows histogram\n"
+"inferd_request_rows_bucket{le=\"1.0\"} 0\n"
+"inferd_request_rows_bucket{le=\"2.0\"} 0\n"
+"inferd_request_rows_bucket{le=\"5.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"10.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"20.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"50.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"100.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"200.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"500.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"1000.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"2000.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"5000.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"10000.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"+Inf\"} 2\n"
+"inferd_request_rows_count 2\n"
+"inferd_request_rows_sum 7.0\n"
 "# HELP inferd_http_requests_total HTTP requests answered by the workers, by handler and status code.\n"
 "# TYPE inferd_http_requests_total counter\n"
 "inferd_http_requests_total{handler=\"/predict\",code=\"200\"} 8\n"
@@ -110,12 +160,27 @@ static const char golden_text[] =
 "# HELP inferd_build_info inferd's version.\n"
 "# TYPE inferd_build_info gauge\n"
 "inferd_build_info{version=\"1.2.3\"} 1\n"
+"# HELP process_cpu_seconds_total User and system CPU time of the master and its workers, those that exited included, in seconds.\n"
+"# TYPE process_cpu_seconds_total counter\n"
+"process_cpu_seconds_total 1.5\n"
+"# HELP process_resident_memory_bytes Resident memory of the master and its workers, summed (a page they share counts once per process).\n"
+"# TYPE process_resident_memory_bytes gauge\n"
+"process_resident_memory_bytes 1048576\n"
+"# HELP process_virtual_memory_bytes Virtual memory of the master and its workers, summed.\n"
+"# TYPE process_virtual_memory_bytes gauge\n"
+"process_virtual_memory_bytes 4194304\n"
+"# HELP process_open_fds Open file descriptors of the master and its workers, summed.\n"
+"# TYPE process_open_fds gauge\n"
+"process_open_fds 12\n"
+"# HELP process_max_fds File descriptor limits (RLIMIT_NOFILE) of the master and its workers, summed: process_open_fds / process_max_fds is the share in use.\n"
+"# TYPE process_max_fds gauge\n"
+"process_max_fds 3072\n"
 "# HELP process_start_time_seconds Start time of the master process since the Unix epoch in seconds.\n"
 "# TYPE process_start_time_seconds gauge\n"
 "process_start_time_seconds 1700000000.5\n";
 
 static const char golden_om[] =
-"# HELP prediction_latency_seconds Time from the arrival of an inference request to its response, requested delay included.\n"
+"# HELP prediction_latency_seconds Time from the arrival of a valid inference request (/predict, /v2/models/{name}/infer) to its response, requested delay included. Observed for responses 2xx and 5xx and for 499 (the client left first); never for client errors 4xx, which inferd_http_requests_total counts.\n"
 "# TYPE prediction_latency_seconds histogram\n"
 "prediction_latency_seconds_bucket{le=\"0.5\"} 5\n"
 "prediction_latency_seconds_bucket{le=\"1.0\"} 7\n"
@@ -123,6 +188,45 @@ static const char golden_om[] =
 "prediction_latency_seconds_bucket{le=\"+Inf\"} 9\n"
 "prediction_latency_seconds_count 9\n"
 "prediction_latency_seconds_sum 14.25\n"
+"# HELP inferd_model_compute_seconds Time the model took to predict the rows of one prediction request (POST /predict, /v2/models/{name}/infer): the evaluation alone, without parsing, formatting, delay or I/O.\n"
+"# TYPE inferd_model_compute_seconds histogram\n"
+"inferd_model_compute_seconds_bucket{le=\"1e-05\"} 0\n"
+"inferd_model_compute_seconds_bucket{le=\"2.5e-05\"} 0\n"
+"inferd_model_compute_seconds_bucket{le=\"5e-05\"} 0\n"
+"inferd_model_compute_seconds_bucket{le=\"0.0001\"} 1\n"
+"inferd_model_compute_seconds_bucket{le=\"0.00025\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.0005\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.001\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.0025\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.005\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.01\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.025\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.05\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.1\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"0.25\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"1.0\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"2.5\"} 2\n"
+"inferd_model_compute_seconds_bucket{le=\"+Inf\"} 2\n"
+"inferd_model_compute_seconds_count 2\n"
+"inferd_model_compute_seconds_sum 0.0003\n"
+"# HELP inferd_request_rows Rows the model predicted for one prediction request (POST /predict, /v2/models/{name}/infer).\n"
+"# TYPE inferd_request_rows histogram\n"
+"inferd_request_rows_bucket{le=\"1.0\"} 0\n"
+"inferd_request_rows_bucket{le=\"2.0\"} 0\n"
+"inferd_request_rows_bucket{le=\"5.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"10.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"20.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"50.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"100.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"200.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"500.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"1000.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"2000.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"5000.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"10000.0\"} 2\n"
+"inferd_request_rows_bucket{le=\"+Inf\"} 2\n"
+"inferd_request_rows_count 2\n"
+"inferd_request_rows_sum 7.0\n"
 "# HELP inferd_http_requests HTTP requests answered by the workers, by handler and status code.\n"
 "# TYPE inferd_http_requests counter\n"
 "inferd_http_requests_total{handler=\"/predict\",code=\"200\"} 8\n"
@@ -149,6 +253,21 @@ static const char golden_om[] =
 "# HELP inferd_build inferd's version.\n"
 "# TYPE inferd_build info\n"
 "inferd_build_info{version=\"1.2.3\"} 1\n"
+"# HELP process_cpu_seconds User and system CPU time of the master and its workers, those that exited included, in seconds.\n"
+"# TYPE process_cpu_seconds counter\n"
+"process_cpu_seconds_total 1.5\n"
+"# HELP process_resident_memory_bytes Resident memory of the master and its workers, summed (a page they share counts once per process).\n"
+"# TYPE process_resident_memory_bytes gauge\n"
+"process_resident_memory_bytes 1048576\n"
+"# HELP process_virtual_memory_bytes Virtual memory of the master and its workers, summed.\n"
+"# TYPE process_virtual_memory_bytes gauge\n"
+"process_virtual_memory_bytes 4194304\n"
+"# HELP process_open_fds Open file descriptors of the master and its workers, summed.\n"
+"# TYPE process_open_fds gauge\n"
+"process_open_fds 12\n"
+"# HELP process_max_fds File descriptor limits (RLIMIT_NOFILE) of the master and its workers, summed: process_open_fds / process_max_fds is the share in use.\n"
+"# TYPE process_max_fds gauge\n"
+"process_max_fds 3072\n"
 "# HELP process_start_time_seconds Start time of the master process since the Unix epoch in seconds.\n"
 "# TYPE process_start_time_seconds gauge\n"
 "process_start_time_seconds 1700000000.5\n"
@@ -263,6 +382,24 @@ test_negotiate(void **state)
 	    "application/openmetrics-text;q=0.5"), EXPO_TEXT);
 	assert_int_equal(expo_negotiate("application/openmetrics-text;q=0"),
 	    EXPO_TEXT);
+	/* What Prometheus 2.42 sends with native histograms enabled. */
+	assert_int_equal(expo_negotiate("application/vnd.google.protobuf;"
+	    "proto=io.prometheus.client.MetricFamily;encoding=delimited,"
+	    "application/openmetrics-text;version=1.0.0;q=0.8,"
+	    "application/openmetrics-text;version=0.0.1;q=0.75,"
+	    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"), EXPO_PROTOBUF);
+	assert_int_equal(expo_negotiate("application/vnd.google.protobuf; "
+	    "proto=io.prometheus.client.MetricFamily; encoding=delimited; "
+	    "q=0.5, application/openmetrics-text; q=0.6"), EXPO_OPENMETRICS);
+	/* Only the delimited encoding of MetricFamily is offered. */
+	assert_int_equal(expo_negotiate("application/vnd.google.protobuf;"
+	    "proto=io.prometheus.client.MetricFamily;encoding=text"),
+	    EXPO_TEXT);
+	assert_int_equal(expo_negotiate("application/vnd.google.protobuf;"
+	    "proto=other.Message;encoding=delimited"), EXPO_TEXT);
+	assert_string_equal(expo_content_type(EXPO_PROTOBUF),
+	    "application/vnd.google.protobuf; "
+	    "proto=io.prometheus.client.MetricFamily; encoding=delimited");
 	assert_string_equal(expo_content_type(EXPO_TEXT),
 	    "text/plain; version=0.0.4; charset=utf-8");
 	assert_string_equal(expo_content_type(EXPO_OPENMETRICS),

@@ -14,7 +14,10 @@ etc/prometheus/rules (evaluated every second), gets wrk load from
 contrib/wrk/*.lua; then EVERY PromQL expression of the dashboard (panels
 and variables) and of the Grafana alert rule runs through Prometheus' HTTP
 API, with Grafana's variables substituted, and must parse and return data
-with at least one finite value.
+with at least one finite value (or a native histogram with observations).
+A query of the native histogram (prediction_latency_seconds without a
+suffix) runs on a second Prometheus with native histograms enabled, which
+scrapes the protobuf exposition (and, being 2.42, drops classic buckets).
 """
 
 import glob
@@ -202,7 +205,9 @@ def test_dashboard_content():
     for needle in ("inferd_http_requests_total", 'code=~"5.."',
                    "inferd_workers_alive", "inferd_worker_restarts_total",
                    "inferd_http_requests_in_flight", "slow_ratio_rate",
-                   "$__range", LE_1S):
+                   "$__range", LE_1S, "inferd_model_compute_seconds_bucket",
+                   "inferd_request_rows_bucket", "process_cpu_seconds_total",
+                   "process_resident_memory_bytes"):
         assert needle in text, "no panel uses %s" % needle
     # Every quantile sums by le first (several instances).
     for e in exprs:
@@ -219,8 +224,13 @@ def test_dashboard_content():
     # Burn rate and error budget panels.
     titles = " ".join(p["title"].lower() for p in all_panels(dash))
     for word in ("burn rate", "error budget", "error ratio", "in-flight",
-                 "workers", "restarts", "request rate", "p50"):
+                 "workers", "restarts", "request rate", "p50", "compute",
+                 "rows", "cpu", "memory", "native histogram"):
         assert word in titles, "no panel titled with %r" % word
+    # The heatmap draws the native histogram.
+    heat = [p for p in all_panels(dash) if p["type"] == "heatmap"]
+    assert heat and any(_NATIVE.search(t["expr"]) for p in heat
+                        for t in p["targets"]), "no native heatmap"
 
 
 def bucket_queries():
@@ -369,12 +379,18 @@ def grafana_regex_escape(value):
 
 
 def has_data(data):
-    """True if a query result holds at least one finite value."""
+    """True if a query result holds at least one finite value, or a
+    native histogram with at least one observation."""
     res = data["result"]
+    hists = [h for r in res for h in
+             ([r["histogram"]] if "histogram" in r else []) +
+             r.get("histograms", [])]
+    if any(float(h[1]["count"]) > 0 for h in hists):
+        return True
     if data["resultType"] == "vector":
-        vals = [r["value"][1] for r in res]
+        vals = [r["value"][1] for r in res if "value" in r]
     elif data["resultType"] == "matrix":
-        vals = [v[1] for r in res for v in r["values"]]
+        vals = [v[1] for r in res for v in r.get("values", [])]
     elif data["resultType"] == "scalar":
         vals = [res[1]]
     else:
@@ -422,11 +438,27 @@ def wait_scraped(prom):
     wait_for("12 scrapes and the recording rules", enough, 60)
 
 
+# The native histogram: the family's own name, with no _bucket, _count or
+# _sum suffix (and not a recording rule's job:...:... name).
+_NATIVE = re.compile(r"(?<![\w:])prediction_latency_seconds(?![\w:])")
+
+
+class NativePrometheus(Prometheus):
+    """Prometheus with native histograms (it then scrapes protobuf)."""
+
+    name = "prometheus-native"
+
+    def _spawn(self, argv):
+        super()._spawn(argv + ["--enable-feature=native-histograms"])
+
+
 def test_promql_live():
     with Inferd(workers=2, options={"max_delay": "5"}) as d, \
             Prometheus(prometheus_config(
                 ["127.0.0.1:%d" % d.metrics_port]),
-                rules=rules_for_test()) as prom:
+                rules=rules_for_test()) as prom, \
+            NativePrometheus(prometheus_config(
+                ["127.0.0.1:%d" % d.metrics_port], rule_files=())) as native:
         with Wrk(d.port, "predict.lua", connections=2, threads=1) as plain, \
                 Wrk(d.port, "post.lua", connections=2, threads=1) as post, \
                 Wrk(d.port, "delay.lua", args=["0.3"], connections=4,
@@ -454,11 +486,12 @@ def test_promql_live():
                           grafana_regex_escape(insts[0])]
             checked = 0
             for where, expr, instant in queries():
+                p = native if _NATIVE.search(expr) else prom
                 for inst in selections:
                     values["instance"] = inst
                     e = substitute(expr, values)
-                    data = prom.query(e) if instant else \
-                        prom.query_range(e, 60, 2)
+                    data = p.query(e) if instant else \
+                        p.query_range(e, 60, 2)
                     assert has_data(data), \
                         "%s: no data for\n  %s\n  -> %r" % (where, e, data)
                     checked += 1

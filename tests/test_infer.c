@@ -1,7 +1,8 @@
 /*
- * test_infer: the wire formats of POST /predict and of the Open Inference
- * Protocol: parsing good requests, a corpus of malformed ones (each with
- * its status and message), and the exact response texts.
+ * test_infer: the wire formats of POST /predict and KServe v1: parsing
+ * good requests (rows as arrays or keyed by feature name), a corpus of
+ * malformed ones (each with its status and message), the exact response
+ * texts, and the one JSON error format.  The OIP's are test_infer_oip.c.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L	/* mkdtemp */
@@ -20,88 +21,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <jansson.h>
 
 #include "inferd/infer.h"
 #include "inferd/model.h"
+#include "inferd/reply.h"
 
-/* A model of 3 features: one stump on feature 0 (< 0.5: -1, else +1). */
-#define TINY_FMT \
-	"{\"learner\":{\"gradient_booster\":{\"name\":\"gbtree\","	\
-	"\"model\":{\"tree_info\":%s,\"trees\":[%s]}},"			\
-	"\"learner_model_param\":{\"base_score\":\"5E-1\","		\
-	"\"num_class\":\"%s\",\"num_feature\":\"3\"},"			\
-	"\"objective\":{\"name\":\"%s\"}}}"
-#define STUMP(lo, hi) \
-	"{\"left_children\":[1,-1,-1],\"right_children\":[2,-1,-1],"	\
-	"\"split_indices\":[0,0,0],\"split_conditions\":[0.5," lo "," hi "]," \
-	"\"default_left\":[0,0,0]}"
-
-static char		 tmpdir[] = "/tmp/test_infer.XXXXXX";
-static struct model	*tiny;		/* binary:logistic, "tiny" */
-static struct model	*tri;		/* multi:softprob, 3 classes */
-
-/* Write a model file in tmpdir and load it. */
-static struct model *
-load(const char *name, const char *text)
-{
-	char		 path[300], err[256];
-	FILE		*fp;
-	struct model	*m;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	if ((fp = fopen(path, "w")) == NULL)
-		return NULL;
-	fputs(text, fp);
-	fclose(fp);
-	m = model_load(path, err, sizeof(err));
-	if (m == NULL)
-		fprintf(stderr, "%s\n", err);
-	unlink(path);
-	return m;
-}
-
-/* Make the scratch directory and load both models. */
-static int
-setup(void **state)
-{
-	char	 text[2048];
-
-	(void)state;
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	snprintf(text, sizeof(text), TINY_FMT, "[0]", STUMP("-1", "1"), "0",
-	    "binary:logistic");
-	if ((tiny = load("tiny.json", text)) == NULL)
-		return -1;
-	snprintf(text, sizeof(text), TINY_FMT, "[0,1,2]", STUMP("-1", "1")
-	    "," STUMP("0", "0") "," STUMP("1", "-1"), "3", "multi:softprob");
-	if ((tri = load("tri.json", text)) == NULL)
-		return -1;
-	return 0;
-}
-
-/* Free the models and remove the scratch directory. */
-static int
-teardown(void **state)
-{
-	(void)state;
-	model_free(tiny);
-	model_free(tri);
-	return rmdir(tmpdir);
-}
-
-/* Parse body with parse; it must succeed. */
-static void
-parse_ok(int (*parse)(const char *, size_t, const struct model *, size_t,
-    struct infer_batch *, struct infer_error *), const char *body,
-    const struct model *m, struct infer_batch *b)
-{
-	struct infer_error	 err;
-
-	if (parse(body, strlen(body), m, 1000, b, &err) != 0)
-		fail_msg("%s: %d %s", body, err.status, err.msg);
-}
+#include "test_infer.h"
 
 static void
 test_predict_features(void **state)
@@ -109,7 +36,7 @@ test_predict_features(void **state)
 	struct infer_batch	 b;
 
 	(void)state;
-	parse_ok(infer_parse_predict, "{\"features\": [0.25, null, 7]}", tiny,
+	parse_ok(INFER_PREDICT, "{\"features\": [0.25, null, 7]}", tiny,
 	    &b);
 	assert_int_equal(b.rows, 1);
 	assert_int_equal(b.cols, 3);
@@ -119,7 +46,7 @@ test_predict_features(void **state)
 	assert_string_equal(b.id, "");
 	free(b.x);
 	/* doubles are rounded to float32 as numpy's astype(float32) does */
-	parse_ok(infer_parse_predict, "{\"features\": [0.1, -1e-3, "
+	parse_ok(INFER_PREDICT, "{\"features\": [0.1, -1e-3, "
 	    "16777217], \"extra\": true}", tiny, &b);
 	assert_true(b.x[0] == 0.1f);
 	assert_true(b.x[1] == (float)-1e-3);
@@ -135,25 +62,18 @@ test_predict_instances(void **state)
 	char			*s;
 
 	(void)state;
-	parse_ok(infer_parse_predict, "{\"instances\": [[0, 0, 0], "
+	parse_ok(INFER_PREDICT, "{\"instances\": [[0, 0, 0], "
 	    "[1, 1, 1], [null, null, null]]}", tiny, &b);
 	assert_int_equal(b.rows, 3);
 	assert_true(b.x[3] == 1.0f);
 	assert_true(isnan(b.x[8]));
 	model_predict(tiny, b.x, b.rows, y);
-	s = infer_format_predict(tiny, y, b.rows);
+	s = fmt_predict(tiny, y, b.rows);
 	assert_string_equal(s, "{\"predictions\":[0.26894143,0.7310586,"
 	    "0.7310586]}");
 	free(s);
 	free(b.x);
 }
-
-/* A malformed request and what it must get back. */
-struct bad_request {
-	const char	*body;
-	int		 status;
-	const char	*want;
-};
 
 static const struct bad_request bad_predict[] = {
 	{ "", 400, "empty request body" },
@@ -170,7 +90,13 @@ static const struct bad_request bad_predict[] = {
 	    "features, got 2" },
 	{ "{\"features\": [1, 2, 3, 4]}", 400, "expected 3 features, got 4" },
 	{ "{\"features\": \"1,2,3\"}", 400, "features: expected an array of 3 "
-	    "numbers, got a string" },
+	    "numbers or an object keyed by feature name, got a string" },
+	{ "{\"features\": {\"f0\": 1, \"f3\": 2}}", 400, "features (row 0): "
+	    "unknown feature \"f3\"; the model's features are f0, f1, ..." },
+	{ "{\"features\": {\"f01\": 1}}", 400, "unknown feature \"f01\"" },
+	{ "{\"instances\": [[1, 2, 3], {\"f1\": \"x\"}]}", 400,
+	    "instances[1].f1 (row 1, column 1): expected a number or null, got "
+	    "a string" },
 	{ "{\"features\": [1, \"2\", 3]}", 400, "features[1] (row 0, column "
 	    "1): expected a number or null, got a string" },
 	{ "{\"features\": [1, true, 3]}", 400, "got a boolean" },
@@ -182,7 +108,8 @@ static const struct bad_request bad_predict[] = {
 	{ "{\"instances\": {}}", 400, "instances: expected an array of rows, "
 	    "got an object" },
 	{ "{\"instances\": [1, 2, 3]}", 400, "instances[0] (row 0): expected "
-	    "an array of 3 features, got a number" },
+	    "an array of 3 features or an object keyed by feature name, got a "
+	    "number" },
 	{ "{\"instances\": [[1, 2, 3], [1, 2]]}", 400, "instances[1] (row 1): "
 	    "expected 3 features, got 2" },
 	{ "{\"instances\": [[1, 2, 3], [1, 2, {}]]}", 400, "instances[1][2] "
@@ -195,26 +122,12 @@ static const struct bad_request bad_predict[] = {
 static void
 test_predict_malformed(void **state)
 {
-	struct infer_batch	 b;
-	struct infer_error	 err;
-	size_t			 i;
-	const struct bad_request *r;
+	size_t	 i;
 
 	(void)state;
-	for (i = 0; i < sizeof(bad_predict) / sizeof(bad_predict[0]); i++) {
-		r = &bad_predict[i];
-		memset(&err, 0, sizeof(err));
-		if (infer_parse_predict(r->body, strlen(r->body), tiny, 1000,
-		    &b, &err) != -1)
-			fail_msg("accepted: %s", r->body);
-		if (err.status != r->status || strstr(err.msg, r->want) ==
-		    NULL)
-			fail_msg("%s: got %d \"%s\", want %d \"%s\"", r->body,
-			    err.status, err.msg, r->status, r->want);
-		assert_null(b.x);
-		if (getenv("TEST_VERBOSE") != NULL)
-			fprintf(stderr, "%d %s\n", err.status, err.msg);
-	}
+	for (i = 0; i < sizeof(bad_predict) / sizeof(bad_predict[0]); i++)
+		parse_bad(INFER_PREDICT, bad_predict[i].body, tiny,
+		    bad_predict[i].status, bad_predict[i].want);
 }
 
 static void
@@ -226,13 +139,13 @@ test_predict_too_many_rows(void **state)
 	    "[1,2,3]]}";
 
 	(void)state;
-	assert_int_equal(infer_parse_predict(body, strlen(body), tiny, 2, &b,
-	    &err), -1);
+	assert_int_equal(infer_parse(INFER_PREDICT, body, strlen(body), tiny, 2,
+	    &b, &err), -1);
 	assert_int_equal(err.status, 413);
 	assert_string_equal(err.msg, "instances: 3 rows, more than the limit "
 	    "of 2 (max_batch_rows); split the batch");
-	assert_int_equal(infer_parse_predict(body, strlen(body), tiny, 3, &b,
-	    &err), 0);
+	assert_int_equal(infer_parse(INFER_PREDICT, body, strlen(body), tiny, 3,
+	    &b, &err), 0);
 	free(b.x);
 }
 
@@ -244,11 +157,11 @@ test_format_numbers(void **state)
 	char		*s;
 
 	(void)state;
-	s = infer_format_predict(tiny, y, sizeof(y) / sizeof(y[0]));
+	s = fmt_predict(tiny, y, sizeof(y) / sizeof(y[0]));
 	assert_string_equal(s, "{\"predictions\":[0.5,0.1,0.33333334,null,"
 	    "0.10000000000000001,-0,1.0000000000000001e-30,3.4028235e+38,2]}");
 	free(s);
-	s = infer_format_predict(tiny, y, 0);
+	s = fmt_predict(tiny, y, 0);
 	assert_string_equal(s, "{\"predictions\":[]}");
 	free(s);
 }
@@ -263,10 +176,10 @@ test_format_multiclass(void **state)
 
 	(void)state;
 	assert_int_equal(model_noutputs(tri), 3);
-	parse_ok(infer_parse_predict, "{\"instances\": [[0, 0, 0], [1, 0, "
+	parse_ok(INFER_PREDICT, "{\"instances\": [[0, 0, 0], [1, 0, "
 	    "0]]}", tri, &b);
 	model_predict(tri, b.x, b.rows, y);
-	s = infer_format_predict(tri, y, b.rows);
+	s = fmt_predict(tri, y, b.rows);
 	j = json_loads(s, 0, NULL);
 	assert_non_null(j);
 	assert_int_equal(json_array_size(json_object_get(j, "predictions")),
@@ -282,173 +195,75 @@ test_format_multiclass(void **state)
 }
 
 static void
-test_oip_parse(void **state)
+test_rows_by_name(void **state)
 {
 	struct infer_batch	 b;
-	double			 y[2];
-	char			*s;
-
-	(void)state;
-	parse_ok(infer_parse_oip, "{\"id\": \"req-1\", \"inputs\": [{\"name\": "
-	    "\"input-0\", \"shape\": [2, 3], \"datatype\": \"FP32\", "
-	    "\"data\": [0, 0, 0, 1, null, 2.5]}]}", tiny, &b);
-	assert_int_equal(b.rows, 2);
-	assert_int_equal(b.cols, 3);
-	assert_string_equal(b.id, "req-1");
-	assert_true(isnan(b.x[4]));
-	assert_true(b.x[5] == 2.5f);
-	model_predict(tiny, b.x, b.rows, y);
-	s = infer_format_oip(tiny, &b, y);
-	assert_string_equal(s, "{\"model_name\":\"tiny\",\"id\":\"req-1\","
-	    "\"outputs\":[{\"name\":\"predict\",\"datatype\":\"FP64\","
-	    "\"shape\":[2],\"data\":[0.26894143,0.7310586]}]}");
-	free(s);
-	free(b.x);
-	/* nested data, FP64, parameters and outputs, no id */
-	parse_ok(infer_parse_oip, "{\"parameters\": {}, \"inputs\": [{\"name\": "
-	    "\"x\", \"shape\": [2, 3], \"datatype\": \"FP64\", \"parameters\": "
-	    "{}, \"data\": [[0, 0, 0], [1, 1, 1]]}], \"outputs\": [{\"name\": "
-	    "\"predict\"}]}", tri, &b);
-	assert_string_equal(b.id, "");
-	assert_true(b.x[3] == 1.0f);
-	free(b.x);
-}
-
-static void
-test_oip_format(void **state)
-{
-	struct infer_batch	 b;
-	double			 y[3] = { 0.25, 0.5, 0.25 };
-	char			*s;
-
-	(void)state;
-	memset(&b, 0, sizeof(b));
-	b.rows = 1;
-	b.cols = 3;
-	strcpy(b.id, "a\"b\\c");
-	s = infer_format_oip(tri, &b, y);
-	assert_string_equal(s, "{\"model_name\":\"tri\",\"id\":\"a\\\"b\\\\c\","
-	    "\"outputs\":[{\"name\":\"predict\",\"datatype\":\"FP64\","
-	    "\"shape\":[1,3],\"data\":[0.25,0.5,0.25]}]}");
-	free(s);
-	s = infer_format_oip_metadata(tiny);
-	assert_string_equal(s, "{\"name\":\"tiny\",\"versions\":[],"
-	    "\"platform\":\"xgboost_json\",\"inputs\":[{\"name\":\"input-0\","
-	    "\"datatype\":\"FP32\",\"shape\":[-1,3]}],\"outputs\":[{\"name\":"
-	    "\"predict\",\"datatype\":\"FP64\",\"shape\":[-1]}]}");
-	free(s);
-	s = infer_format_oip_metadata(tri);
-	assert_non_null(strstr(s, "\"outputs\":[{\"name\":\"predict\","
-	    "\"datatype\":\"FP64\",\"shape\":[-1,3]}]}"));
-	free(s);
-}
-
-static const struct bad_request bad_oip[] = {
-	{ "", 400, "empty request body" },
-	{ "{\"inputs\": [}", 400, "invalid JSON at line 1, column 13" },
-	{ "42", 400, "invalid JSON" },
-	{ "[]", 400, "request body is an array; send {\"inputs\"" },
-	{ "{}", 400, "inputs: missing" },
-	{ "{\"inputs\": {}}", 400, "inputs: expected an array" },
-	{ "{\"inputs\": []}", 400, "inputs: expected exactly one input tensor, "
-	    "got 0" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [1, 3], \"datatype\": "
-	    "\"FP32\", \"data\": [1, 2, 3]}, {\"name\": \"b\", \"shape\": [1, "
-	    "3], \"datatype\": \"FP32\", \"data\": [1, 2, 3]}]}", 400,
-	    "expected exactly one input tensor, got 2" },
-	{ "{\"inputs\": [7]}", 400, "inputs[0]: expected an object, got a "
-	    "number" },
-	{ "{\"inputs\": [{\"shape\": [1, 3], \"datatype\": \"FP32\", "
-	    "\"data\": [1, 2, 3]}]}", 400, "inputs[0].name: missing" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [1, 3], \"data\": "
-	    "[1, 2, 3]}]}", 400, "inputs[0].datatype: missing" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [1, 3], \"datatype\": "
-	    "\"INT64\", \"data\": [1, 2, 3]}]}", 400, "inputs[0].datatype: "
-	    "\"INT64\" is not supported; use \"FP32\" or \"FP64\"" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [1, 3], \"datatype\": "
-	    "\"BYTES\", \"data\": [\"x\"]}]}", 400, "\"BYTES\" is not "
-	    "supported" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"datatype\": \"FP32\", \"data\": "
-	    "[1, 2, 3]}]}", 400, "inputs[0].shape: expected [rows, features] "
-	    "with 3 features, e.g. [1, 3]" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [3], \"datatype\": "
-	    "\"FP32\", \"data\": [1, 2, 3]}]}", 400, "inputs[0].shape: "
-	    "expected [rows, features]" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [1, -3], \"datatype\": "
-	    "\"FP32\", \"data\": [1, 2, 3]}]}", 400, "inputs[0].shape: "
-	    "expected [rows, features]" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [1, 2.5], \"datatype\": "
-	    "\"FP32\", \"data\": [1, 2, 3]}]}", 400, "inputs[0].shape: "
-	    "expected [rows, features]" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [1, 4], \"datatype\": "
-	    "\"FP32\", \"data\": [1, 2, 3, 4]}]}", 400, "inputs[0].shape: 4 "
-	    "features, but the model takes 3" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [0, 3], \"datatype\": "
-	    "\"FP32\", \"data\": []}]}", 400, "inputs[0].shape: 0 rows" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [5000, 3], \"datatype\": "
-	    "\"FP32\", \"data\": []}]}", 413, "inputs[0].shape: 5000 rows, "
-	    "more than the limit of 1000 (max_batch_rows)" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [2, 3], \"datatype\": "
-	    "\"FP32\", \"data\": [1, 2, 3]}]}", 400, "inputs[0].data: 3 values, "
-	    "but shape [2, 3] needs 6" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [1, 3], \"datatype\": "
-	    "\"FP32\", \"data\": [1, 2, 3, 4, 5]}]}", 400, "inputs[0].data: 5 "
-	    "values, but shape [1, 3] needs 3" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [1, 3], \"datatype\": "
-	    "\"FP32\"}]}", 400, "inputs[0].data: missing" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [1, 3], \"datatype\": "
-	    "\"FP32\", \"data\": \"1,2,3\"}]}", 400, "inputs[0].data: expected "
-	    "an array of numbers" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [2, 3], \"datatype\": "
-	    "\"FP32\", \"data\": [1, 2, 3, 4, \"5\", 6]}]}", 400,
-	    "inputs[0].data: value 4 (row 1, column 1) is a string; expected a "
-	    "number or null" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [1, 3], \"datatype\": "
-	    "\"FP32\", \"data\": [[[[[[[[[[1, 2, 3]]]]]]]]]]}]}", 400,
-	    "nested deeper than [rows][features]" },
-	{ "{\"inputs\": [{\"name\": \"a\", \"shape\": [1, 3], \"datatype\": "
-	    "\"FP32\", \"data\": [1, 2, -1e300]}]}", 400, "value 2 (row 0, "
-	    "column 2): -1e+300 does not fit a 32-bit float" },
-	{ "{\"id\": 5, \"inputs\": []}", 400, "id: expected a string, got a "
-	    "number" },
-	{ "{\"id\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	    "xxxxxxxxxxxxxxxxxxxxxx\", \"inputs\": []}", 400, "id: longer than "
-	    "127 bytes" },
-	{ "{\"parameters\": [], \"inputs\": []}", 400, "parameters: expected "
-	    "an object, got an array" },
-	{ "{\"outputs\": [{\"name\": \"proba\"}], \"inputs\": []}", 400,
-	    "outputs[0].name: unknown output \"proba\"; this model has one "
-	    "output, \"predict\"" },
-	{ "{\"outputs\": [\"predict\"], \"inputs\": []}", 400, "outputs[0]: "
-	    "expected {\"name\": \"predict\"}" },
-	{ "{\"outputs\": {}, \"inputs\": []}", 400, "outputs: expected an "
-	    "array" },
-};
-
-static void
-test_oip_malformed(void **state)
-{
-	struct infer_batch	 b;
-	struct infer_error	 err;
 	size_t			 i;
-	const struct bad_request *r;
 
 	(void)state;
-	for (i = 0; i < sizeof(bad_oip) / sizeof(bad_oip[0]); i++) {
-		r = &bad_oip[i];
-		memset(&err, 0, sizeof(err));
-		if (infer_parse_oip(r->body, strlen(r->body), tiny, 1000, &b,
-		    &err) != -1)
-			fail_msg("accepted: %s", r->body);
-		if (err.status != r->status || strstr(err.msg, r->want) ==
-		    NULL)
-			fail_msg("%s: got %d \"%s\", want %d \"%s\"", r->body,
-			    err.status, err.msg, r->status, r->want);
-		assert_null(b.x);
-		if (getenv("TEST_VERBOSE") != NULL)
-			fprintf(stderr, "%d %s\n", err.status, err.msg);
-	}
+	assert_string_equal(model_feature_name(named, 1), "bmi");
+	assert_string_equal(model_feature_type(named, 2), "int");
+	assert_null(model_feature_name(tiny, 0));
+	assert_null(model_feature_type(tiny, 0));
+	assert_int_equal(model_feature_find(named, "dose", &i), 0);
+	assert_int_equal(i, 2);
+	assert_int_equal(model_feature_find(named, "Dose", &i), -1);
+	assert_int_equal(model_feature_find(tiny, "f0", &i), -1);
+	/* objects: a key left out is missing; mixed with arrays */
+	parse_ok(INFER_PREDICT, "{\"instances\": [{\"age\": 61, \"bmi\": null}, "
+	    "[1, 2, 3], {}]}", named, &b);
+	assert_int_equal(b.rows, 3);
+	assert_true(b.x[0] == 61.0f && isnan(b.x[1]) && isnan(b.x[2]));
+	assert_true(b.x[3] == 1.0f && b.x[5] == 3.0f);
+	assert_true(isnan(b.x[6]) && isnan(b.x[7]) && isnan(b.x[8]));
+	free(b.x);
+	parse_ok(INFER_PREDICT, "{\"features\": {\"dose\": 2}}", named, &b);
+	assert_true(isnan(b.x[0]) && b.x[2] == 2.0f);
+	free(b.x);
+	parse_ok(INFER_V1, "{\"instances\": [{\"bmi\": 1.5}]}", named, &b);
+	assert_true(b.x[1] == 1.5f);
+	free(b.x);
+	parse_ok(INFER_PREDICT, "{\"features\": {\"f1\": 9}}", tiny, &b);
+	assert_true(isnan(b.x[0]) && b.x[1] == 9.0f);
+	free(b.x);
+	parse_bad(INFER_PREDICT, "{\"instances\": [[1, 2, 3], {\"age\": 1, "
+	    "\"height\": 2}]}", named, 400, "instances[1] (row 1): unknown "
+	    "feature \"height\"; the model's features are in GET "
+	    "/v2/models/{name}");
+	parse_bad(INFER_PREDICT, "{\"instances\": [{\"f0\": 1}]}", named, 400,
+	    "unknown feature \"f0\"");
+	parse_bad(INFER_PREDICT, "{\"instances\": [{\"age\": [1]}]}", named,
+	    400, "instances[0].age (row 0, column 0): expected a number or "
+	    "null, got an array");
+	parse_bad(INFER_PREDICT, "{\"instances\": [{\"age\": 1, \"age\": 2}]}",
+	    named, 400, "duplicate object key");
+	/* KServe v1: instances only */
+	parse_bad(INFER_V1, "{\"features\": [1, 2, 3]}", named, 400,
+	    "no \"instances\"; send {\"instances\"");
+	parse_bad(INFER_V1, "{\"instances\": 3}", named, 400, "instances: "
+	    "expected an array of rows, got a number");
+}
+
+static void
+test_duplicate_names_refused(void **state)
+{
+	char		 text[2048], path[300], err[256];
+	const char	*dup = "\"feature_names\":[\"a\",\"b\",\"a\"],";
+	FILE		*fp;
+
+	(void)state;
+	snprintf(text, sizeof(text), TINY_FMT, "[0]", STUMP("-1", "1"), "0",
+	    "binary:logistic");
+	memmove(text + 12 + strlen(dup), text + 12, strlen(text + 12) + 1);
+	memcpy(text + 12, dup, strlen(dup));
+	snprintf(path, sizeof(path), "%s/dup.json", tmpdir);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs(text, fp);
+	fclose(fp);
+	assert_null(model_load(path, err, sizeof(err)));
+	unlink(path);
+	assert_non_null(strstr(err, "learner.feature_names[2]: \"a\" is also "
+	    "feature_names[0]; names must be unique"));
 }
 
 static void
@@ -458,9 +273,9 @@ test_format_error(void **state)
 	json_t	*j;
 
 	(void)state;
-	s = infer_format_error("bad \"x\"\\ \n\t\x01 caf\xc3\xa9");
+	s = take(reply_error_new("%s", "bad \"x\"\\ \n\t\x01 caf\xc3\xa9"));
 	assert_string_equal(s, "{\"error\":\"bad \\\"x\\\"\\\\ \\n\\t\\u0001 "
-	    "caf\xc3\xa9\"}");
+	    "caf\xc3\xa9\"}\n");
 	j = json_loads(s, 0, NULL);
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "error")),
@@ -468,8 +283,8 @@ test_format_error(void **state)
 	json_decref(j);
 	free(s);
 	/* invalid UTF-8 still gives valid JSON */
-	s = infer_format_error("caf\xe9 \xc3");
-	assert_string_equal(s, "{\"error\":\"caf? ?\"}");
+	s = take(reply_error_new("%s", "caf\xe9 \xc3"));
+	assert_string_equal(s, "{\"error\":\"caf? ?\"}\n");
 	free(s);
 }
 
@@ -483,9 +298,9 @@ test_error_messages_are_json(void **state)
 	const char		*body = "{\"features\": [1, \"\xc3\xa9\\\"\", 3]}";
 
 	(void)state;
-	assert_int_equal(infer_parse_predict(body, strlen(body), tiny, 10, &b,
-	    &err), -1);
-	s = infer_format_error(err.msg);
+	assert_int_equal(infer_parse(INFER_PREDICT, body, strlen(body), tiny,
+	    10, &b, &err), -1);
+	s = take(reply_error_new("%s", err.msg));
 	j = json_loads(s, 0, NULL);
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "error")),
@@ -504,9 +319,8 @@ main(void)
 		cmocka_unit_test(test_predict_too_many_rows),
 		cmocka_unit_test(test_format_numbers),
 		cmocka_unit_test(test_format_multiclass),
-		cmocka_unit_test(test_oip_parse),
-		cmocka_unit_test(test_oip_format),
-		cmocka_unit_test(test_oip_malformed),
+		cmocka_unit_test(test_rows_by_name),
+		cmocka_unit_test(test_duplicate_names_refused),
 		cmocka_unit_test(test_format_error),
 		cmocka_unit_test(test_error_messages_are_json),
 	};

@@ -70,7 +70,8 @@ CORPUS = [
     ("POST", "/predict", b"{\"features\": [NaN]}", 400, "invalid JSON"),
     ("POST", "/predict", j({"instances": []}), 400, "empty batch"),
     ("POST", "/predict", j({"instances": GOOD_ROW}), 400,
-     "instances[0] (row 0): expected an array of 30 features, got a number"),
+     "instances[0] (row 0): expected an array of 30 features or an object "
+     "keyed by feature name, got a number"),
     ("POST", "/predict", j({"instances": [GOOD_ROW, GOOD_ROW[:10]]}), 400,
      "instances[1] (row 1): expected 30 features, got 10"),
     ("POST", "/predict", j({"instances": [GOOD_ROW, GOOD_ROW[:3] + [{}] +
@@ -85,13 +86,11 @@ CORPUS = [
     ("POST", OIP, b"", 400, "empty request body"),
     ("POST", OIP, b"{\"inputs\": [", 400, "invalid JSON at line 1, column"),
     ("POST", OIP, j({}), 400, "inputs: missing"),
-    ("POST", OIP, j({"inputs": []}), 400,
-     "expected exactly one input tensor, got 0"),
+    ("POST", OIP, j({"inputs": []}), 400, "inputs: no input tensor"),
     ("POST", OIP, j({"inputs": [json.loads(oip())["inputs"][0]] * 2}), 400,
-     "expected exactly one input tensor, got 2"),
-    ("POST", OIP, oip(datatype="INT64"), 400,
-     "inputs[0].datatype: \"INT64\" is not supported; use \"FP32\" or "
-     "\"FP64\""),
+     "inputs[0].name: \"input-0\" is not a feature of the model"),
+    ("POST", OIP, oip(datatype="INT128"), 400,
+     "inputs[0].datatype: \"INT128\" is not supported; use one of BOOL"),
     ("POST", OIP, oip(datatype="BYTES", data=["a"] * NFEAT), 400,
      "\"BYTES\" is not supported"),
     ("POST", OIP, j({"inputs": [{"name": "input-0", "shape": [1, NFEAT],

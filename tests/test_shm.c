@@ -1,4 +1,5 @@
 /* Unit tests of shm: bucket placement, recording and aggregation. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +28,17 @@ seg_new(size_t nslots)
 	memset(mem, 0, shm_size(nslots));
 	shm_init(seg, mem, nslots, bounds, NB);
 	return seg;
+}
+
+/* Record one request of handler h answered status, observed if obs. */
+static void
+rec(struct shm_segment *seg, size_t slot, unsigned h, int status, int obs,
+    double seconds)
+{
+	struct shm_request rq = { .handler = h, .status = status,
+	    .observe = obs, .latency = seconds };
+
+	shm_record(seg, &seg->slots[slot], &rq);
 }
 
 static void
@@ -79,11 +91,12 @@ test_aggregate(void **state)
 	struct shm_segment	*seg = seg_new(3);
 	struct shm_snapshot	 snap;
 
-	shm_record(seg, &seg->slots[0], ROUTES_H_PREDICT, 200, 1, 0.05);
-	shm_record(seg, &seg->slots[0], ROUTES_H_PREDICT, 200, 1, 1.0);
-	shm_record(seg, &seg->slots[1], ROUTES_H_PREDICT, 400, 1, 2.0);
-	shm_record(seg, &seg->slots[2], ROUTES_H_V2_INFER, 200, 1, 7.0);
-	shm_record(seg, &seg->slots[2], ROUTES_H_HEALTHZ, 200, 0, 0.001);
+	rec(seg, 0, ROUTES_H_PREDICT, 200, 1, 0.05);
+	rec(seg, 0, ROUTES_H_PREDICT, 200, 1, 1.0);
+	rec(seg, 1, ROUTES_H_PREDICT, 500, 1, 2.0);
+	rec(seg, 1, ROUTES_H_PREDICT, 400, 1, 0.001);	/* not observed */
+	rec(seg, 2, ROUTES_H_V2_INFER, 200, 1, 7.0);
+	rec(seg, 2, ROUTES_H_HEALTHZ, 200, 0, 0.001);
 	atomic_store(&seg->slots[1].in_flight, 2);
 	atomic_store(&seg->slots[2].in_flight, 1);
 
@@ -98,6 +111,8 @@ test_aggregate(void **state)
 	assert_true(snap.sum > 10.049 && snap.sum < 10.051);
 	assert_int_equal(snap.requests[ROUTES_H_PREDICT][SHM_C_200], 2);
 	assert_int_equal(snap.requests[ROUTES_H_PREDICT][SHM_C_400], 1);
+	assert_int_equal(snap.requests[ROUTES_H_PREDICT][SHM_C_500], 1);
+	assert_int_equal(snap.native_count, 4);
 	assert_int_equal(snap.requests[ROUTES_H_V2_INFER][SHM_C_200], 1);
 	assert_int_equal(snap.requests[ROUTES_H_HEALTHZ][SHM_C_200], 1);
 	assert_int_equal(snap.in_flight, 3);
@@ -114,7 +129,7 @@ test_monotonic(void **state)
 
 	shm_snapshot(seg, &a);
 	for (i = 0; i < 1000; i++) {
-		shm_record(seg, &seg->slots[i % 2], ROUTES_H_PREDICT, 200, 1,
+		rec(seg, i % 2, ROUTES_H_PREDICT, 200, 1,
 		    (double)(i % 40) / 10.0);
 		shm_snapshot(seg, &b);
 		for (k = 0; k <= NB; k++) {
@@ -124,6 +139,7 @@ test_monotonic(void **state)
 				    b.cumulative[k - 1]);
 		}
 		assert_int_equal(b.cumulative[NB], b.count);
+		assert_int_equal(b.native_count, b.count);
 		a = b;
 	}
 	assert_int_equal(a.count, 1000);
@@ -139,9 +155,140 @@ test_create_destroy(void **state)
 	assert_int_equal(shm_create(&seg, 4, bounds, NB), 0);
 	snprintf(path, sizeof(path), "/dev/shm%s", seg.name);
 	assert_int_equal(access(path, F_OK), 0);
-	shm_record(&seg, &seg.slots[3], ROUTES_H_PREDICT, 200, 1, 0.2);
+	struct shm_request	rq = { .handler = ROUTES_H_PREDICT,
+				    .status = 200, .observe = 1, .latency = 0.2 };
+
+	shm_record(&seg, &seg.slots[3], &rq);
 	shm_destroy(&seg);
 	assert_int_equal(access(path, F_OK), -1);
+}
+
+/* Only valid requests are observed: 2xx, 3xx, 5xx and 499. */
+static void
+test_observed(void **state)
+{
+	struct shm_segment	*seg = seg_new(1);
+	struct shm_snapshot	 snap;
+	static const int	 yes[] = { 200, 204, 302, 499, 500, 503 };
+	static const int	 no[] = { 400, 404, 405, 413, 429, 498 };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		assert_true(shm_observed(yes[i]));
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		assert_false(shm_observed(no[i]));
+		rec(seg, 0, ROUTES_H_PREDICT, no[i], 1, 0.01);
+	}
+	shm_snapshot(seg, &snap);
+	assert_int_equal(snap.count, 0);
+	assert_int_equal(snap.native_count, 0);
+	assert_int_equal(snap.sum_ns, 0);
+	rec(seg, 0, ROUTES_H_PREDICT, 499, 1, 3.0);
+	rec(seg, 0, ROUTES_H_PREDICT, 503, 1, 0.2);
+	shm_snapshot(seg, &snap);
+	assert_int_equal(snap.count, 2);
+	seg_free(seg);
+}
+
+/*
+ * The native index: a latency equal to a bucket's upper bound (as
+ * Prometheus computes it) is in that bucket, the next double is in the
+ * next one; over the whole range, and at its two ends.
+ */
+static void
+test_native_index(void **state)
+{
+	int	k;
+	double	ub, lb = SHM_NATIVE_ZERO;
+
+	assert_int_equal(shm_native_index(1.0), 0);
+	assert_true(shm_native_upper(0) == 1.0);
+	assert_true(shm_native_upper(16) == 2.0);
+	assert_true(shm_native_upper(-16) == 0.5);
+	assert_true(shm_native_upper(SHM_NATIVE_MAX) == 4096.0);
+	assert_true(shm_native_upper(SHM_NATIVE_MIN - 1) == SHM_NATIVE_ZERO);
+	for (k = SHM_NATIVE_MIN; k <= SHM_NATIVE_MAX; k++) {
+		ub = shm_native_upper(k);
+		/* Schema 4: each bound is 2^(1/16) times the previous. */
+		assert_true(fabs(ub / lb - 1.0442737824274138) < 1e-12);
+		assert_int_equal(shm_native_index(ub), k);
+		assert_int_equal(shm_native_index(nextafter(lb, INFINITY)), k);
+		assert_int_equal(shm_native_index(sqrt(lb * ub)), k);
+		if (k < SHM_NATIVE_MAX)
+			assert_int_equal(shm_native_index(nextafter(ub,
+			    INFINITY)), k + 1);
+		lb = ub;
+	}
+	assert_int_equal(shm_native_index(SHM_NATIVE_ZERO), SHM_NATIVE_MIN - 1);
+	assert_int_equal(shm_native_index(0.0), SHM_NATIVE_MIN - 1);
+	assert_int_equal(shm_native_index(-1.0), SHM_NATIVE_MIN - 1);
+	assert_int_equal(shm_native_index(NAN), SHM_NATIVE_MIN - 1);
+	assert_int_equal(shm_native_index(5000.0), SHM_NATIVE_MAX);
+	assert_int_equal(shm_native_index(1e300), SHM_NATIVE_MAX);
+	assert_int_equal(shm_native_index(INFINITY), SHM_NATIVE_MAX);
+}
+
+/* The classic index found through the native map is the binary search's. */
+static void
+test_classic_via_native(void **state)
+{
+	static const double	 close[] = { 0.001, 1.0, 1.01, 1.02, 1.03, 5.0 };
+	struct shm_segment	 seg;
+	void			*mem = aligned_alloc(64, shm_size(1));
+	struct shm_snapshot	 a, b;
+	double			 v;
+	size_t			 want, i;
+
+	assert_non_null(mem);
+	memset(mem, 0, shm_size(1));
+	/* Bounds closer together than a native bucket is wide. */
+	shm_init(&seg, mem, 1, close, 6);
+	shm_snapshot(&seg, &a);
+	for (v = 1e-7; v < 1e4; v *= 1.0031) {
+		rec(&seg, 0, ROUTES_H_PREDICT, 200, 1, v);
+		want = shm_bucket_index(close, 6, v);
+		shm_snapshot(&seg, &b);
+		for (i = 0; i <= 6; i++)
+			assert_int_equal(b.buckets[i] - a.buckets[i],
+			    i == want);
+		a = b;
+	}
+	for (i = 0; i < 6; i++) {
+		rec(&seg, 0, ROUTES_H_PREDICT, 200, 1, close[i]);
+		rec(&seg, 0, ROUTES_H_PREDICT, 200, 1, nextafter(close[i],
+		    INFINITY));
+		shm_snapshot(&seg, &b);
+		assert_int_equal(b.buckets[i] - a.buckets[i], 1);
+		assert_int_equal(b.buckets[i + 1] - a.buckets[i + 1], 1);
+		a = b;
+	}
+	free(mem);
+}
+
+/* Model work: compute seconds and rows, only when the model ran. */
+static void
+test_work(void **state)
+{
+	struct shm_segment	*seg = seg_new(1);
+	struct shm_snapshot	 snap;
+	struct shm_request	 rq = { .handler = ROUTES_H_PREDICT,
+				    .status = 200, .observe = 1,
+				    .latency = 0.5, .rows = 3,
+				    .compute = 0.0002 };
+
+	shm_record(seg, &seg->slots[0], &rq);
+	rq.rows = 0;
+	shm_record(seg, &seg->slots[0], &rq);
+	shm_snapshot(seg, &snap);
+	assert_int_equal(snap.compute_count, 1);
+	assert_int_equal(snap.rows_count, 1);
+	assert_int_equal(snap.rows_sum, 3);
+	assert_int_equal(snap.compute_cumulative[3], 0);	/* <= 100 us */
+	assert_int_equal(snap.compute_cumulative[4], 1);	/* <= 250 us */
+	assert_int_equal(snap.rows_cumulative[1], 0);		/* <= 2 */
+	assert_int_equal(snap.rows_cumulative[2], 1);		/* <= 5 */
+	assert_true(fabs(snap.compute_seconds - 0.0002) < 1e-9);
+	seg_free(seg);
 }
 
 int
@@ -154,6 +301,10 @@ main(void)
 		cmocka_unit_test(test_aggregate),
 		cmocka_unit_test(test_monotonic),
 		cmocka_unit_test(test_create_destroy),
+		cmocka_unit_test(test_observed),
+		cmocka_unit_test(test_native_index),
+		cmocka_unit_test(test_classic_via_native),
+		cmocka_unit_test(test_work),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

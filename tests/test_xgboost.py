@@ -92,7 +92,8 @@ def post_oip(d, name, X, nout):
         assert st == 200, (st, body)
         assert body["model_name"] == name and body["id"] == "batch-%d" % k
         (o,) = body["outputs"]
-        assert o["name"] == "predict" and o["datatype"] == "FP64", o
+        assert o["name"] == "predict" and o["datatype"] == "FP32", \
+            (o["name"], o["datatype"])
         want = [len(part)] if nout == 1 else [len(part), nout]
         assert o["shape"] == want, (o["shape"], want)
         out.extend(o["data"])

@@ -81,8 +81,14 @@ void		 conn_request(struct evhttp_request *, void *arg);
 struct evhttp_request *conn_req_http(const struct conn_req *);
 /* Count r as handler h (a row of the slot's request counters). */
 void		 conn_req_set_handler(struct conn_req *, unsigned h);
-/* Observe r's latency in the histogram: it is an inference. */
+/*
+ * Observe r's latency in the SLO histogram: it is an inference (it is
+ * observed only if it is answered 2xx, 5xx or 499; see shm_observed).
+ */
 void		 conn_req_set_observe(struct conn_req *);
+/* The model predicted rows for r in compute seconds (counted with r). */
+void		 conn_req_set_work(struct conn_req *, size_t rows,
+		    double compute);
 
 /*
  * Send body (JSON ending in a newline, taken over; NULL means out of

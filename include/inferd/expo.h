@@ -14,6 +14,85 @@ struct shm_snapshot;
 enum expo_format {
 	EXPO_TEXT,		/* text/plain; version=0.0.4 */
 	EXPO_OPENMETRICS,	/* application/openmetrics-text; 1.0.0 */
+	EXPO_PROTOBUF,		/* delimited io.prometheus.client.MetricFamily */
+};
+
+/*
+ * Every family a scrape shows, in order, declared once for all formats:
+ * X(id, name, type, help).  name is the sample name (with _total or _info);
+ * type is counter, gauge, histogram or info.
+ */
+#define EXPO_FAMILIES(X)						\
+	X(LATENCY, "prediction_latency_seconds", "histogram",		\
+	    "Time from the arrival of a valid inference request "	\
+	    "(/predict, /v2/models/{name}/infer) to its response, "	\
+	    "requested delay included. Observed for responses 2xx and "	\
+	    "5xx and for 499 (the client left first); never for client " \
+	    "errors 4xx, which inferd_http_requests_total counts.")	\
+	X(COMPUTE, "inferd_model_compute_seconds", "histogram",	\
+	    "Time the model took to predict the rows of one prediction " \
+	    "request (POST /predict, /v2/models/{name}/infer): the "	\
+	    "evaluation alone, without parsing, formatting, delay or "	\
+	    "I/O.")							\
+	X(ROWS, "inferd_request_rows", "histogram",			\
+	    "Rows the model predicted for one prediction request (POST " \
+	    "/predict, /v2/models/{name}/infer).")			\
+	X(REQUESTS, "inferd_http_requests_total", "counter",		\
+	    "HTTP requests answered by the workers, by handler and "	\
+	    "status code.")						\
+	X(IN_FLIGHT, "inferd_http_requests_in_flight", "gauge",	\
+	    "Requests the workers are answering now.")			\
+	X(WORKERS, "inferd_workers", "gauge",				\
+	    "Worker processes configured.")				\
+	X(WORKERS_ALIVE, "inferd_workers_alive", "gauge",		\
+	    "Worker processes running now.")				\
+	X(RESTARTS, "inferd_worker_restarts_total", "counter",		\
+	    "Workers the master replaced after they died.")		\
+	X(MODEL, "inferd_model_info", "info", "The model being served.") \
+	X(LOAD_FAILURES, "inferd_model_load_failures_total", "counter",	\
+	    "Model loads (start-up or reload) that failed.")		\
+	X(BUILD, "inferd_build_info", "info", "inferd's version.")	\
+	X(CPU, "process_cpu_seconds_total", "counter",			\
+	    "User and system CPU time of the master and its workers, "	\
+	    "those that exited included, in seconds.")			\
+	X(RSS, "process_resident_memory_bytes", "gauge",		\
+	    "Resident memory of the master and its workers, summed (a " \
+	    "page they share counts once per process).")		\
+	X(VSIZE, "process_virtual_memory_bytes", "gauge",		\
+	    "Virtual memory of the master and its workers, summed.")	\
+	X(OPEN_FDS, "process_open_fds", "gauge",			\
+	    "Open file descriptors of the master and its workers, "	\
+	    "summed.")							\
+	X(MAX_FDS, "process_max_fds", "gauge",				\
+	    "File descriptor limits (RLIMIT_NOFILE) of the master and "	\
+	    "its workers, summed: process_open_fds / process_max_fds "	\
+	    "is the share in use.")					\
+	X(START_TIME, "process_start_time_seconds", "gauge",		\
+	    "Start time of the master process since the Unix epoch in "	\
+	    "seconds.")
+
+enum expo_family_id {
+#define X(id, name, type, help)	EXPO_F_##id,
+	EXPO_FAMILIES(X)
+#undef X
+	EXPO_NFAMILIES
+};
+
+struct expo_family {
+	const char	*name;
+	const char	*type;
+	const char	*help;
+};
+
+extern const struct expo_family expo_families[EXPO_NFAMILIES];
+
+/* The master's and its workers' resources, summed (see procstat.h). */
+struct expo_process {
+	double		 cpu_seconds;
+	double		 resident_bytes;
+	double		 virtual_bytes;
+	double		 open_fds;
+	double		 max_fds;
 };
 
 /* Everything a scrape shows: the workers' aggregate and the master's own. */
@@ -24,17 +103,25 @@ struct expo_metrics {
 	uint64_t	 worker_restarts;
 	uint64_t	 model_load_failures;
 	double		 start_time;		/* Unix seconds */
+	struct expo_process proc;
 	const char	*version;
 	const char	*model_name;
 	const char	*model_sha256;
 	const char	*model_objective;
 };
 
-/* Choose a format from an Accept header (NULL: none sent). */
+/*
+ * Choose a format from an Accept header (NULL: none sent): the one with the
+ * highest q, protobuf before OpenMetrics before text on a tie; protobuf
+ * only as proto=io.prometheus.client.MetricFamily; encoding=delimited.
+ */
 enum expo_format expo_negotiate(const char *accept);
 /* The Content-Type header of a format. */
 const char	*expo_content_type(enum expo_format);
-/* Append the whole exposition; 0, or -1 when out of memory. */
+/*
+ * Append the whole exposition in a text format (EXPO_PROTOBUF: see
+ * expo_pb.h); 0, or -1 when out of memory.
+ */
 int		 expo_write(struct evbuffer *, enum expo_format,
 		    const struct expo_metrics *);
 /*

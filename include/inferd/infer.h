@@ -1,8 +1,19 @@
 /*
  * infer: the wire formats of inference requests and responses.  Turns a
  * request body into a matrix of features and a matrix of predictions into a
- * response body, for inferd's own JSON API (POST /predict) and for the Open
- * Inference Protocol (KServe v2, POST /v2/models/{name}/infer).  Pure
+ * response body, for three protocols:
+ *
+ *	INFER_PREDICT	inferd's own POST /predict (src/infer_predict.c)
+ *	INFER_V1	KServe v1, POST /v1/models/{name}:predict (the same
+ *			file: {"instances"} in, {"predictions"} out)
+ *	INFER_OIP	the Open Inference Protocol (KServe v2) REST API,
+ *			POST /v2/models/{name}[/versions/{v}]/infer and its
+ *			metadata (src/infer_oip.c)
+ *
+ * What they share (errors, JSON values to float32 features, rows keyed by
+ * feature name, numbers out) is src/infer.c, declared for the three files
+ * in infer_impl.h.  Responses are written into an evbuffer, without the
+ * final newline (the caller adds it, as reply.c's bodies have one).  Pure
  * module: no I/O.
  */
 #ifndef INFERD_INFER_H
@@ -10,7 +21,15 @@
 
 #include <stddef.h>
 
+struct evbuffer;
 struct model;
+
+/* The protocol a request speaks. */
+enum infer_proto {
+	INFER_PREDICT,
+	INFER_V1,
+	INFER_OIP
+};
 
 /* What a malformed request gets back: an HTTP status and a message. */
 struct infer_error {
@@ -23,44 +42,55 @@ struct infer_batch {
 	float	*x;
 	size_t	 rows;
 	size_t	 cols;
-	char	 id[128];	/* OIP request "id", echoed back; "" if none */
+	int	 has_id;	/* OIP: the request had an "id" */
+	char	 id[128];	/* OIP request "id", echoed back */
+	unsigned outputs;	/* OIP: INFER_OUT_* bits to answer with */
 };
 
+/* The OIP outputs a request may ask for (there is one). */
+#define INFER_OUT_PREDICT	0x1u
+
+/* Length of the OIP model version: the first hex digits of the model
+ * file's SHA-256, so a version names exactly the bytes served. */
+#define INFER_VERSION_LEN	12
+
 /*
- * Parse a POST /predict body: {"features": [...]} (one row) or
- * {"instances": [[...], ...]} (a batch).  JSON null marks a missing value.
- * More than max_rows rows is 413.  Returns 0, or -1 with err filled.
- * On success the caller frees batch->x with free().
+ * Parse a request body of protocol proto into b.  JSON null marks a
+ * missing value; a model with feature names (or, without them, XGBoost's
+ * f0, f1, ...) also takes rows keyed by name.  More than max_rows rows is
+ * 413.  Returns 0, or -1 with err filled.  On success the caller frees
+ * b->x with free().
  */
-int	 infer_parse_predict(const char *body, size_t len,
+int	 infer_parse(enum infer_proto, const char *body, size_t len,
 	    const struct model *, size_t max_rows, struct infer_batch *,
 	    struct infer_error *);
 
-/* Format {"predictions": [...]}; per-class arrays when noutputs > 1.
- * Returns a malloc'd NUL-terminated string, or NULL on allocation failure. */
-char	*infer_format_predict(const struct model *, const double *y,
-	    size_t rows);
+/* The answer to a request parsed by infer_parse, from the model's
+ * predictions y (b->rows * model_noutputs values).  0, or -1 when out of
+ * memory. */
+int	 infer_format(struct evbuffer *, enum infer_proto,
+	    const struct model *, const struct infer_batch *, const double *y);
 
-/*
- * Parse an OIP v2 inference request body (inputs of datatype FP32 or FP64,
- * shape [rows, features], flat or nested data).  Same contract as
- * infer_parse_predict.
- */
-int	 infer_parse_oip(const char *body, size_t len, const struct model *,
-	    size_t max_rows, struct infer_batch *, struct infer_error *);
+/* POST /predict's and KServe v1's answer {"predictions": [...]}: per-class
+ * arrays when the model has several outputs.  0, or -1. */
+int	 infer_format_predict(struct evbuffer *, const struct model *,
+	    const double *y, size_t rows);
 
-/* Format an OIP v2 inference response (model_name, id, outputs). */
-char	*infer_format_oip(const struct model *, const struct infer_batch *,
-	    const double *y);
+/* KServe v1 model status: {"name": ..., "ready": true}.  0, or -1. */
+int	 infer_format_v1_status(struct evbuffer *, const struct model *);
 
-/* OIP v2 model metadata ({"name", "versions", "platform", "inputs",
- * "outputs"}) for GET /v2/models/{name}. */
-char	*infer_format_oip_metadata(const struct model *);
+/* OIP server metadata: {"name": "inferd", "version", "extensions"}. */
+int	 infer_format_oip_server(struct evbuffer *);
+
+/* OIP model metadata ({"name", "versions", "platform", "inputs",
+ * "outputs"}) for GET /v2/models/{name}[/versions/{v}]. */
+int	 infer_format_oip_metadata(struct evbuffer *, const struct model *);
 
 /* OIP model readiness: {"name": ..., "ready": true}. */
-char	*infer_format_oip_ready(const struct model *);
+int	 infer_format_oip_ready(struct evbuffer *, const struct model *);
 
-/* Format {"error": msg} as OIP and inferd both use for errors. */
-char	*infer_format_error(const char *msg);
+/* Whether the len bytes at v are the OIP version of the model served. */
+int	 infer_oip_version_is(const struct model *, const char *v,
+	    size_t len);
 
 #endif /* INFERD_INFER_H */

@@ -35,6 +35,17 @@ const char	*model_name(const struct model *);
 /* Hex SHA-256 of the model file's bytes (64 chars). */
 const char	*model_sha256(const struct model *);
 
+/* The name of feature i (< model_nfeatures) from the model's
+ * feature_names, or NULL when the model has none. */
+const char	*model_feature_name(const struct model *, size_t i);
+/* XGBoost's type of feature i from feature_types ("float", "int", "i",
+ * "q", "c"), or NULL when the model has none. */
+const char	*model_feature_type(const struct model *, size_t i);
+/* Find the feature called name in feature_names: 0 with *i set, or -1
+ * (also when the model has no names).  O(log n). */
+int		 model_feature_find(const struct model *, const char *name,
+		    size_t *i);
+
 /*
  * Predict nrows rows of model_nfeatures() floats each (row-major, NaN marks
  * a missing value) into out, which holds nrows * model_noutputs() doubles.

@@ -89,6 +89,12 @@ struct model {
 	struct model_node	*nodes;
 	float			*leaf;		/* leaf value of each node */
 	size_t			 nnodes;
+	/* learner.feature_names and feature_types (issue 9): nfeatures
+	 * strings each, or NULL when the file has none; feature_order is
+	 * the feature indices sorted by name, for model_feature_find. */
+	char			**feature_names;
+	char			**feature_types;
+	size_t			*feature_order;
 };
 
 /* Where a load is, for error messages: the file and a buffer to fill. */

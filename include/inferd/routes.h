@@ -23,6 +23,12 @@ struct model;
 	X(V2_MODEL, "/v2/models/{name}")			\
 	X(V2_MODEL_READY, "/v2/models/{name}/ready")		\
 	X(V2_INFER, "/v2/models/{name}/infer")			\
+	X(V2_SERVER, "/v2")					\
+	X(V2_VERSION, "/v2/models/{name}/versions/{version}")	\
+	X(V2_VERSION_READY, "/v2/models/{name}/versions/{version}/ready") \
+	X(V2_VERSION_INFER, "/v2/models/{name}/versions/{version}/infer") \
+	X(V1_MODEL, "/v1/models/{name}")			\
+	X(V1_PREDICT, "/v1/models/{name}:predict")		\
 	X(OTHER, "other")
 
 enum routes_handler {
@@ -43,7 +49,8 @@ struct routes	*routes_new(const struct config *, const struct model *);
 void		 routes_free(struct routes *);
 
 /*
- * Route one request and answer it: 404 for an unknown path or model, 405 with Allow for a method
+ * Route one request and answer it: 404 for an unknown path, model or model
+ * version, 405 with Allow for a method
  * the route does not take, else the route's handler.
  */
 void		 routes_dispatch(struct routes *, struct conn_req *);

@@ -1,0 +1,69 @@
+/*
+ * infer_impl: what the request formats' files share and nothing else
+ * includes (see infer.h):
+ *
+ *	infer.c		errors, JSON loading, values, rows, numbers out
+ *	infer_predict.c	POST /predict and KServe v1
+ *	infer_oip.c	the Open Inference Protocol
+ */
+#ifndef INFERD_INFER_IMPL_H
+#define INFERD_INFER_IMPL_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct evbuffer;
+struct infer_batch;
+struct infer_error;
+struct model;
+
+/* The parsers and the OIP formatter behind infer_parse and infer_format;
+ * v1 set: KServe v1's body ({"instances"} only). */
+int	 infer_parse_predict(const char *body, size_t len,
+	    const struct model *, size_t max_rows, struct infer_batch *,
+	    struct infer_error *, int v1);
+int	 infer_parse_oip(const char *body, size_t len, const struct model *,
+	    size_t max_rows, struct infer_batch *, struct infer_error *);
+int	 infer_format_oip(struct evbuffer *, const struct model *,
+	    const struct infer_batch *, const double *y);
+
+/* Fill err with status and a formatted message; return -1. */
+int	 infer_fail(struct infer_error *, int status, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* Parse body as a JSON object; NULL with a 400 naming line and column
+ * (or what the body is instead), which tells to send hint. */
+json_t	*infer_load(const char *body, size_t len, const char *hint,
+	    struct infer_error *);
+
+/*
+ * Turn one JSON value into a feature: a number (rounded to float32, as
+ * XGBoost's DMatrix does) or null (missing, NaN).  Returns 0, or 1 if v is
+ * not a number or null, or 2 if it does not fit a float32.
+ */
+int	 infer_value(const json_t *v, float *out);
+
+/* The feature called name: from the model's feature names, or, for a
+ * model without them, "f0", "f1", ... as XGBoost names them.  0 with *i
+ * set, or -1. */
+int	 infer_feature_find(const struct model *, const char *name,
+	    size_t *i);
+
+/*
+ * Read one row into x (cols floats): a JSON array of cols values, or an
+ * object keyed by feature name (a key left out is a missing value).  path
+ * names the row in messages ("instances[3]"), r is its number.
+ */
+int	 infer_row(const json_t *row, const char *path, size_t r,
+	    const struct model *, float *x, struct infer_error *);
+
+/* Append a prediction: a float32 value with the fewest digits that read
+ * back as it, null for NaN and infinities.  0, or -1. */
+int	 infer_add_number(struct evbuffer *, double);
+/* Append an unsigned integer in decimal.  0, or -1. */
+int	 infer_add_size(struct evbuffer *, size_t);
+/* Append a NUL-terminated string as is.  0, or -1. */
+int	 infer_add_str(struct evbuffer *, const char *);
+
+#endif /* INFERD_INFER_IMPL_H */
