@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <jansson.h>
 
 #include "inferd/infer.h"
@@ -55,12 +56,14 @@ fuzz_fail(const char *fmt, ...)
 
 /* Predict an accepted batch and check what would be sent. */
 void
-fuzz_check_batch(const struct model *m, struct infer_batch *b,
-    size_t max_rows, int oip)
+fuzz_check_batch(const struct model *m, enum infer_proto proto,
+    struct infer_batch *b, size_t max_rows)
 {
+	struct evbuffer	*out;
 	json_error_t	 jerr;
 	json_t		*doc;
 	double		*y;
+	size_t		 len;
 	char		*text;
 
 	if (b->rows == 0 || b->rows > max_rows || b->x == NULL ||
@@ -69,18 +72,39 @@ fuzz_check_batch(const struct model *m, struct infer_batch *b,
 		fuzz_fail("batch of %zu x %zu accepted (max %zu rows, model "
 		    "%zu features)", b->rows, b->cols, max_rows,
 		    model_nfeatures(m));
-	if ((y = calloc(b->rows * model_noutputs(m), sizeof(*y))) == NULL)
+	if ((y = calloc(b->rows * model_noutputs(m), sizeof(*y))) == NULL ||
+	    (out = evbuffer_new()) == NULL)
 		fuzz_fail("out of memory");
 	model_predict(m, b->x, b->rows, y);
-	text = oip ? infer_format_oip(m, b, y) :
-	    infer_format_predict(m, y, b->rows);
-	if (text == NULL)
+	if (infer_format(out, proto, m, b, y) == -1)
 		fuzz_fail("formatting %zu rows failed", b->rows);
-	if ((doc = json_loads(text, 0, &jerr)) == NULL)
-		fuzz_fail("answer is not JSON (%s): %.200s", jerr.text, text);
+	len = evbuffer_get_length(out);
+	text = (char *)evbuffer_pullup(out, -1);
+	if ((doc = json_loadb(text, len, 0, &jerr)) == NULL)
+		fuzz_fail("answer is not JSON (%s): %.*s", jerr.text,
+		    (int)(len < 200 ? len : 200), text);
 	json_decref(doc);
-	free(text);
+	evbuffer_free(out);
 	free(y);
 	free(b->x);
 	b->x = NULL;
+}
+
+/* Parse one request body and check the outcome either way. */
+void
+fuzz_infer(const struct model *m, enum infer_proto proto,
+    const uint8_t *body, size_t len, size_t max_rows)
+{
+	struct infer_batch	 b;
+	struct infer_error	 err;
+
+	memset(&err, 0, sizeof(err));
+	if (infer_parse(proto, (const char *)body, len, m, max_rows, &b,
+	    &err) == 0)
+		fuzz_check_batch(m, proto, &b, max_rows);
+	else if (err.status < 400 || err.status > 499 || err.msg[0] == '\0' ||
+	    strnlen(err.msg, sizeof(err.msg)) == sizeof(err.msg) ||
+	    b.x != NULL)
+		fuzz_fail("refused with status %d, message \"%.100s\"",
+		    err.status, err.msg);
 }

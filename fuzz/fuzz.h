@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inferd/infer.h"
+
 struct infer_batch;
 struct model;
 
@@ -20,11 +22,15 @@ int	 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* The bundled model (models/breast_cancer.json, or $INFERD_FUZZ_MODEL),
  * loaded once; exits with a message if it cannot be. */
 struct model	*fuzz_bundled_model(void);
-/* Check a batch a parser accepted (rows from 1 to max_rows, the model's
- * columns), predict it and check that the formatted answer (OIP when oip
- * is set) is JSON; aborts on a failure.  Frees batch->x. */
-void		 fuzz_check_batch(const struct model *, struct infer_batch *,
-		    size_t max_rows, int oip);
+/* Check a batch infer_parse accepted for proto (rows from 1 to max_rows,
+ * the model's columns), predict it and check that infer_format's answer is
+ * JSON; aborts on a failure.  Frees batch->x. */
+void		 fuzz_check_batch(const struct model *, enum infer_proto,
+		    struct infer_batch *, size_t max_rows);
+/* Parse body as proto with fuzz_check_batch's checks, and check that a
+ * refusal is a 4xx with a message. */
+void		 fuzz_infer(const struct model *, enum infer_proto,
+		    const uint8_t *body, size_t len, size_t max_rows);
 /* Abort with a message: an oracle of a harness failed. */
 void		 fuzz_fail(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));

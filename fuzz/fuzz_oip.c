@@ -1,11 +1,9 @@
 /*
- * fuzz_oip: the OIP v2 inference body parser (infer_parse_oip)
+ * fuzz_oip: the OIP v2 inference body parser (infer_parse with INFER_OIP),
  * against the bundled model.  Oracle: a refusal is a 4xx with a message;
  * an accepted batch has the model's shape, predicts and formats as JSON.
  */
 #include "autoconf.h"
-
-#include <string.h>
 
 #include "inferd/infer.h"
 #include "inferd/model.h"
@@ -30,17 +28,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct infer_batch	 b;
-	struct infer_error	 err;
-
-	memset(&err, 0, sizeof(err));
-	if (infer_parse_oip((const char *)data, size, fuzz_model,
-	    FUZZ_MAX_ROWS, &b, &err) == 0)
-		fuzz_check_batch(fuzz_model, &b, FUZZ_MAX_ROWS, 1);
-	else if (err.status < 400 || err.status > 499 || err.msg[0] == '\0' ||
-	    strnlen(err.msg, sizeof(err.msg)) == sizeof(err.msg) ||
-	    b.x != NULL)
-		fuzz_fail("refused with status %d, message \"%.100s\"",
-		    err.status, err.msg);
+	fuzz_infer(fuzz_model, INFER_OIP, data, size, FUZZ_MAX_ROWS);
 	return 0;
 }

@@ -1,11 +1,10 @@
 /*
- * fuzz_predict: the POST /predict body parser (infer_parse_predict)
+ * fuzz_predict: the POST /predict body parser, which is also KServe v1's
+ * (infer_parse with INFER_PREDICT and INFER_V1),
  * against the bundled model.  Oracle: a refusal is a 4xx with a message;
  * an accepted batch has the model's shape, predicts and formats as JSON.
  */
 #include "autoconf.h"
-
-#include <string.h>
 
 #include "inferd/infer.h"
 #include "inferd/model.h"
@@ -30,17 +29,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct infer_batch	 b;
-	struct infer_error	 err;
-
-	memset(&err, 0, sizeof(err));
-	if (infer_parse_predict((const char *)data, size, fuzz_model,
-	    FUZZ_MAX_ROWS, &b, &err) == 0)
-		fuzz_check_batch(fuzz_model, &b, FUZZ_MAX_ROWS, 0);
-	else if (err.status < 400 || err.status > 499 || err.msg[0] == '\0' ||
-	    strnlen(err.msg, sizeof(err.msg)) == sizeof(err.msg) ||
-	    b.x != NULL)
-		fuzz_fail("refused with status %d, message \"%.100s\"",
-		    err.status, err.msg);
+	fuzz_infer(fuzz_model, INFER_PREDICT, data, size, FUZZ_MAX_ROWS);
+	fuzz_infer(fuzz_model, INFER_V1, data, size, FUZZ_MAX_ROWS);
 	return 0;
 }
