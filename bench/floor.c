@@ -1,15 +1,14 @@
 /*
  * floor: the least an evhttp server can do, the benchmark's floor for
- * inferd.  Two forked processes, each with its own SO_REUSEPORT socket on
- * one loopback port (opened by the parent, as inferd's master does), answer
- * every request with GET /predict's fixed JSON.  The event base is made
- * with event_base_new(), as inferd's workers make theirs, so libevent's
- * environment (EVENT_EPOLL_USE_CHANGELIST=1, ...) applies to both alike;
- * -c sets EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST explicitly.  Prints
- * "floor listening on 127.0.0.1:PORT"; SIGTERM stops it.  See
+ * inferd.  Forked processes (2, or -n), each with its own SO_REUSEPORT
+ * socket on one loopback port (opened by the parent, as inferd's master
+ * does), answer every request with GET /predict's fixed JSON.  The event
+ * base is made as inferd's workers make theirs: with
+ * EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST (-c, the default; -C without it).
+ * Prints "floor listening on 127.0.0.1:PORT"; SIGTERM stops it.  See
  * bench/README.md.
  *
- *   floor [-c] [-p port] [body]
+ *   floor [-cC] [-n procs] [-p port] [body]
  */
 #include "autoconf.h"
 
@@ -27,7 +26,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#define FLOOR_PROCS	2
+#define FLOOR_PROCS	2	/* default */
+#define FLOOR_PROCS_MAX	64
 
 static const char	*floor_body = "{\"predictions\":[0.9878983]}\n";
 
@@ -90,29 +90,34 @@ int
 main(int argc, char **argv)
 {
 	unsigned short	 port = 0;
-	pid_t		 pids[FLOOR_PROCS];
-	int		 fds[FLOOR_PROCS], i, ch, changelist = 0, sig;
+	pid_t		 pids[FLOOR_PROCS_MAX];
+	int		 fds[FLOOR_PROCS_MAX], i, ch, changelist = 1, sig;
+	int		 procs = FLOOR_PROCS;
 	sigset_t	 set;
 
-	while ((ch = getopt(argc, argv, "cp:")) != -1) {
-		if (ch == 'c')
-			changelist = 1;
+	while ((ch = getopt(argc, argv, "cCn:p:")) != -1) {
+		if (ch == 'c' || ch == 'C')
+			changelist = ch == 'c';
+		else if (ch == 'n' && atoi(optarg) >= 1 &&
+		    atoi(optarg) <= FLOOR_PROCS_MAX)
+			procs = atoi(optarg);
 		else if (ch == 'p')
 			port = (unsigned short)atoi(optarg);
 		else {
-			fprintf(stderr, "usage: floor [-c] [-p port] [body]\n");
+			fprintf(stderr, "usage: floor [-cC] [-n procs] [-p port] "
+			    "[body]\n");
 			return 2;
 		}
 	}
 	if (optind < argc)
 		floor_body = argv[optind];
-	for (i = 0; i < FLOOR_PROCS; i++)
+	for (i = 0; i < procs; i++)
 		fds[i] = floor_listen(&port);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	for (i = 0; i < FLOOR_PROCS; i++) {
+	for (i = 0; i < procs; i++) {
 		if ((pids[i] = fork()) == 0) {
 			sigprocmask(SIG_UNBLOCK, &set, NULL);
 			return floor_serve(fds[i], changelist);
@@ -122,7 +127,7 @@ main(int argc, char **argv)
 	printf("floor listening on 127.0.0.1:%u\n", port);
 	fflush(stdout);
 	sigwait(&set, &sig);
-	for (i = 0; i < FLOOR_PROCS; i++)
+	for (i = 0; i < procs; i++)
 		kill(pids[i], SIGTERM);
 	while (wait(NULL) > 0)
 		;

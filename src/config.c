@@ -23,6 +23,8 @@ enum config_type {
 	CT_PATH,
 	CT_BUCKETS,
 	CT_LOGLEVEL,
+	CT_NAME,	/* issue 8: a user or group name, may be empty */
+	CT_MODEL_TREES,		/* issue 9: all | best */
 };
 
 struct config_key {
@@ -47,7 +49,7 @@ static const struct config_key config_keys[] = {
 	{ "workers", CT_UINT, OFF(workers), 0, CONFIG_MAX_WORKERS, "0",
 	    "worker processes; 0 means one per online CPU" },
 	{ "model", CT_PATH, OFF(model), 0, 0, INFERD_DEFAULT_MODEL,
-	    "XGBoost JSON model file" },
+	    "XGBoost model file (JSON or UBJSON)" },
 	{ "max_delay", CT_SECONDS, OFF(max_delay), 0, 3600, "10",
 	    "largest ?delay= a request may ask for, in seconds" },
 	{ "max_body_bytes", CT_SIZE, OFF(max_body_bytes), 1, 1 << 30,
@@ -59,7 +61,8 @@ static const struct config_key config_keys[] = {
 	{ "max_connections", CT_UINT, OFF(max_connections), 1, 1000000,
 	    "1024", "open client connections per worker" },
 	{ "request_timeout", CT_SECONDS, OFF(request_timeout), 0.001, 3600,
-	    "30", "seconds a connection may stay idle in a read or write" },
+	    "30", "seconds a request body may take to arrive whole, and a "
+	    "write may stall" },
 	{ "drain_timeout", CT_SECONDS, OFF(drain_timeout), 0, 3600, "10",
 	    "seconds a stopping worker waits for requests in flight" },
 	{ "restart_delay_max", CT_SECONDS, OFF(restart_delay_max), 0, 3600,
@@ -71,6 +74,39 @@ static const struct config_key config_keys[] = {
 	    "latency histogram bucket bounds in seconds, increasing" },
 	{ "log_level", CT_LOGLEVEL, OFF(log_level), 0, 0, "info",
 	    "error, warn, info or debug" },
+	/* issue 8: the watchdog and privileges */
+	{ "worker_stall_timeout", CT_SECONDS, OFF(worker_stall_timeout), 0.1,
+	    3600, "10", "seconds a worker's heartbeat may be late before the "
+	    "master kills and replaces it" },
+	{ "user", CT_NAME, OFF(user), 0, 0, "",
+	    "user to run as once the sockets are bound, when started as root" },
+	{ "group", CT_NAME, OFF(group), 0, 0, "",
+	    "group to run as (empty: the user's primary group)" },
+	/* issue 7/9 model limits */
+	{ "max_model_bytes", CT_SIZE, OFF(model_limits.max_bytes), 1,
+	    1099511627776.0, "1073741824",
+	    "largest model file, in bytes (checked before it is read)" },
+	{ "max_tree_depth", CT_UINT, OFF(model_limits.max_depth), 1, 65536,
+	    "256", "deepest tree a model may have, in levels" },
+	{ "model_trees", CT_MODEL_TREES, OFF(model_limits.trees), 0, 0, "all",
+	    "trees of an early-stopped model: all (as Booster.predict) or "
+	    "best (up to best_iteration, as scikit-learn)" },
+	/* issue 11: scrapes under saturation */
+	{ "worker_nice", CT_UINT, OFF(worker_nice), 0, 19, "5",
+	    "nice(2) increment of the workers over the master" },
+	/* issue 7: hostile network and faults */
+	{ "header_timeout", CT_SECONDS, OFF(header_timeout), 0.001, 3600,
+	    "10", "seconds a request head may take to arrive whole, from "
+	    "accept or the first byte of a kept-alive request" },
+	{ "keepalive_timeout", CT_SECONDS, OFF(keepalive_timeout), 0.001,
+	    3600, "15", "seconds an idle kept-alive connection is kept" },
+	{ "max_predictions", CT_SIZE, OFF(max_predictions), 1, 100000000,
+	    "100000", "most predictions (rows x outputs) in one response" },
+	{ "metrics_max_connections", CT_UINT, OFF(metrics_max_connections),
+	    1, 65536, "64", "open connections to the metrics port" },
+	{ "metrics_timeout", CT_SECONDS, OFF(metrics_timeout), 0.001, 3600,
+	    "10", "seconds a metrics request may take to arrive, an idle "
+	    "metrics connection is kept, or a write may stall" },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -155,6 +191,42 @@ config_parse_addr(const char *s, struct config_addr *addr)
 	return 0;
 }
 
+/*
+ * issue 8: the bounds must hold the SLO threshold, 1 s: the alert rules,
+ * the recording rules and the dashboard read the le="1.0" bucket.  0 or -1.
+ */
+static int
+config_buckets_slo(const double *b, size_t n, char *why, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (b[i] == 1.0)
+			return 0;
+	snprintf(why, len, "1.0 is not among the bounds: it is the SLO "
+	    "threshold, and the alert rules and the dashboard read the "
+	    "le=\"1.0\" bucket; add it");
+	return -1;
+}
+
+/* issue 8: a user or group name: empty, or [A-Za-z0-9._-], at most 32. */
+static int
+config_name(char *field, const char *value, char *why, size_t len)
+{
+	if (strlen(value) >= CONFIG_NAME_MAX) {
+		snprintf(why, len, "name longer than %d bytes",
+		    CONFIG_NAME_MAX - 1);
+		return -1;
+	}
+	if (strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") != strlen(value) || value[0] == '-') {
+		snprintf(why, len, "'%s' is not a user or group name", value);
+		return -1;
+	}
+	strlcpy(field, value, CONFIG_NAME_MAX);
+	return 0;
+}
+
 /* Parse a comma-separated, strictly increasing list of positive bounds. */
 static int
 config_buckets(struct config *cfg, const char *s, char *why, size_t len)
@@ -195,6 +267,8 @@ config_buckets(struct config *cfg, const char *s, char *why, size_t len)
 		}
 		b[n++] = v;
 	}
+	if (config_buckets_slo(b, n, why, len) == -1)
+		return -1;
 	memcpy(cfg->buckets, b, n * sizeof(b[0]));
 	cfg->nbuckets = n;
 	return 0;
@@ -257,12 +331,24 @@ config_set(struct config *cfg, const char *key, const char *value,
 	case CT_BUCKETS:
 		config_buckets(cfg, value, why, sizeof(why));
 		break;
+	case CT_NAME:
+		config_name(field, value, why, sizeof(why));
+		break;
 	case CT_LOGLEVEL:
 		if ((lvl = log_level_parse(value)) == -1)
 			snprintf(why, sizeof(why), "'%s' is not one of error, "
 			    "warn, info, debug", value);
 		else
 			*(int *)field = lvl;
+		break;
+	case CT_MODEL_TREES:
+		if (strcmp(value, "all") == 0)
+			*(int *)field = MODEL_TREES_ALL;
+		else if (strcmp(value, "best") == 0)
+			*(int *)field = MODEL_TREES_BEST;
+		else
+			snprintf(why, sizeof(why), "'%s' is neither all nor "
+			    "best", value);
 		break;
 	}
 	if (why[0] != '\0') {
@@ -300,6 +386,29 @@ config_trim(char *s)
 	return s;
 }
 
+/*
+ * issue 8: a key set twice in one file is an error naming both lines
+ * (seen[k] is the line that set key k, 0 if none).  0 or -1.
+ */
+static int
+config_seen(unsigned *seen, const char *key, unsigned lineno,
+    const char *origin, char *err, size_t errlen)
+{
+	size_t	i;
+
+	for (i = 0; i < NKEYS && strcmp(config_keys[i].name, key) != 0; i++)
+		;
+	if (i == NKEYS)
+		return 0;
+	if (seen[i] != 0) {
+		snprintf(err, errlen, "%s: %s: already set on line %u",
+		    origin, key, seen[i]);
+		return -1;
+	}
+	seen[i] = lineno;
+	return 0;
+}
+
 /* Parse a configuration file's text. */
 int
 config_parse(struct config *cfg, const char *text, const char *name,
@@ -309,7 +418,7 @@ config_parse(struct config *cfg, const char *text, const char *name,
 	char		 line[CONFIG_LINE_MAX], origin[CONFIG_PATH_MAX + 32];
 	char		*eq, *key;
 	char		*value, *hash;
-	unsigned	 lineno = 0;
+	unsigned	 lineno = 0, seen[NKEYS] = { 0 };
 	size_t		 len;
 
 	while (*p != '\0') {
@@ -344,7 +453,8 @@ config_parse(struct config *cfg, const char *text, const char *name,
 			    origin);
 			return -1;
 		}
-		if (config_set(cfg, key, value, origin, err, errlen) == -1)
+		if (config_set(cfg, key, value, origin, err, errlen) == -1 ||
+		    config_seen(seen, key, lineno, origin, err, errlen) == -1)
 			return -1;
 	}
 	return 0;
@@ -407,4 +517,68 @@ config_key_doc(size_t i, const char **dflt, const char **help)
 	*dflt = config_keys[i].dflt;
 	*help = config_keys[i].help;
 	return config_keys[i].name;
+}
+
+/*
+ * issue 8: the keys a reload cannot apply, since they shape the sockets,
+ * the segment or the process's credentials.
+ */
+static const char *const config_restart_keys[] = {
+	"listen", "metrics_listen", "workers", "backlog", "buckets", "user",
+	"group",
+};
+
+/* Bytes of a field of type t (buckets: the array; nbuckets aside). */
+static size_t
+config_field_size(enum config_type t)
+{
+	switch (t) {
+	case CT_ADDR:
+		return sizeof(struct config_addr);
+	case CT_UINT:
+		return sizeof(unsigned);
+	case CT_BUCKETS:
+		return sizeof(((struct config *)NULL)->buckets);
+	case CT_NAME:
+		return CONFIG_NAME_MAX;
+	default:
+		return 0;	/* not a restart key */
+	}
+}
+
+/* Give next the running values of the restart keys; list those changed. */
+void
+config_keep_restart_keys(const struct config *running, struct config *next,
+    char *changed, size_t len)
+{
+	const struct config_key	*k;
+	size_t			 i, j, size;
+
+	changed[0] = '\0';
+	for (i = 0; i < sizeof(config_restart_keys) /
+	    sizeof(config_restart_keys[0]); i++) {
+		for (j = 0; j < NKEYS && strcmp(config_keys[j].name,
+		    config_restart_keys[i]) != 0; j++)
+			;
+		if (j == NKEYS)
+			continue;
+		k = &config_keys[j];
+		size = config_field_size(k->type);
+		if (k->type == CT_BUCKETS)	/* what is past nbuckets is junk */
+			size = running->nbuckets == next->nbuckets ?
+			    running->nbuckets * sizeof(double) : 0;
+		if ((k->type != CT_BUCKETS ||
+		    running->nbuckets == next->nbuckets) &&
+		    memcmp((const char *)running + k->offset,
+		    (const char *)next + k->offset, size) == 0)
+			continue;
+		size = config_field_size(k->type);
+		memcpy((char *)next + k->offset,
+		    (const char *)running + k->offset, size);
+		if (k->type == CT_BUCKETS)
+			next->nbuckets = running->nbuckets;
+		if (changed[0] != '\0')
+			strlcat(changed, ", ", len);
+		strlcat(changed, k->name, len);
+	}
 }

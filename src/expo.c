@@ -248,6 +248,22 @@ expo_requests(struct evbuffer *out, enum expo_format fmt,
 	return 0;
 }
 
+/* Reloads (SIGHUP) refused, by what was at fault. */
+static int
+expo_reloads(struct evbuffer *out, enum expo_format fmt,
+    const struct expo_metrics *m)
+{
+	const char	*what[2] = { "what", "config" };
+
+	if (expo_family(out, fmt, EXPO_F_RELOAD_FAILURES) == -1 ||
+	    expo_uint(out, "inferd_reload_failures_total", what, 1,
+	    m->reload_failures_config) == -1)
+		return -1;
+	what[1] = "model";
+	return expo_uint(out, "inferd_reload_failures_total", what, 1,
+	    m->reload_failures_model);
+}
+
 /* Write every family. */
 int
 expo_write(struct evbuffer *out, enum expo_format fmt,
@@ -266,12 +282,15 @@ expo_write(struct evbuffer *out, enum expo_format fmt,
 	    expo_single(out, fmt, EXPO_F_WORKERS_ALIVE, m->workers_alive) ==
 	    -1 ||
 	    expo_single(out, fmt, EXPO_F_RESTARTS,
-	    (double)m->worker_restarts) == -1)
+	    (double)m->worker_restarts) == -1 ||
+	    expo_single(out, fmt, EXPO_F_STALLS,
+	    (double)m->worker_stalls) == -1 ||
+	    expo_single(out, fmt, EXPO_F_START_FAILURES,
+	    (double)m->worker_start_failures) == -1)
 		return -1;
 	if (expo_family(out, fmt, EXPO_F_MODEL) == -1 ||
 	    expo_uint(out, "inferd_model_info", model, 3, 1) == -1 ||
-	    expo_single(out, fmt, EXPO_F_LOAD_FAILURES,
-	    (double)m->model_load_failures) == -1 ||
+	    expo_reloads(out, fmt, m) == -1 ||
 	    expo_family(out, fmt, EXPO_F_BUILD) == -1 ||
 	    expo_uint(out, "inferd_build_info", build, 1, 1) == -1)
 		return -1;

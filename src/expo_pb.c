@@ -120,6 +120,37 @@ expo_pb_single(struct evbuffer *out, enum expo_family_id id,
 	return expo_pb_put(out, &mf);
 }
 
+/* Reloads refused, by what: config, then model. */
+static int
+expo_pb_reloads(struct evbuffer *out, const struct expo_metrics *em)
+{
+	static const char *const what[2] = { "config", "model" };
+	const uint64_t	 v[2] = { em->reload_failures_config,
+			    em->reload_failures_model };
+	PbFamily	 mf;
+	PbMetric	 m[2], *mp[2];
+	PbLabel		 lp[2], *lpp[2];
+	Io__Prometheus__Client__Counter c[2];
+	size_t		 i;
+
+	for (i = 0; i < 2; i++) {
+		io__prometheus__client__metric__init(&m[i]);
+		io__prometheus__client__label_pair__init(&lp[i]);
+		io__prometheus__client__counter__init(&c[i]);
+		lp[i].name = expo_pb_str("what");
+		lp[i].value = expo_pb_str(what[i]);
+		lpp[i] = &lp[i];
+		m[i].n_label = 1;
+		m[i].label = &lpp[i];
+		c[i].has_value = 1;
+		c[i].value = (double)v[i];
+		m[i].counter = &c[i];
+		mp[i] = &m[i];
+	}
+	expo_pb_family(&mf, EXPO_F_RELOAD_FAILURES, mp, 2);
+	return expo_pb_put(out, &mf);
+}
+
 /* Requests by handler and code: the pairs the text format writes. */
 static int
 expo_pb_requests(struct evbuffer *out, const struct shm_snapshot *snap)
@@ -275,9 +306,12 @@ expo_pb_write(struct evbuffer *out, const struct expo_metrics *em)
 	    em->workers_alive) == -1 ||
 	    expo_pb_single(out, EXPO_F_RESTARTS, NULL, 0,
 	    (double)em->worker_restarts) == -1 ||
+	    expo_pb_single(out, EXPO_F_STALLS, NULL, 0,
+	    (double)em->worker_stalls) == -1 ||
+	    expo_pb_single(out, EXPO_F_START_FAILURES, NULL, 0,
+	    (double)em->worker_start_failures) == -1 ||
 	    expo_pb_single(out, EXPO_F_MODEL, model, 3, 1) == -1 ||
-	    expo_pb_single(out, EXPO_F_LOAD_FAILURES, NULL, 0,
-	    (double)em->model_load_failures) == -1 ||
+	    expo_pb_reloads(out, em) == -1 ||
 	    expo_pb_single(out, EXPO_F_BUILD, build, 1, 1) == -1)
 		return -1;
 	if (expo_pb_single(out, EXPO_F_CPU, NULL, 0, p->cpu_seconds) == -1 ||

@@ -4,6 +4,7 @@
  */
 #include "autoconf.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -39,7 +40,7 @@ listen_open(const struct config_addr *addr, const char *what, int *fds,
 	if (strcmp(h, "*") == 0)
 		h = NULL;
 	if ((rc = getaddrinfo(h, addr->port, &hints, &res)) != 0) {
-		log_warnx("%s: cannot resolve %s:%s: %s", what, addr->host,
+		log_errorx("%s: cannot resolve %s:%s: %s", what, addr->host,
 		    addr->port, gai_strerror(rc));
 		return -1;
 	}
@@ -49,7 +50,7 @@ listen_open(const struct config_addr *addr, const char *what, int *fds,
 		int fd = socket(res->ai_family, res->ai_socktype |
 		    SOCK_NONBLOCK | SOCK_CLOEXEC, res->ai_protocol);
 		if (fd == -1) {
-			log_warn("%s: socket", what);
+			log_error("%s: socket", what);
 			goto fail;
 		}
 		fds[i] = fd;
@@ -57,22 +58,22 @@ listen_open(const struct config_addr *addr, const char *what, int *fds,
 		    sizeof(on)) == -1 || ((count > 1 || reuseport) &&
 		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
 		    sizeof(on)) == -1)) {
-			log_warn("%s: setsockopt", what);
+			log_error("%s: setsockopt", what);
 			goto fail;
 		}
 		if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
-			log_warn("%s: bind %s:%s", what, addr->host,
+			log_error("%s: bind %s:%s", what, addr->host,
 			    addr->port);
 			goto fail;
 		}
 		if (listen(fd, backlog) == -1) {
-			log_warn("%s: listen", what);
+			log_error("%s: listen", what);
 			goto fail;
 		}
 		/* Port 0: the next sockets take the port this one got. */
 		if (i == 0 && getsockname(fd, (struct sockaddr *)&ss,
 		    &sslen) == -1) {
-			log_warn("%s: getsockname", what);
+			log_error("%s: getsockname", what);
 			goto fail;
 		}
 	}
@@ -89,4 +90,24 @@ fail:
 			close(fds[i]);
 	freeaddrinfo(res);
 	return -1;
+}
+
+/* Raise the soft file limit to need; see listen.h. */
+void
+listen_fd_limit(unsigned long need, const char *who, const char *key)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ?
+	    need : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("%s: setrlimit RLIMIT_NOFILE %llu", who,
+		    (unsigned long long)rl.rlim_cur);
+	if (rl.rlim_cur < need)
+		log_warnx("%s: open file limit %llu is below %s (%lu) + %d: "
+		    "lower %s or raise the limit (LimitNOFILE=, ulimit -n)",
+		    who, (unsigned long long)rl.rlim_cur, key,
+		    need - LISTEN_FD_MARGIN, LISTEN_FD_MARGIN, key);
 }

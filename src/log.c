@@ -88,6 +88,30 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 		return;
 }
 
+/* Error with strerror(errno) appended; the caller gives up. */
+void
+log_error(const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved = errno;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LEVEL_ERROR, saved, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+/* Error without errno; the caller gives up. */
+void
+log_errorx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LEVEL_ERROR, 0, fmt, ap);
+	va_end(ap);
+}
+
 /* Warning with strerror(errno) appended. */
 void
 log_warn(const char *fmt, ...)

@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +54,12 @@ main_usage(int status)
 	FILE		*f = status == 0 ? stdout : stderr;
 
 	fprintf(f,
-"usage: inferd [-hVt] [-c file] [-l addr:port] [-m addr:port] [-w workers]\n"
-"              [--model file] [-o key=value ...]\n"
+"usage: inferd [-hVt] [-c file | --no-config] [-l addr:port] [-m addr:port]\n"
+"              [-w workers] [--model file] [-o key=value ...]\n"
 "\n"
-"  -c, --config FILE           read settings from FILE (key = value lines)\n"
+"  -c, --config FILE           read settings from FILE (key = value lines;\n"
+"                              default " INFERD_DEFAULT_CONFIG " if it exists)\n"
+"      --no-config             read no configuration file, not even that one\n"
 "  -l, --listen ADDR:PORT      inference HTTP server (default 0.0.0.0:8000)\n"
 "  -m, --metrics-listen ADDR:PORT  /metrics server (default 0.0.0.0:9180)\n"
 "  -w, --workers N             worker processes (default: online CPUs)\n"
@@ -68,28 +71,42 @@ main_usage(int status)
 "\n"
 "The command line overrides the configuration file.  Keys and defaults:\n");
 	for (i = 0; (name = config_key_doc(i, &dflt, &help)) != NULL; i++)
-		fprintf(f, "  %-18s %s (default %s)\n", name, help, dflt);
+		fprintf(f, "  %-18s %s (default %s)\n", name, help,
+		    dflt[0] != '\0' ? dflt : "empty");
 	exit(status);
+}
+
+/* A usage error: one line naming it, a hint, exit 1. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+main_usage_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("inferd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("; try 'inferd --help'\n", stderr);
+	exit(1);
 }
 
 /* What the command line asked for. */
 struct main_args {
-	const char	*conffile;	/* NULL: none */
+	const char	*conffile;	/* NULL: the default, if it exists */
+	int		 noconfig;	/* --no-config */
 	struct main_opt	*opts;		/* settings, in order */
 	int		 nopts;
 	int		 check;		/* -t */
 };
 
-/* Record -o KEY=VALUE in o; exits 2 when it has no '='. */
+/* Record -o KEY=VALUE in o; exits 1 when it has no '='. */
 static void
 main_option(struct main_opt *o, char *arg)
 {
 	char	*eq;
 
-	if ((eq = strchr(arg, '=')) == NULL) {
-		fprintf(stderr, "inferd: -o %s: expected KEY=VALUE\n", arg);
-		exit(2);
-	}
+	if ((eq = strchr(arg, '=')) == NULL)
+		main_usage_error("-o %s: expected KEY=VALUE", arg);
 	*eq = '\0';
 	o->key = arg;
 	o->value = eq + 1;
@@ -102,6 +119,7 @@ main_parse_args(int argc, char *argv[], struct main_args *a)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "no-config", no_argument, NULL, 'C' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ "workers", required_argument, NULL, 'w' },
@@ -116,13 +134,17 @@ main_parse_args(int argc, char *argv[], struct main_args *a)
 
 	if ((a->opts = calloc((size_t)argc, sizeof(*a->opts))) == NULL)
 		fatal("calloc");
-	while ((ch = getopt_long(argc, argv, "c:l:m:w:o:thV", longopts,
+	opterr = 0;	/* main_usage_error says it in one line */
+	while ((ch = getopt_long(argc, argv, ":c:l:m:w:o:thV", longopts,
 	    NULL)) != -1) {
 		struct main_opt *o = &a->opts[a->nopts];
 
 		switch (ch) {
 		case 'c':
 			a->conffile = optarg;
+			continue;
+		case 'C':
+			a->noconfig = 1;
 			continue;
 		case 'l':
 			o->key = "listen";
@@ -148,8 +170,13 @@ main_parse_args(int argc, char *argv[], struct main_args *a)
 		case 'V':
 			printf("inferd %s\n", PACKAGE_VERSION);
 			exit(0);
+		case ':':
+			main_usage_error("option %s needs a value",
+			    argv[optind - 1]);
 		default:
-			main_usage(2);
+			if (optopt != 0)
+				main_usage_error("unknown option -%c", optopt);
+			main_usage_error("unknown option %s", argv[optind - 1]);
 		}
 		o->value = optarg;
 		if (ch == 'M')
@@ -160,42 +187,47 @@ main_parse_args(int argc, char *argv[], struct main_args *a)
 			    "command line (-%c)", ch);
 		a->nopts++;
 	}
-	if (optind != argc) {
-		fprintf(stderr, "inferd: unexpected argument '%s'\n",
-		    argv[optind]);
-		main_usage(2);
-	}
+	if (optind != argc)
+		main_usage_error("unexpected argument '%s'", argv[optind]);
+	if (a->noconfig && a->conffile != NULL)
+		main_usage_error("-c and --no-config exclude each other");
 }
 
 /*
- * The configuration: defaults, then the file, then the command line's
- * settings in order; exits 1 on the first error.
+ * The configuration: defaults, then the file (-c, or the default one if it
+ * exists, unless --no-config), then the command line's settings in order.
+ * master_config_cb: at start-up and on every reload.
  */
-static void
-main_configure(struct config *cfg, const struct main_args *a)
+static int
+main_build_config(struct config *cfg, char *src, size_t srclen, char *err,
+    size_t errlen, void *arg)
 {
-	char	err[1024];
-	long	ncpu;
-	int	i;
+	const struct main_args	*a = arg;
+	const char		*file = a->conffile;
+	long			 ncpu;
+	int			 i;
 
 	config_defaults(cfg);
-	if (a->conffile != NULL && config_load(cfg, a->conffile, err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "inferd: %s\n", err);
-		exit(1);
-	}
+	if (file == NULL && !a->noconfig && access(INFERD_DEFAULT_CONFIG,
+	    F_OK) == 0)
+		file = INFERD_DEFAULT_CONFIG;
+	if (file != NULL && config_load(cfg, file, err, errlen) == -1)
+		return -1;
+	if (file != NULL)
+		snprintf(src, srclen, "read %s", file);
+	else
+		snprintf(src, srclen, "no file read: %s", a->noconfig ?
+		    "--no-config" : INFERD_DEFAULT_CONFIG " does not exist");
 	for (i = 0; i < a->nopts; i++)
 		if (config_set(cfg, a->opts[i].key, a->opts[i].value,
-		    a->opts[i].origin, err, sizeof(err)) == -1) {
-			fprintf(stderr, "inferd: %s\n", err);
-			exit(1);
-		}
-	log_set_level(cfg->log_level);
+		    a->opts[i].origin, err, errlen) == -1)
+			return -1;
 	if (cfg->workers == 0) {
 		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		cfg->workers = ncpu < 1 ? 1 : ncpu > CONFIG_MAX_WORKERS ?
 		    CONFIG_MAX_WORKERS : (unsigned)ncpu;
 	}
+	return 0;
 }
 
 int
@@ -204,26 +236,39 @@ main(int argc, char *argv[])
 	static struct config	 cfg;
 	struct main_args	 args = { 0 };
 	struct model		*model;
-	char			 err[1024];
+	char			 err[1024], src[CONFIG_PATH_MAX + 64];
+	int			 rc;
 
 	setproctitle_init(argc, argv, environ);
 	log_init(LOG_LEVEL_INFO, 0);
 	event_set_log_callback(main_event_log);
 	main_parse_args(argc, argv, &args);
-	main_configure(&cfg, &args);
-	free(args.opts);
-	if ((model = model_load(cfg.model, err, sizeof(err))) == NULL) {
+	if (main_build_config(&cfg, src, sizeof(src), err, sizeof(err),
+	    &args) == -1) {
 		fprintf(stderr, "inferd: %s\n", err);
 		exit(1);
 	}
+	log_set_level(cfg.log_level);
+	if ((model = model_load_limits(cfg.model, &cfg.model_limits, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "inferd: %s\n", err);
+		exit(1);
+	}
+	if (model_trees_note(model, err, sizeof(err)))
+		log_info("%s", err);
 	if (args.check) {
-		printf("inferd: configuration ok; model %s (%s, %zu features, "
-		    "sha256 %s)\n", model_name(model), model_objective(model),
-		    model_nfeatures(model), model_sha256(model));
+		printf("inferd: configuration ok (%s); model %s (%s, %zu "
+		    "features, sha256 %s)\n", src, model_name(model),
+		    model_objective(model), model_nfeatures(model),
+		    model_sha256(model));
 		model_free(model);
+		free(args.opts);
 		exit(0);
 	}
+	log_info("configuration: %s", src);
 	/* A client that goes away must not kill the process that writes. */
 	signal(SIGPIPE, SIG_IGN);
-	return master_run(&cfg, model);
+	rc = master_run(&cfg, model, main_build_config, &args);
+	free(args.opts);
+	return rc;
 }

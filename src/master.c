@@ -18,9 +18,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,24 +36,26 @@
 #include "inferd/config.h"
 #include "inferd/expo.h"
 #include "inferd/listen.h"
+#include "inferd/loadthread.h"
 #include "inferd/log.h"
 #include "inferd/master.h"
 #include "inferd/metrics_http.h"
 #include "inferd/model.h"
+#include "inferd/notify.h"
+#include "inferd/priv.h"
 #include "inferd/procstat.h"
 #include "inferd/shm.h"
 #include "inferd/worker.h"
 
-#define MASTER_STABLE_SECONDS	1.0	/* a worker living this long is fine */
-#define MASTER_BACKOFF_FIRST	0.1	/* seconds, doubled per quick death */
+#define MASTER_BACKOFF_FIRST	0.1	/* seconds, doubled per start failure */
 #define MASTER_KILL_GRACE	5.0	/* seconds after drain_timeout */
-#define MASTER_FD_MARGIN	64	/* descriptors besides connections */
 
 /* A worker process, in the metrics slot of the same index. */
 struct mproc {
 	pid_t		 pid;		/* 0: slot free */
 	unsigned	 lslot;		/* listener slot it accepts on */
 	int		 retiring;	/* draining after a reload */
+	int		 stalled;	/* killed for a stale heartbeat */
 	struct timespec	 started;
 };
 
@@ -63,7 +63,7 @@ struct mproc {
 struct mlisten {
 	int		 fd;
 	int		 cur;		/* index in procs, -1 when none */
-	unsigned	 fails;		/* consecutive quick deaths */
+	unsigned	 fails;		/* consecutive start failures */
 	struct event	*respawn;	/* backoff timer */
 };
 
@@ -79,68 +79,74 @@ struct master {
 	int			 sigpipe[2];	/* self-pipe of signals */
 	sigset_t		 sigmask;	/* the signals it handles */
 	struct event		*ev_signal, *ev_kill, *ev_watchdog;
-	uint64_t		 restarts, load_failures;
+	uint64_t		 restarts, start_failures;
 	double			 start_time;
 	int			 stopping;
 	int			 reload_pending;	/* SIGHUP during a reload */
+	/* issue 8: reload, heartbeats, status */
+	master_config_cb	 reconf;	/* builds the configuration */
+	void			*reconf_arg;
+	struct config		 next;		/* being reloaded */
+	struct loadthread	*loader;	/* loading next.model */
+	struct event		*ev_health;	/* heartbeat check */
+	uint64_t		 reload_failures[2];	/* config, model */
+	uint64_t		 stalls;
+	int			 shm_broken;	/* logged once */
+	char			 status[128];	/* last STATUS= sent */
 };
+
+enum { MASTER_RELOAD_CONFIG, MASTER_RELOAD_MODEL };
 
 /* The master; static so that a forked worker can free what it inherits. */
 static struct master	master;
 
 /*
- * Tell systemd (Type=notify) our state: one datagram on $NOTIFY_SOCKET,
- * sent without ever blocking.  Nothing happens when inferd does not run
- * under systemd.
+ * Whether the worker in metrics slot i is ready: it stores its pid in the
+ * slot once it accepts (worker_run), and the master zeroes it when it
+ * reaps the worker.
  */
-static void
-master_notify(const char *state)
+static int
+master_ready(const struct master *m, unsigned i)
 {
-	static int		 failing;
-	struct sockaddr_un	 sun;
-	const char		*path = getenv("NOTIFY_SOCKET");
-	socklen_t		 len;
-	int			 fd;
-
-	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
-	    strlen(path) >= sizeof(sun.sun_path))
-		return;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path));
-	if (path[0] == '@')
-		sun.sun_path[0] = '\0';
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-	    strlen(path));
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1) {
-		log_warn("notify: socket");
-		return;
-	}
-	/*
-	 * Never block the master: a full receiver loses this one message.
-	 * A run of failures is logged once.
-	 */
-	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT,
-	    (struct sockaddr *)&sun, len) == -1) {
-		if (!failing)
-			log_warn("notify: sendto %s (%s)", path, state);
-		failing = 1;
-	} else
-		failing = 0;
-	close(fd);
+	return m->procs[i].pid != 0 && atomic_load_explicit(
+	    &m->seg.slots[i].pid, memory_order_acquire) == m->procs[i].pid;
 }
 
-/* Worker processes running and not retiring. */
+/*
+ * Listener slots served by a ready worker.  During a reload the old worker
+ * of a slot counts until its successor is ready, so that /healthz does not
+ * flap to 503 for the instant between the two.
+ */
 static unsigned
 master_alive(const struct master *m)
 {
-	unsigned	i, n = 0;
+	unsigned	i, j, n = 0;
 
-	for (i = 0; i < m->nprocs; i++)
-		if (m->procs[i].pid != 0 && !m->procs[i].retiring)
+	for (i = 0; i < m->nls; i++) {
+		for (j = 0; j < m->nprocs; j++)
+			if (m->procs[j].lslot == i && master_ready(m, j))
+				break;
+		if (j < m->nprocs)
 			n++;
+	}
 	return n;
+}
+
+/*
+ * The shared header is the master's and nobody writes it after start-up:
+ * if it changed, a worker scribbles over memory it must not.  Say so once;
+ * the master keeps to its private copy of the layout.
+ */
+static void
+master_check_shm(struct master *m)
+{
+	char	why[128];
+
+	if (m->shm_broken || shm_check(&m->seg, why, sizeof(why)) == 0)
+		return;
+	m->shm_broken = 1;
+	log_errorx("shared memory %s: header overwritten (%s); a worker writes "
+	    "where it must not; restart inferd", m->seg.name, why);
 }
 
 /* The master's figures for a scrape (metrics_http's fill callback). */
@@ -157,12 +163,16 @@ master_metrics(struct expo_metrics *em, void *arg)
 	em->workers = m->nls;
 	em->workers_alive = master_alive(m);
 	em->worker_restarts = m->restarts;
-	em->model_load_failures = m->load_failures;
+	em->worker_stalls = m->stalls;
+	em->reload_failures_config = m->reload_failures[MASTER_RELOAD_CONFIG];
+	em->reload_failures_model = m->reload_failures[MASTER_RELOAD_MODEL];
+	em->worker_start_failures = m->start_failures;
 	em->start_time = m->start_time;
 	em->version = PACKAGE_VERSION;
 	em->model_name = model_name(m->model);
 	em->model_sha256 = model_sha256(m->model);
 	em->model_objective = model_objective(m->model);
+	master_check_shm(m);
 }
 
 /* The signals the master handles, all through its self-pipe. */
@@ -231,6 +241,9 @@ master_spawn(struct master *m, unsigned ls)
 	}
 	atomic_store_explicit(&m->seg.slots[i].in_flight, 0,
 	    memory_order_relaxed);
+	atomic_store_explicit(&m->seg.slots[i].pid, 0, memory_order_relaxed);
+	atomic_store_explicit(&m->seg.slots[i].heartbeat_ns, 0,
+	    memory_order_relaxed);
 	fflush(NULL);
 	/*
 	 * Until the child has dropped the master's handlers, a signal sent to
@@ -268,11 +281,14 @@ master_spawn(struct master *m, unsigned ls)
 	m->procs[i].pid = pid;
 	m->procs[i].lslot = ls;
 	m->procs[i].retiring = 0;
+	m->procs[i].stalled = 0;
 	clock_gettime(CLOCK_MONOTONIC, &m->procs[i].started);
 	m->ls[ls].cur = (int)i;
 	log_debug("worker %u: pid %ld, metrics slot %u", ls, (long)pid, i);
 	return 0;
 }
+
+static void	master_replace(struct master *, unsigned, int);
 
 /* Backoff timer of a listener slot expired: start its worker again. */
 static void
@@ -286,10 +302,8 @@ master_respawn(evutil_socket_t fd, short what, void *arg)
 
 	if (m->stopping)
 		return;
-	if (master_spawn(m, (unsigned)(l - m->ls)) == -1) {
-		struct timeval tv = clock_tv(1.0);
-		evtimer_add(l->respawn, &tv);
-	}
+	if (master_spawn(m, (unsigned)(l - m->ls)) == -1)
+		master_replace(m, (unsigned)(l - m->ls), 0);
 }
 
 /* Describe a wait(2) status. */
@@ -306,37 +320,59 @@ master_describe(int status, char *buf, size_t len)
 		snprintf(buf, len, "stopped with status %#x", status);
 }
 
+
 /*
- * A worker of listener slot ls died unexpectedly.  Replace it at once if it
- * had been running for a while; after quick deaths, wait 0.1 s, 0.2 s, ...
- * up to restart_delay_max.
+ * Start a worker on listener slot ls again (nginx's respawn decision, by
+ * whether the dead one had been serving).  One that was ready when it died
+ * is replaced at once, however often workers are killed: the service must
+ * stay up.  One that died before it was ready (or could not be forked) is
+ * a start-up failure, a crash loop in the making (a broken model, a
+ * missing permission, no memory): it is counted, logged, and retried after
+ * 0.1 s, 0.2 s, ... up to restart_delay_max.
  */
 static void
-master_replace(struct master *m, unsigned ls, double lived)
+master_replace(struct master *m, unsigned ls, int ready)
 {
 	struct mlisten	*l = &m->ls[ls];
 	struct timeval	 tv;
 	double		 delay;
 
-	m->restarts++;
-	if (lived >= MASTER_STABLE_SECONDS)
+	if (ready) {
 		l->fails = 0;
-	else
-		l->fails++;
-	if (l->fails == 0) {
 		if (master_spawn(m, ls) == 0)
 			return;
-		l->fails = 1;
 	}
+	l->fails++;
+	m->start_failures++;
 	delay = MASTER_BACKOFF_FIRST * pow(2, l->fails > 30 ? 30 : l->fails - 1);
 	if (delay > m->cfg->restart_delay_max)
 		delay = m->cfg->restart_delay_max;
-	log_warnx("worker %u keeps dying; restarting it in %.1f s", ls, delay);
+	log_warnx("worker %u failed before it was ready (%u in a row); it "
+	    "keeps dying; restarting it in %.1f s", ls, l->fails, delay);
 	tv = clock_tv(delay);
 	evtimer_add(l->respawn, &tv);
 }
 
 static void	master_sighup(struct master *);
+static void	master_status(struct master *);
+static void	master_health_arm(struct master *);
+
+/*
+ * A reaped worker's slot must name it (or nobody, if it died before it
+ * wrote its pid): anything else means two processes wrote one slot, and
+ * its counters are wrong.
+ */
+static void
+master_slot_check(const struct master *m, unsigned i, pid_t pid)
+{
+	int32_t	spid = atomic_load_explicit(&m->seg.slots[i].pid,
+		    memory_order_relaxed);
+
+	if (spid != 0 && spid != (int32_t)pid)
+		log_warnx("metrics slot %u names pid %ld, but worker pid %ld "
+		    "was its writer; its counters may be wrong", i,
+		    (long)spid, (long)pid);
+}
 
 /* SIGCHLD: reap every exited worker; replace or forget it. */
 static void
@@ -346,7 +382,7 @@ master_sigchld(struct master *m)
 	char		 how[128];
 	unsigned	 i;
 	pid_t		 pid;
-	int		 status;
+	int		 status, ready;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < m->nprocs && m->procs[i].pid != pid; i++)
@@ -354,13 +390,17 @@ master_sigchld(struct master *m)
 		if (i == m->nprocs)
 			continue;
 		p = &m->procs[i];
+		ready = master_ready(m, i);
 		p->pid = 0;
+		master_slot_check(m, i, pid);
 		/* Its requests in flight will never finish. */
 		atomic_store_explicit(&m->seg.slots[i].in_flight, 0,
 		    memory_order_relaxed);
 		atomic_store_explicit(&m->seg.slots[i].pid, 0,
 		    memory_order_relaxed);
 		master_describe(status, how, sizeof(how));
+		if (p->stalled)
+			strlcat(how, " after it stalled", sizeof(how));
 		if (m->ls[p->lslot].cur == (int)i)
 			m->ls[p->lslot].cur = -1;
 		if (p->retiring || m->stopping) {
@@ -371,7 +411,8 @@ master_sigchld(struct master *m)
 		}
 		log_warnx("worker %u (pid %ld) %s; replacing it", p->lslot,
 		    (long)pid, how);
-		master_replace(m, p->lslot, clock_since(&p->started));
+		m->restarts++;
+		master_replace(m, p->lslot, ready);
 	}
 	if (m->stopping) {
 		for (i = 0; i < m->nprocs && m->procs[i].pid == 0; i++)
@@ -416,7 +457,7 @@ master_sigterm(struct master *m, int sig)
 		return;
 	m->stopping = 1;
 	log_info("received %s; stopping", strsignal(sig));
-	master_notify("STOPPING=1");
+	notify_send("STOPPING=1");
 	for (i = 0; i < m->nls; i++)
 		evtimer_del(m->ls[i].respawn);
 	for (i = 0; i < m->nprocs; i++)
@@ -437,39 +478,49 @@ master_sigterm(struct master *m, int sig)
 	evtimer_add(m->ev_kill, &tv);
 }
 
+/* Whether workers of an earlier reload are still draining. */
+static int
+master_draining(const struct master *m)
+{
+	unsigned	i;
+
+	for (i = 0; i < m->nprocs; i++)
+		if (m->procs[i].pid != 0 && m->procs[i].retiring)
+			return 1;
+	return 0;
+}
+
 /*
- * SIGHUP: load the model file again.  On success every listener slot gets a
- * new worker with the new model and its old worker drains; on failure the
- * old model stays and the failure is counted.
+ * The master's open file limit, for its own needs only (the metrics port's
+ * connections, the workers' pipes): each worker sizes its own in
+ * worker_run.  At start and after a reload.
  */
 static void
-master_sighup(struct master *m)
+master_fd_limit(const struct master *m)
 {
-	struct model	*model;
-	char		 err[512];
+	listen_fd_limit((unsigned long)m->cfg->metrics_max_connections +
+	    m->nls + LISTEN_FD_MARGIN, "master", "metrics_max_connections");
+}
+
+/*
+ * A reload's model is loaded: make the new configuration and model the
+ * running ones, start a new worker on every listener slot and let the old
+ * ones drain.
+ */
+static void
+master_apply(struct master *m, struct model *model)
+{
+	double		 stall = m->cfg->worker_stall_timeout;
 	unsigned	 i;
 	int		 old;
 
-	if (m->stopping)
-		return;
-	for (i = 0; i < m->nprocs; i++)
-		if (m->procs[i].pid != 0 && m->procs[i].retiring) {
-			log_info("reload: the previous reload is still "
-			    "draining; reloading when it is done");
-			m->reload_pending = 1;
-			return;
-		}
-	m->reload_pending = 0;
-	master_notify("RELOADING=1");
-	if ((model = model_load(m->cfg->model, err, sizeof(err))) == NULL) {
-		m->load_failures++;
-		log_warnx("reload: %s; keeping model %s", err,
-		    model_name(m->model));
-		master_notify("READY=1");
-		return;
-	}
 	model_free(m->model);
 	m->model = model;
+	*m->cfg = m->next;
+	log_set_level(m->cfg->log_level);
+	master_fd_limit(m);
+	if (m->cfg->worker_stall_timeout != stall)
+		master_health_arm(m);
 	log_info("reload: model %s (%s, sha256 %.12s)", model_name(model),
 	    model_objective(model), model_sha256(model));
 	for (i = 0; i < m->nls; i++) {
@@ -483,7 +534,77 @@ master_sighup(struct master *m)
 		if (old >= 0)
 			kill(m->procs[old].pid, SIGTERM);
 	}
-	master_notify("READY=1");
+}
+
+/* The load thread is done (loadthread's callback): apply or refuse. */
+static void
+master_reloaded(struct model *model, const char *err, void *arg)
+{
+	struct master	*m = arg;
+	char		 note[512];
+
+	m->loader = NULL;
+	if (m->stopping) {
+		model_free(model);
+		return;
+	}
+	if (model != NULL && model_trees_note(model, note, sizeof(note)))
+		log_info("reload: %s", note);
+	if (model != NULL)
+		master_apply(m, model);
+	else {
+		m->reload_failures[MASTER_RELOAD_MODEL]++;
+		log_warnx("reload: %s; keeping model %s and the running "
+		    "configuration", err, model_name(m->model));
+	}
+	notify_send("READY=1");
+	master_status(m);
+	if (model == NULL && m->reload_pending)
+		master_sighup(m);
+}
+
+/*
+ * SIGHUP: read the configuration again (it is small), then load its model
+ * in a thread, so that the loop keeps answering scrapes, reaping and
+ * checking heartbeats; master_reloaded takes over.  A configuration or a
+ * model that fails leaves everything as it was, and is counted.  Keys that
+ * need new sockets keep their running values, and the log says so.
+ */
+static void
+master_sighup(struct master *m)
+{
+	char	src[CONFIG_PATH_MAX + 64], err[1024], changed[256];
+
+	if (m->stopping)
+		return;
+	if (m->loader != NULL || master_draining(m)) {
+		log_info("reload: the previous reload is still %s; reloading "
+		    "when it is done", m->loader != NULL ? "loading" :
+		    "draining");
+		m->reload_pending = 1;
+		return;
+	}
+	m->reload_pending = 0;
+	notify_send("RELOADING=1");
+	if (m->reconf(&m->next, src, sizeof(src), err, sizeof(err),
+	    m->reconf_arg) == -1) {
+		m->reload_failures[MASTER_RELOAD_CONFIG]++;
+		log_warnx("reload: %s; keeping the running configuration and "
+		    "model", err);
+		notify_send("READY=1");
+		return;
+	}
+	log_info("reload: configuration: %s", src);
+	config_keep_restart_keys(m->cfg, &m->next, changed, sizeof(changed));
+	if (changed[0] != '\0')
+		log_warnx("reload: %s changed: a restart applies it; keeping "
+		    "the running value", changed);
+	m->loader = loadthread_start(m->base, m->next.model,
+	    &m->next.model_limits, master_reloaded, m);
+	if (m->loader == NULL) {
+		m->reload_failures[MASTER_RELOAD_MODEL]++;
+		notify_send("READY=1");
+	}
 }
 
 /* The self-pipe is readable: handle every signal that arrived. */
@@ -523,13 +644,13 @@ master_signals_init(struct master *m)
 	size_t			i;
 
 	if (pipe2(m->sigpipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		log_warn("pipe2");
+		log_error("pipe2");
 		return -1;
 	}
 	m->ev_signal = event_new(m->base, m->sigpipe[0], EV_READ | EV_PERSIST,
 	    master_signal, m);
 	if (m->ev_signal == NULL || event_add(m->ev_signal, NULL) == -1) {
-		log_warnx("cannot watch the signal pipe");
+		log_errorx("cannot watch the signal pipe");
 		return -1;
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -543,65 +664,143 @@ master_signals_init(struct master *m)
 	for (i = 0; i < sizeof(master_signals) / sizeof(master_signals[0]);
 	    i++)
 		if (sigaction(master_signals[i], &sa, NULL) == -1) {
-			log_warn("sigaction %d", master_signals[i]);
+			log_error("sigaction %d", master_signals[i]);
 			return -1;
 		}
 	return 0;
 }
 
-/* Systemd's watchdog: say we are alive. */
+/*
+ * Seconds since worker i last showed life: its heartbeat, or its fork if it
+ * has not stamped one yet.
+ */
+static double
+master_hb_age(const struct master *m, unsigned i, int64_t now)
+{
+	const struct timespec	*t = &m->procs[i].started;
+	int64_t			 hb, since;
+
+	hb = atomic_load_explicit(&m->seg.slots[i].heartbeat_ns,
+	    memory_order_relaxed);
+	since = (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+	if (hb > since)
+		since = hb;
+	return (double)(now - since) / 1e9;
+}
+
+/* Whether a live worker's heartbeat is late (older than two periods). */
+static int
+master_late(const struct master *m)
+{
+	double		late = 2 * shm_heartbeat_interval(
+			    m->cfg->worker_stall_timeout);
+	int64_t		now = shm_now_ns();
+	unsigned	i;
+
+	for (i = 0; i < m->nprocs; i++)
+		if (m->procs[i].pid != 0 && master_hb_age(m, i, now) > late)
+			return 1;
+	return 0;
+}
+
+/*
+ * Tell systemd (STATUS=) how many workers are alive and how many requests
+ * they answered; sent when it changed.
+ */
+static void
+master_status(struct master *m)
+{
+	struct shm_snapshot	snap;
+	unsigned long long	served = 0;
+	char			buf[sizeof(m->status)];
+	size_t			h, c;
+
+	shm_snapshot(&m->seg, &snap);
+	for (h = 0; h < SHM_NHANDLERS; h++)
+		for (c = 0; c < SHM_NCODES; c++)
+			served += snap.requests[h][c];
+	snprintf(buf, sizeof(buf), "STATUS=%u of %u workers alive, %llu "
+	    "requests served", master_alive(m), m->nls, served);
+	if (strcmp(buf, m->status) == 0)
+		return;
+	notify_send(buf);
+	strlcpy(m->status, buf, sizeof(m->status));
+}
+
+/*
+ * The heartbeat check: a worker whose heartbeat is older than
+ * worker_stall_timeout is stuck (its loop no longer runs its timers); kill
+ * it, and the SIGCHLD path replaces it on its socket.
+ */
+static void
+master_health(evutil_socket_t fd, short what, void *arg)
+{
+	struct master	*m = arg;
+	struct mproc	*p;
+	double		 stall = m->cfg->worker_stall_timeout, age;
+	int64_t		 now = shm_now_ns();
+	unsigned	 i;
+
+	(void)fd;
+	(void)what;
+
+	for (i = 0; i < m->nprocs; i++) {
+		p = &m->procs[i];
+		if (p->pid == 0 || p->stalled ||
+		    (age = master_hb_age(m, i, now)) <= stall)
+			continue;
+		log_warnx("worker %u (pid %ld) stalled: no heartbeat for %.1f "
+		    "s (worker_stall_timeout %g s); killing it", p->lslot,
+		    (long)p->pid, age, stall);
+		p->stalled = 1;
+		m->stalls++;
+		kill(p->pid, SIGKILL);
+	}
+	master_check_shm(m);
+	master_status(m);
+}
+
+/* (Re)start the heartbeat check at the period of the stall timeout. */
+static void
+master_health_arm(struct master *m)
+{
+	struct timeval	tv = clock_tv(shm_heartbeat_interval(
+			    m->cfg->worker_stall_timeout));
+
+	evtimer_add(m->ev_health, &tv);
+}
+
+/*
+ * Systemd's watchdog: say we are alive, but only while every worker's
+ * heartbeat is fresh.  A stuck worker pauses it until the master has
+ * replaced it; a master that cannot leaves systemd to restart inferd.
+ */
 static void
 master_watchdog(evutil_socket_t fd, short what, void *arg)
 {
+	struct master	*m = arg;
+
 	(void)fd;
 	(void)what;
-	(void)arg;
 
-	master_notify("WATCHDOG=1");
+	if (!master_late(m))
+		notify_send("WATCHDOG=1");
 }
 
 /* Set up the systemd watchdog if WATCHDOG_USEC asks for it. */
 static void
 master_watchdog_init(struct master *m)
 {
-	const char	*usec = getenv("WATCHDOG_USEC");
-	const char	*pid = getenv("WATCHDOG_PID");
 	struct timeval	 tv;
-	double		 us;
+	double		 period;
 
-	if (usec == NULL || (pid != NULL && atol(pid) != (long)getpid()))
-		return;
-	if ((us = strtod(usec, NULL)) <= 0)
+	if ((period = notify_watchdog_interval()) <= 0)
 		return;
 	m->ev_watchdog = event_new(m->base, -1, EV_PERSIST, master_watchdog,
 	    m);
-	tv = clock_tv(us / 2e6);
+	tv = clock_tv(period);
 	if (m->ev_watchdog != NULL)
 		evtimer_add(m->ev_watchdog, &tv);
-}
-
-/*
- * Make room for max_connections descriptors per process: raise the soft
- * limit as far as the hard one allows, and say so when it is not enough.
- */
-static void
-master_fd_limit(const struct config *cfg)
-{
-	struct rlimit	rl;
-	rlim_t		need = (rlim_t)cfg->max_connections + MASTER_FD_MARGIN;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
-		return;
-	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ?
-	    need : rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-		log_warn("setrlimit RLIMIT_NOFILE %llu",
-		    (unsigned long long)rl.rlim_cur);
-	if (rl.rlim_cur < need)
-		log_warnx("open file limit %llu is below max_connections (%u) "
-		    "+ %d: lower max_connections or raise the limit "
-		    "(LimitNOFILE=, ulimit -n)", (unsigned long long)rl.rlim_cur,
-		    cfg->max_connections, MASTER_FD_MARGIN);
 }
 
 /* Free everything; the segment is unlinked. */
@@ -629,6 +828,9 @@ master_free(struct master *m)
 		event_free(m->ev_kill);
 	if (m->ev_watchdog != NULL)
 		event_free(m->ev_watchdog);
+	if (m->ev_health != NULL)
+		event_free(m->ev_health);
+	loadthread_free(m->loader);
 	if (m->base != NULL)
 		event_base_free(m->base);
 	shm_destroy(&m->seg);
@@ -650,11 +852,11 @@ master_init(struct master *m, struct config *cfg, struct model *model)
 	clock_gettime(CLOCK_REALTIME, &now);
 	m->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 
-	master_fd_limit(cfg);
+	master_fd_limit(m);
 	m->ls = calloc(m->nls, sizeof(*m->ls));
 	m->procs = calloc(m->nprocs, sizeof(*m->procs));
 	if (m->ls == NULL || m->procs == NULL) {
-		log_warn("calloc");
+		log_error("calloc");
 		return -1;
 	}
 	for (i = 0; i < m->nls; i++) {
@@ -662,7 +864,7 @@ master_init(struct master *m, struct config *cfg, struct model *model)
 		m->ls[i].cur = -1;
 	}
 	if ((m->base = event_base_new()) == NULL) {
-		log_warnx("event_base_new failed");
+		log_errorx("event_base_new failed");
 		return -1;
 	}
 	return 0;
@@ -673,6 +875,11 @@ static int
 master_listeners(struct master *m)
 {
 	const struct config	*cfg = m->cfg;
+	struct metrics_http_limits lim = {
+		.max_header_bytes = cfg->max_header_bytes,
+		.max_connections = cfg->metrics_max_connections,
+		.timeout = cfg->metrics_timeout,
+	};
 	int			 fds[CONFIG_MAX_WORKERS], mfd;
 	unsigned		 i;
 
@@ -684,8 +891,8 @@ master_listeners(struct master *m)
 	if (listen_open(&cfg->metrics_listen, "metrics", &mfd, 1, 0,
 	    (int)cfg->backlog) == -1)
 		return -1;
-	if ((m->mhttp = metrics_http_new(m->base, mfd, cfg->max_header_bytes,
-	    &m->seg, master_metrics, m)) == NULL)
+	if ((m->mhttp = metrics_http_new(m->base, mfd, &lim, &m->seg,
+	    master_metrics, m)) == NULL)
 		return -1;
 	return 0;
 }
@@ -699,14 +906,19 @@ master_events(struct master *m)
 	if (master_signals_init(m) == -1)
 		return -1;
 	if ((m->ev_kill = evtimer_new(m->base, master_kill, m)) == NULL) {
-		log_warnx("evtimer_new failed");
+		log_errorx("evtimer_new failed");
+		return -1;
+	}
+	if ((m->ev_health = event_new(m->base, -1, EV_PERSIST, master_health,
+	    m)) == NULL) {
+		log_errorx("event_new failed");
 		return -1;
 	}
 	for (i = 0; i < m->nls; i++) {
 		m->ls[i].respawn = evtimer_new(m->base, master_respawn,
 		    &m->ls[i]);
 		if (m->ls[i].respawn == NULL) {
-			log_warnx("evtimer_new failed");
+			log_errorx("evtimer_new failed");
 			return -1;
 		}
 	}
@@ -724,10 +936,55 @@ master_start(struct master *m)
 		if (master_spawn(m, i) == -1)
 			master_replace(m, i, 0);
 	master_watchdog_init(m);
+	master_health_arm(m);
 	log_info("ready: %u workers, model %s (%s, %zu features)", m->nls,
 	    model_name(m->model), model_objective(m->model),
 	    model_nfeatures(m->model));
-	master_notify("READY=1");
+	notify_send("READY=1");
+	master_status(m);
+}
+
+/*
+ * issue 8: started as root with `user` set, become that user once the
+ * sockets are bound and the segment exists; the master too, so that no
+ * process of inferd keeps root.  The segment is given to the user first:
+ * the master unlinks it at exit.  0 or -1.
+ */
+static int
+master_privdrop(struct master *m)
+{
+	const struct config	*cfg = m->cfg;
+	struct priv_ids		 ids;
+	char			 err[256];
+
+	if (cfg->user[0] == '\0') {
+		if (cfg->group[0] != '\0') {
+			log_errorx("group: '%s' is set but user is not; set "
+			    "user too", cfg->group);
+			return -1;
+		}
+		return 0;
+	}
+	if (priv_lookup(cfg->user, cfg->group, &ids, err, sizeof(err)) == -1) {
+		log_errorx("%s", err);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		if (ids.uid == geteuid() && ids.gid == getegid())
+			return 0;
+		log_errorx("user: switching to %s needs root, and inferd runs "
+		    "as uid %u", cfg->user, (unsigned)geteuid());
+		return -1;
+	}
+	if (shm_chown(&m->seg, ids.uid, ids.gid) == -1)
+		return -1;
+	if (priv_drop(&ids, err, sizeof(err)) == -1) {
+		log_errorx("%s", err);
+		return -1;
+	}
+	log_info("running as user %s (uid %u, gid %u)", cfg->user, ids.uid,
+	    ids.gid);
+	return 0;
 }
 
 /* After a failure: leave no worker behind. */
@@ -745,18 +1002,21 @@ master_kill_all(struct master *m)
 
 /* Run the master until it is stopped. */
 int
-master_run(struct config *cfg, struct model *model)
+master_run(struct config *cfg, struct model *model, master_config_cb reconf,
+    void *arg)
 {
 	struct master	*m = &master;
 	int		 rc = 1;
 
+	m->reconf = reconf;
+	m->reconf_arg = arg;
 	if (master_init(m, cfg, model) == -1 || master_listeners(m) == -1 ||
 	    shm_create(&m->seg, m->nprocs, cfg->buckets, cfg->nbuckets) == -1 ||
-	    master_events(m) == -1)
+	    master_privdrop(m) == -1 || master_events(m) == -1)
 		goto out;
 	master_start(m);
 	if (event_base_dispatch(m->base) == -1) {
-		log_warnx("event loop failed");
+		log_errorx("event loop failed");
 		goto out;
 	}
 	rc = 0;

@@ -13,18 +13,20 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "inferd/clock.h"
 #include "inferd/expo.h"
 #include "inferd/expo_pb.h"
+#include "inferd/guard.h"
 #include "inferd/log.h"
 #include "inferd/metrics_http.h"
 #include "inferd/reply.h"
 #include "inferd/shm.h"
 
-#define METRICS_HTTP_TIMEOUT	10	/* seconds, read/write */
 #define METRICS_HTTP_MAX_BODY	4096	/* bytes; a scrape has no body */
 
 struct metrics_http {
 	struct evhttp		 *http;
+	struct guard		 *guard;
 	const struct shm_segment *seg;
 	metrics_http_fill_cb	  fill;
 	void			 *arg;
@@ -68,6 +70,7 @@ metrics_http_request(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
 	struct expo_metrics	 em;
 
+	guard_request(mh->guard, req);
 	if (path == NULL || (strcmp(path, "/metrics") != 0 &&
 	    strcmp(path, "/healthz") != 0)) {
 		reply_send(req, 404, reply_error_new("no such route; this "
@@ -84,8 +87,12 @@ metrics_http_request(struct evhttp_request *req, void *arg)
 	if (strcmp(path, "/healthz") == 0) {
 		memset(&em, 0, sizeof(em));
 		mh->fill(&em, mh->arg);
-		reply_send(req, 200, reply_json_new("{\"status\":\"ok\","
-		    "\"workers_alive\":%u}", em.workers_alive));
+		if (em.workers_alive == 0)
+			reply_send(req, 503, reply_json_new("{\"status\":"
+			    "\"unavailable\",\"workers_alive\":0}"));
+		else
+			reply_send(req, 200, reply_json_new("{\"status\":"
+			    "\"ok\",\"workers_alive\":%u}", em.workers_alive));
 		return;
 	}
 	metrics_http_metrics(mh, req);
@@ -93,10 +100,19 @@ metrics_http_request(struct evhttp_request *req, void *arg)
 
 /* Serve the metrics port. */
 struct metrics_http *
-metrics_http_new(struct event_base *base, int fd, size_t max_header_bytes,
-    const struct shm_segment *seg, metrics_http_fill_cb fill, void *arg)
+metrics_http_new(struct event_base *base, int fd,
+    const struct metrics_http_limits *lim, const struct shm_segment *seg,
+    metrics_http_fill_cb fill, void *arg)
 {
 	struct metrics_http	*mh;
+	struct guard_params	 gp = {
+		.name = "metrics",
+		.max_connections = lim->max_connections,
+		.header_timeout = lim->timeout,
+		.body_timeout = lim->timeout,
+		.keepalive_timeout = lim->timeout,
+	};
+	struct timeval		 tv;
 
 	if ((mh = calloc(1, sizeof(*mh))) == NULL) {
 		log_warn("metrics: calloc");
@@ -105,7 +121,8 @@ metrics_http_new(struct event_base *base, int fd, size_t max_header_bytes,
 	}
 	*mh = (struct metrics_http){ .seg = seg, .fill = fill, .arg = arg };
 	if ((mh->http = evhttp_new(base)) == NULL ||
-	    evhttp_accept_socket_with_handle(mh->http, fd) == NULL) {
+	    (mh->guard = guard_new(base, mh->http, fd, &gp, NULL, NULL)) ==
+	    NULL) {
 		log_warnx("metrics: cannot serve on fd %d", fd);
 		close(fd);
 		metrics_http_free(mh);
@@ -114,9 +131,11 @@ metrics_http_new(struct event_base *base, int fd, size_t max_header_bytes,
 	evhttp_set_allowed_methods(mh->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_timeout(mh->http, METRICS_HTTP_TIMEOUT);
+	tv = clock_tv(lim->timeout);
+	evhttp_set_timeout_tv(mh->http, &tv);
 	evhttp_set_max_body_size(mh->http, METRICS_HTTP_MAX_BODY);
-	evhttp_set_max_headers_size(mh->http, (ev_ssize_t)max_header_bytes);
+	evhttp_set_max_headers_size(mh->http,
+	    (ev_ssize_t)lim->max_header_bytes);
 	evhttp_set_gencb(mh->http, metrics_http_request, mh);
 	return mh;
 }
@@ -127,7 +146,10 @@ metrics_http_free(struct metrics_http *mh)
 {
 	if (mh == NULL)
 		return;
+	if (mh->guard != NULL)
+		guard_stop(mh->guard);
 	if (mh->http != NULL)
 		evhttp_free(mh->http);
+	guard_free(mh->guard);
 	free(mh);
 }

@@ -1,8 +1,9 @@
 /*
- * model: the evaluator.  XGBoost gbtree models, checked and laid out by the
- * builder (model_build.c, model_tree.c; see model_impl.h), evaluated with
- * no check and no allocation: this file needs neither jansson nor I/O, so
- * a benchmark or fuzzer can link it alone.
+ * model: the evaluator.  XGBoost gbtree, dart and gblinear models, checked
+ * and laid out by the builder (model_build.c, model_tree.c; see
+ * model_impl.h), evaluated with no check and no allocation: this file
+ * needs neither jansson nor I/O, so a benchmark or fuzzer can link it
+ * alone.
  *
  * Trees live in one flat node array, renumbered in breadth-first order so
  * that the two children of a node are adjacent: the next node is left +
@@ -12,8 +13,10 @@
  * split conditions are float, a missing value (NaN) takes the node's
  * default direction, a row's margin starts at base_score (turned into a
  * margin by the objective's ProbToMargin) and each tree's leaf is added in
- * float in tree order; the objective's transform (sigmoid, softmax, argmax)
- * is done in float as XGBoost's common/math.h does it.
+ * float in tree order; the objective's transform (sigmoid, exp, hinge,
+ * softmax, argmax) is done in float as XGBoost's common/math.h and
+ * objectives do it.  A categorical split sends a value right when its
+ * category is in the node's set (XGBoost's common::Decision).
  */
 #include <math.h>
 #include <stddef.h>
@@ -53,6 +56,8 @@ model_free(struct model *m)
 	free(m->leaf);
 	free(m->group_end);
 	free(m->nodes);
+	free(m->cats);
+	free(m->linear);
 	model_features_free(m);
 	free(m);
 }
@@ -85,7 +90,14 @@ model_objective(const struct model *m)
 	return m->obj->name;
 }
 
-/* The model's name: the file's base name without ".json". */
+/* "gbtree", "dart" or "gblinear". */
+const char *
+model_booster(const struct model *m)
+{
+	return m->booster;
+}
+
+/* The model's name: the file's base name without ".json" / ".ubj". */
 const char *
 model_name(const struct model *m)
 {
@@ -153,11 +165,51 @@ model_step(const struct model_node *nodes, uint32_t i, const float *row)
 	    ((~nd->feat >> 31) & (uint32_t)(v != v)));
 }
 
-/* XGBoost 1.7's common::Sigmoid, in float. */
+/*
+ * One step down from node i of a model with categorical splits.  For a
+ * categorical node, as XGBoost's common::Decision: a missing value goes
+ * the default way; a value below 0 or from 2^24 up goes left; otherwise
+ * its category (the value truncated to an integer) goes right if it is in
+ * the node's set, left if not.
+ */
+static inline uint32_t
+model_step_cat(const struct model_node *nodes, const uint32_t *cats,
+    uint32_t i, const float *row)
+{
+	const struct model_node	*nd = &nodes[i];
+	const uint32_t		*set;
+	float			 v;
+	uint32_t		 c;
+
+	if (!(nd->feat & MODEL_NODE_CATEGORICAL))
+		return model_step(nodes, i, row);
+	v = row[nd->feat & MODEL_NODE_FEATURE_MASK];
+	if (isnan(v))
+		return nd->left + !(nd->feat & MODEL_NODE_DEFAULT_LEFT);
+	if (!(v >= 0.0f && v < (float)MODEL_CAT_LIMIT))
+		return nd->left;
+	c = (uint32_t)v;
+	set = cats + nd->cats;
+	if (c / 32 >= set[0])
+		return nd->left;
+	return nd->left + ((set[1 + c / 32] >> (c % 32)) & 1u);
+}
+
+/* A step of either kind: cat is a constant where it is called, so each
+ * caller compiles to one kind with no test. */
+static inline __attribute__((always_inline)) uint32_t
+model_next(const struct model *m, int cat, uint32_t i, const float *row)
+{
+	return cat ? model_step_cat(m->nodes, m->cats, i, row) :
+	    model_step(m->nodes, i, row);
+}
+
+/* XGBoost's common::Sigmoid, in float: the exponent is capped at 88.7 so
+ * that a very negative margin gives a tiny probability, not 0. */
 static inline float
 model_sigmoid(float x)
 {
-	return 1.0f / (1.0f + expf(-x));
+	return 1.0f / (expf(fminf(-x, 88.7f)) + 1.0f + 1e-16f);
 }
 
 /*
@@ -165,10 +217,9 @@ model_sigmoid(float x)
  * tree order as XGBoost does.  Four trees are walked side by side: their
  * walks are independent, so the CPU overlaps their loads.
  */
-static float
-model_margin_row(const struct model *m, size_t g, const float *row)
+static inline __attribute__((always_inline)) float
+model_margin_row(const struct model *m, int cat, size_t g, const float *row)
 {
-	const struct model_node	*nodes = m->nodes;
 	const struct model_tree	*tr = m->trees + (g == 0 ? 0 :
 				    m->group_end[g - 1]);
 	const struct model_tree	*end = m->trees + m->group_end[g];
@@ -188,10 +239,10 @@ model_margin_row(const struct model *m, size_t g, const float *row)
 		if (tr[3].depth > depth)
 			depth = tr[3].depth;
 		for (d = 0; d < depth; d++) {
-			i0 = model_step(nodes, i0, row);
-			i1 = model_step(nodes, i1, row);
-			i2 = model_step(nodes, i2, row);
-			i3 = model_step(nodes, i3, row);
+			i0 = model_next(m, cat, i0, row);
+			i1 = model_next(m, cat, i1, row);
+			i2 = model_next(m, cat, i2, row);
+			i3 = model_next(m, cat, i3, row);
 		}
 		acc += m->leaf[i0];
 		acc += m->leaf[i1];
@@ -201,7 +252,7 @@ model_margin_row(const struct model *m, size_t g, const float *row)
 	for (; tr < end; tr++) {
 		i0 = tr->root;
 		for (d = 0; d < tr->depth; d++)
-			i0 = model_step(nodes, i0, row);
+			i0 = model_next(m, cat, i0, row);
 		acc += m->leaf[i0];
 	}
 	return acc;
@@ -214,11 +265,10 @@ model_margin_row(const struct model *m, size_t g, const float *row)
  * from the group's base margin in tree order.  The rows go down each tree
  * together, which overlaps their walks and keeps the tree in cache.
  */
-static void
-model_margin_lanes(const struct model *m, size_t g,
+static inline __attribute__((always_inline)) void
+model_margin_lanes(const struct model *m, int cat, size_t g,
     const float *const row[MODEL_LANES], float acc[MODEL_LANES])
 {
-	const struct model_node	*nodes = m->nodes;
 	const struct model_tree	*tr = m->trees + (g == 0 ? 0 :
 				    m->group_end[g - 1]);
 	const struct model_tree	*end = m->trees + m->group_end[g];
@@ -232,7 +282,7 @@ model_margin_lanes(const struct model *m, size_t g,
 			idx[j] = tr->root;
 		for (d = 0; d < tr->depth; d++)
 			for (j = 0; j < MODEL_LANES; j++)
-				idx[j] = model_step(nodes, idx[j], row[j]);
+				idx[j] = model_next(m, cat, idx[j], row[j]);
 		for (j = 0; j < MODEL_LANES; j++)
 			acc[j] += m->leaf[idx[j]];
 	}
@@ -281,6 +331,12 @@ model_finish(const struct model *m, size_t g, const float *margin, size_t n,
 		case MODEL_SIGMOID:
 			o[g] = (double)model_sigmoid(margin[j]);
 			break;
+		case MODEL_EXP:
+			o[g] = (double)expf(margin[j]);
+			break;
+		case MODEL_HINGE:
+			o[g] = margin[j] > 0.0f ? 1.0 : 0.0;
+			break;
 		case MODEL_SOFTMAX:
 			o[g] = (double)margin[j];
 			if (g == m->ngroups - 1)
@@ -298,14 +354,31 @@ model_finish(const struct model *m, size_t g, const float *margin, size_t n,
 	}
 }
 
+/* The margin of group g for one row of a gblinear model, as XGBoost's
+ * gblinear.cc: bias plus base margin, then x * weight for each present
+ * feature in order, in float; a missing feature adds nothing. */
+static float
+model_margin_linear(const struct model *m, size_t g, const float *row)
+{
+	const float	*w = m->linear;
+	size_t		 i, ng = m->ngroups, nf = m->nfeatures;
+	float		 psum = w[nf * ng + g] + m->base[g];
+
+	for (i = 0; i < nf; i++)
+		if (!isnan(row[i]))
+			psum += row[i] * w[i * ng + g];
+	return psum;
+}
+
 /*
- * Predict nrows rows into out; see model.h.  Rows go down the trees
- * MODEL_LANES at a time (a short last block repeats its last row in the
- * spare lanes); a batch of fewer than 4 rows goes one row at a time.
+ * Predict nrows rows of a tree model into out, the kind of step fixed by
+ * cat.  Rows go down the trees MODEL_LANES at a time (a short last block
+ * repeats its last row in the spare lanes); a batch of fewer than 4 rows
+ * goes one row at a time.
  */
-void
-model_predict(const struct model *m, const float *x, size_t nrows,
-    double *out)
+static inline __attribute__((always_inline)) void
+model_predict_trees(const struct model *m, int cat, const float *x,
+    size_t nrows, double *out)
 {
 	const float	*row[MODEL_LANES];
 	size_t		 r, g, j, n, nf = m->nfeatures, best[MODEL_LANES];
@@ -316,7 +389,8 @@ model_predict(const struct model *m, const float *x, size_t nrows,
 		if (n < 4) {
 			n = 1;
 			for (g = 0; g < m->ngroups; g++) {
-				margin[0] = model_margin_row(m, g, x + r * nf);
+				margin[0] = model_margin_row(m, cat, g,
+				    x + r * nf);
 				model_finish(m, g, margin, 1, out, r, best,
 				    bestm);
 			}
@@ -325,8 +399,30 @@ model_predict(const struct model *m, const float *x, size_t nrows,
 		for (j = 0; j < MODEL_LANES; j++)
 			row[j] = x + (r + (j < n ? j : n - 1)) * nf;
 		for (g = 0; g < m->ngroups; g++) {
-			model_margin_lanes(m, g, row, margin);
+			model_margin_lanes(m, cat, g, row, margin);
 			model_finish(m, g, margin, n, out, r, best, bestm);
 		}
 	}
+}
+
+/* Predict nrows rows into out; see model.h. */
+void
+model_predict(const struct model *m, const float *x, size_t nrows,
+    double *out)
+{
+	size_t	 r, g, best[1];
+	float	 margin[1], bestm[1];
+
+	if (m->linear != NULL) {
+		for (r = 0; r < nrows; r++)
+			for (g = 0; g < m->ngroups; g++) {
+				margin[0] = model_margin_linear(m, g,
+				    x + r * m->nfeatures);
+				model_finish(m, g, margin, 1, out, r, best,
+				    bestm);
+			}
+	} else if (m->ncats > 0)
+		model_predict_trees(m, 1, x, nrows, out);
+	else
+		model_predict_trees(m, 0, x, nrows, out);
 }

@@ -21,26 +21,16 @@
 #include <jansson.h>
 
 #include "inferd/jsonutil.h"
+#include "inferd/model.h"
 #include "inferd/model_build.h"
 #include "inferd/model_impl.h"
 #include "inferd/model_tree.h"
+#include "inferd/modelfmt.h"
 
 #define MODEL_BOOSTER_PATH	"learner.gradient_booster"
+#define MODEL_GBM_PATH		"learner.gradient_booster.model"
 #define MODEL_TREE_PATH		"learner.gradient_booster.model.trees"
 #define MODEL_PARAM_PATH	"learner.learner_model_param"
-
-/* The objectives understood, how their predictions are transformed and
- * whether base_score is a probability (turned into a logit: binary:logitraw
- * keeps it as a margin, as XGBoost 1.3 and later do). */
-static const struct model_objective model_objectives[] = {
-	{ "reg:squarederror",	MODEL_IDENTITY,	0, 0 },
-	{ "reg:linear",		MODEL_IDENTITY,	0, 0 },
-	{ "reg:logistic",	MODEL_SIGMOID,	1, 0 },
-	{ "binary:logistic",	MODEL_SIGMOID,	1, 0 },
-	{ "binary:logitraw",	MODEL_IDENTITY,	0, 0 },	/* XGBoost#6517 */
-	{ "multi:softprob",	MODEL_SOFTMAX,	0, 1 },
-	{ "multi:softmax",	MODEL_ARGMAX,	0, 1 },
-};
 
 /* How a per-node array's entries are read into struct model_tree_src. */
 enum model_col_type {
@@ -92,15 +82,23 @@ model_fail(struct model_err *e, const char *fmt, ...)
 	n = snprintf(e->buf, e->len, "%s: ", e->file);
 	if (n < 0 || (size_t)n >= e->len)
 		return -1;
+	/* A dart model's trees are one level down: name the real path. */
+	if (e->gbm_path != NULL && strncmp(fmt, MODEL_GBM_PATH,
+	    strlen(MODEL_GBM_PATH)) == 0) {
+		n += snprintf(e->buf + n, e->len - (size_t)n, "%s",
+		    e->gbm_path);
+		if ((size_t)n >= e->len)
+			return -1;
+		fmt += strlen(MODEL_GBM_PATH);
+	}
 	va_start(ap, fmt);
 	vsnprintf(e->buf + n, e->len - (size_t)n, fmt, ap);
 	va_end(ap);
 	return -1;
 }
 
-/* Get member key of object obj (at JSON path "path") as an object; fail
- * naming path.key if absent or not an object. */
-static json_t *
+/* Member key of obj as an object; see model_build.h. */
+json_t *
 model_get_object(struct model_err *e, json_t *obj, const char *path,
     const char *key)
 {
@@ -118,12 +116,8 @@ model_get_object(struct model_err *e, json_t *obj, const char *path,
 	return v;
 }
 
-/*
- * Read a count parameter that XGBoost stores as a decimal string ("30"),
- * accepting a JSON integer too.  Absent: *out = dflt, unless dflt is
- * SIZE_MAX (required).  Values above max fail.
- */
-static int
+/* A count parameter, string or integer; see model_build.h. */
+int
 model_get_count(struct model_err *e, json_t *obj, const char *path,
     const char *key, size_t dflt, size_t max, size_t *out)
 {
@@ -160,75 +154,6 @@ model_get_count(struct model_err *e, json_t *obj, const char *path,
 	return 0;
 }
 
-/*
- * Parse base_score: a float as a string ("5E-1", XGBoost 1.7), a bracketed
- * list of them ("[5E-1]" or "[0.1,0.2,0.3]", XGBoost 2.x and later) or a
- * JSON number.  Fills up to max values; returns how many, or -1.
- */
-static int
-model_get_base_score(struct model_err *e, json_t *param, float *out,
-    size_t max, size_t *count)
-{
-	const char	*path = "learner.learner_model_param.base_score";
-	json_t		*v = json_object_get(param, "base_score");
-	const char	*s, *p;
-	char		*end;
-	size_t		 n = 0;
-	int		 bracket = 0;
-
-	if (v == NULL) {
-		out[0] = 0.5f;		/* XGBoost's default */
-		*count = 1;
-		return 0;
-	}
-	if (json_is_number(v)) {
-		out[0] = (float)json_number_value(v);
-		*count = 1;
-		return 0;
-	}
-	if (!json_is_string(v))
-		return model_fail(e, "%s: expected a string, got %s", path,
-		    jsonutil_type_name(v, JSONUTIL_INTEGER_REAL));
-	s = p = json_string_value(v);
-	while (*p == ' ')
-		p++;
-	if (*p == '[') {
-		bracket = 1;
-		p++;
-	}
-	for (;;) {
-		while (*p == ' ')
-			p++;
-		if (n == max)
-			return model_fail(e, "%s: \"%s\" has more than %zu "
-			    "values", path, s, max);
-		errno = 0;
-		out[n] = strtof(p, &end);
-		if (end == p || errno == ERANGE || !isfinite(out[n]))
-			return model_fail(e, "%s: \"%s\" is not a number or "
-			    "list of numbers", path, s);
-		n++;
-		p = end;
-		while (*p == ' ')
-			p++;
-		if (*p != ',')
-			break;
-		if (!bracket)
-			return model_fail(e, "%s: \"%s\" is not a number",
-			    path, s);
-		p++;
-	}
-	if (bracket && *p++ != ']')
-		return model_fail(e, "%s: \"%s\": missing ']'", path, s);
-	while (*p == ' ')
-		p++;
-	if (*p != '\0')
-		return model_fail(e, "%s: \"%s\" is not a number", path, s);
-	*count = n;
-	return 0;
-}
-
-
 /* Read entry i of array a (column col of tree t) into the column's
  * destination array. */
 static int
@@ -237,6 +162,7 @@ model_col_entry(struct model_err *e, const struct model_col *col, json_t *a,
 {
 	json_t		*v = json_array_get(a, i);
 	const char	*want;
+	double		 d;
 
 	switch (col->type) {
 	case MODEL_COL_INT:
@@ -247,8 +173,10 @@ model_col_entry(struct model_err *e, const struct model_col *col, json_t *a,
 		want = "an integer";
 		break;
 	case MODEL_COL_FLOAT:
-		if (json_is_number(v)) {
-			((float *)dest)[i] = (float)json_number_value(v);
+		/* NaN (a categorical split's condition) is null, and
+		 * infinities are strings, in both formats' documents. */
+		if (modelfmt_number(v, &d) == 0) {
+			((float *)dest)[i] = (float)d;
 			return 0;
 		}
 		want = "a number";
@@ -315,6 +243,9 @@ model_tree_src_free(struct model_tree_src *src)
 	free(src->cond);
 	free(src->dleft);
 	free(src->stype);
+	free(src->cat_beg);
+	free(src->cat_len);
+	free(src->cats);
 }
 
 /*
@@ -365,7 +296,8 @@ model_tree_param(struct model_err *e, json_t *tree, size_t t, size_t *n)
 
 	if (param == NULL)
 		return 0;
-	snprintf(path, sizeof(path), MODEL_TREE_PATH "[%zu].tree_param", t);
+	snprintf(path, sizeof(path), "%s.trees[%zu].tree_param",
+	    e->gbm_path != NULL ? e->gbm_path : MODEL_GBM_PATH, t);
 	if (!json_is_object(param))
 		return model_fail(e, "%s: expected an object, got %s", path,
 		    jsonutil_type_name(param, JSONUTIL_INTEGER_REAL));
@@ -386,7 +318,7 @@ model_tree_param(struct model_err *e, json_t *tree, size_t t, size_t *n)
 /* Check tree t and append its nodes to m; set *tr (see model_tree_add). */
 static int
 model_build_tree(struct model_err *e, struct model *m, json_t *tree,
-    size_t t, struct model_tree *tr)
+    size_t t, float weight, struct model_tree *tr)
 {
 	struct model_tree_src	 src;
 	int			 ret = -1;
@@ -401,40 +333,13 @@ model_build_tree(struct model_err *e, struct model *m, json_t *tree,
 		return -1;
 	if (model_tree_fetch(e, tree, t, src.n == SIZE_MAX ?
 	    "left_children has" : "tree_param.num_nodes is", &src) == -1 ||
-	    model_tree_add(e, m, &src, t, tr) == -1)
+	    model_cats_fetch(e, tree, t, &src) == -1 ||
+	    model_tree_add(e, m, &src, t, weight, tr) == -1)
 		goto out;
 	ret = 0;
 out:
 	model_tree_src_free(&src);
 	return ret;
-}
-
-/* Find the learner's objective in model_objectives. */
-static int
-model_build_objective(struct model_err *e, struct model *m, json_t *learner)
-{
-	json_t		*obj, *name;
-	const char	*s;
-	size_t		 i;
-
-	if ((obj = model_get_object(e, learner, "learner", "objective")) ==
-	    NULL)
-		return -1;
-	name = json_object_get(obj, "name");
-	if (!json_is_string(name))
-		return model_fail(e, "learner.objective.name: %s", name ==
-		    NULL ? "missing" : "expected a string");
-	s = json_string_value(name);
-	for (i = 0; i < sizeof(model_objectives) / sizeof(model_objectives[0]);
-	    i++)
-		if (strcmp(s, model_objectives[i].name) == 0)
-			m->obj = &model_objectives[i];
-	if (m->obj == NULL)
-		return model_fail(e, "learner.objective.name: objective \"%s\" "
-		    "is not supported (supported: reg:squarederror, "
-		    "reg:logistic, binary:logistic, binary:logitraw, "
-		    "multi:softprob, multi:softmax)", s);
-	return 0;
 }
 
 /* Read num_feature, num_class and num_target: the feature count, the
@@ -475,89 +380,127 @@ model_build_counts(struct model_err *e, struct model *m, json_t *param)
 	return 0;
 }
 
-/* Read base_score into m->base, one margin per output group. */
-static int
-model_build_base(struct model_err *e, struct model *m, json_t *param)
-{
-	size_t	 i, nbase = 0;
-	float	 b;
-
-	if ((m->base = calloc(m->ngroups, sizeof(*m->base))) == NULL)
-		return model_fail(e, "out of memory");
-	if (model_get_base_score(e, param, m->base, m->ngroups, &nbase) == -1)
-		return -1;
-	if (nbase != 1 && nbase != m->ngroups)
-		return model_fail(e, MODEL_PARAM_PATH ".base_score: %zu values "
-		    "for %zu outputs", nbase, m->ngroups);
-	for (i = 0; i < m->ngroups; i++) {
-		b = m->base[nbase == 1 ? 0 : i];
-		if (m->obj->logit_base) {
-			/* XGBoost's LogisticRegression::ProbToMargin. */
-			if (!(b > 0.0f && b < 1.0f))
-				return model_fail(e, MODEL_PARAM_PATH
-				    ".base_score: %g is not in (0, 1) as %s "
-				    "needs", (double)b, m->obj->name);
-			b = -logf(1.0f / b - 1.0f);
-		}
-		m->base[i] = b;
-	}
-	return 0;
-}
-
 /* Read the objective and the learner's parameters into m. */
 static int
 model_build_learner(struct model_err *e, struct model *m, json_t *learner)
 {
 	json_t	*param;
 
-	if (model_build_objective(e, m, learner) == -1)
+	if (model_objective_read(e, m, learner) == -1)
 		return -1;
 	if ((param = model_get_object(e, learner, "learner",
 	    "learner_model_param")) == NULL)
 		return -1;
 	if (model_build_counts(e, m, param) == -1 ||
-	    model_build_base(e, m, param) == -1)
+	    model_base_read(e, m, param) == -1 ||
+	    model_best_read(e, m, learner) == -1)
 		return -1;
 	return 0;
 }
 
-/* Find the gbtree booster's trees and tree_info (NULL if absent) and check
- * their counts against gbtree_model_param and the output groups. */
+/*
+ * Find the booster: gbtree's trees are in gb.model; dart's in
+ * gb.gbtree.model, with weight_drop beside (*dropp); gblinear is built by
+ * model_linear.c (*gbmp is then NULL).
+ */
 static int
-model_booster_find(struct model_err *e, struct model *m, json_t *learner,
-    json_t **treesp, json_t **infop)
+model_booster_find(struct model_err *e, struct model *m, json_t *gb,
+    json_t **gbmp, json_t **dropp)
 {
-	json_t	*gb, *name, *gbm, *trees, *info, *gparam;
-	size_t	 ntrees_param;
+	static const char *const names[] = { "gbtree", "dart", "gblinear" };
+	json_t		*name = json_object_get(gb, "name"), *inner;
+	size_t		 i;
 
-	if ((gb = model_get_object(e, learner, "learner",
-	    "gradient_booster")) == NULL)
-		return -1;
-	name = json_object_get(gb, "name");
+	*gbmp = *dropp = NULL;
 	if (!json_is_string(name))
 		return model_fail(e, MODEL_BOOSTER_PATH ".name: %s", name ==
 		    NULL ? "missing" : "expected a string");
-	if (strcmp(json_string_value(name), "gbtree") != 0)
+	for (i = 0; i < 3; i++)
+		if (strcmp(json_string_value(name), names[i]) == 0)
+			m->booster = names[i];
+	if (m->booster == NULL)
 		return model_fail(e, MODEL_BOOSTER_PATH ".name: booster \"%s\" "
-		    "is not supported (only gbtree)", json_string_value(name));
-	if ((gbm = model_get_object(e, gb, MODEL_BOOSTER_PATH, "model")) ==
+		    "is not one of gbtree, dart, gblinear",
+		    json_string_value(name));
+	if (strcmp(m->booster, "gblinear") == 0)
+		return model_linear_build(e, m, gb);
+	if (strcmp(m->booster, "dart") == 0) {
+		if ((inner = model_get_object(e, gb, MODEL_BOOSTER_PATH,
+		    "gbtree")) == NULL)
+			return -1;
+		/* Messages about the trees name gbtree.model's path. */
+		e->gbm_path = MODEL_BOOSTER_PATH ".gbtree.model";
+		*dropp = json_object_get(gb, "weight_drop");
+		if (!json_is_array(*dropp))
+			return model_fail(e, MODEL_BOOSTER_PATH ".weight_drop: "
+			    "%s", *dropp == NULL ? "missing" :
+			    "expected an array");
+		gb = inner;
+	}
+	if ((*gbmp = model_get_object(e, gb, MODEL_BOOSTER_PATH, "model")) ==
 	    NULL)
 		return -1;
+	return 0;
+}
+
+/*
+ * Count the rounds: trees / (num_parallel_tree x output groups), and the
+ * trees served (m->ntrees): all, or with model_trees = best those of the
+ * rounds up to best_iteration.
+ */
+static int
+model_booster_rounds(struct model_err *e, struct model *m, json_t *gparam,
+    size_t ntrees)
+{
+	size_t	 npt = 1, layer;
+
+	if (gparam != NULL && model_get_count(e, gparam, MODEL_BOOSTER_PATH
+	    ".model.gbtree_model_param", "num_parallel_tree", 1,
+	    MODEL_MAX_NODES, &npt) == -1)
+		return -1;
+	layer = (npt == 0 ? 1 : npt) * m->ngroups;
+	m->rounds = ntrees / layer;
+	m->served_rounds = m->rounds;
+	m->ntrees = ntrees;
+	if (e->lim->trees != MODEL_TREES_BEST || m->best_rounds == 0 ||
+	    m->best_rounds >= m->rounds)
+		return 0;
+	if (ntrees % layer != 0)
+		return model_fail(e, MODEL_BOOSTER_PATH ".model.trees: %zu "
+		    "trees are not whole rounds of %zu (num_parallel_tree %zu "
+		    "x %zu groups); model_trees = best cannot cut them",
+		    ntrees, layer, npt, m->ngroups);
+	m->served_rounds = m->best_rounds;
+	m->ntrees = m->best_rounds * layer;
+	return 0;
+}
+
+/* Check gbm's trees and tree_info (NULL if absent) against
+ * gbtree_model_param and the output groups; count the rounds. */
+static int
+model_booster_trees(struct model_err *e, struct model *m, json_t *gbm,
+    json_t **treesp, json_t **infop)
+{
+	json_t	*trees, *info, *gparam;
+	size_t	 n, ntrees_param;
+
 	trees = json_object_get(gbm, "trees");
 	if (!json_is_array(trees))
 		return model_fail(e, MODEL_TREE_PATH ": %s", trees == NULL ?
 		    "missing" : "expected an array");
-	m->ntrees = json_array_size(trees);
+	n = json_array_size(trees);
 	if ((gparam = json_object_get(gbm, "gbtree_model_param")) != NULL &&
-	    json_is_object(gparam)) {
+	    !json_is_object(gparam))
+		gparam = NULL;
+	if (gparam != NULL) {
 		if (model_get_count(e, gparam, MODEL_BOOSTER_PATH ".model."
-		    "gbtree_model_param", "num_trees", m->ntrees, SIZE_MAX - 1,
+		    "gbtree_model_param", "num_trees", n, SIZE_MAX - 1,
 		    &ntrees_param) == -1)
 			return -1;
-		if (ntrees_param != m->ntrees)
+		if (ntrees_param != n)
 			return model_fail(e, MODEL_BOOSTER_PATH ".model."
 			    "gbtree_model_param.num_trees: %zu, but trees has "
-			    "%zu entries", ntrees_param, m->ntrees);
+			    "%zu entries", ntrees_param, n);
 	}
 	info = json_object_get(gbm, "tree_info");
 	if (info == NULL && m->ngroups > 1)
@@ -567,25 +510,24 @@ model_booster_find(struct model_err *e, struct model *m, json_t *learner,
 		return model_fail(e, MODEL_BOOSTER_PATH ".model.tree_info: "
 		    "expected an array, got %s",
 		    jsonutil_type_name(info, JSONUTIL_INTEGER_REAL));
-	if (info != NULL && json_array_size(info) != m->ntrees)
+	if (info != NULL && json_array_size(info) != n)
 		return model_fail(e, MODEL_BOOSTER_PATH ".model.tree_info: %zu "
-		    "entries, but trees has %zu", json_array_size(info),
-		    m->ntrees);
+		    "entries, but trees has %zu", json_array_size(info), n);
 	*treesp = trees;
 	*infop = info;
-	return 0;
+	return model_booster_rounds(e, m, gparam, n);
 }
 
 /* Allocate m's node, leaf, tree and group arrays once, for all the nodes
- * the trees' left_children declare. */
+ * the served trees' left_children declare. */
 static int
 model_booster_alloc(struct model_err *e, struct model *m, json_t *trees)
 {
-	json_t	*tree, *v;
+	json_t	*v;
 	size_t	 t, total = 0;
 
-	json_array_foreach(trees, t, tree) {
-		v = json_object_get(tree, "left_children");
+	for (t = 0; t < m->ntrees; t++) {
+		v = json_object_get(json_array_get(trees, t), "left_children");
 		if (json_is_array(v))
 			total += json_array_size(v);
 		if (total > MODEL_MAX_NODES)
@@ -603,15 +545,26 @@ model_booster_alloc(struct model_err *e, struct model *m, json_t *trees)
 	return 0;
 }
 
-/* The output group of tree t: tree_info[t], or 0 without tree_info. */
+/* The output group of tree t: tree_info[t], or 0 without tree_info; and
+ * its weight: dart's weight_drop[t], or 1. */
 static int
 model_booster_group(struct model_err *e, const struct model *m,
-    json_t *info, size_t t, unsigned *group)
+    json_t *info, json_t *drop, size_t t, unsigned *group, float *weight)
 {
 	json_t		*v;
 	long long	 gi;
+	double		 w;
 
 	*group = 0;
+	*weight = 1.0f;
+	if (drop != NULL) {
+		v = json_array_get(drop, t);
+		if (modelfmt_number(v, &w) == -1 || !isfinite(w))
+			return model_fail(e, MODEL_BOOSTER_PATH ".weight_drop"
+			    "[%zu]: %s", t, v == NULL ? "missing (one weight "
+			    "per tree)" : "not a finite number");
+		*weight = (float)w;
+	}
 	if (info == NULL)
 		return 0;
 	v = json_array_get(info, t);
@@ -629,20 +582,49 @@ model_booster_group(struct model_err *e, const struct model *m,
 	return 0;
 }
 
-/* Read the gbtree booster: every tree, and the output group of each; the
- * trees go into m->trees ordered by group, in file order within one. */
+/* Order trs[] by group into m->trees (file order within one group); every
+ * class of a multi-class model must have as many trees. */
 static int
-model_build_booster(struct model_err *e, struct model *m, json_t *learner)
+model_booster_order(struct model_err *e, struct model *m,
+    const struct model_tree *trs, const unsigned *group, size_t *count)
 {
-	json_t			*trees = NULL, *info = NULL, *tree;
+	size_t	 t, g;
+
+	for (g = 1; m->obj->multiclass && g < m->ngroups; g++)
+		if (count[g] != count[0])
+			return model_fail(e, MODEL_BOOSTER_PATH ".model."
+			    "tree_info: class %zu has %zu trees but class 0 "
+			    "has %zu (does num_class %zu match the trees?)", g,
+			    count[g], count[0], m->ngroups);
+	for (g = 1; g < m->ngroups; g++)
+		count[g] += count[g - 1];
+	for (g = 0; g < m->ngroups; g++)
+		m->group_end[g] = count[g];
+	for (t = m->ntrees; t-- > 0;)
+		m->trees[--count[group[t]]] = trs[t];
+	return 0;
+}
+
+/* Read the tree booster (gbtree or dart): every served tree and its output
+ * group; the trees go into m->trees ordered by group. */
+static int
+model_build_trees(struct model_err *e, struct model *m, json_t *gbm,
+    json_t *drop)
+{
+	json_t			*trees = NULL, *info = NULL;
 	struct model_tree	*trs = NULL;
 	unsigned		*group = NULL;
-	size_t			 t, g, *count = NULL;
+	size_t			 t, *count = NULL;
+	float			 w;
 	int			 ret = -1;
 
-	if (model_booster_find(e, m, learner, &trees, &info) == -1 ||
+	if (model_booster_trees(e, m, gbm, &trees, &info) == -1 ||
 	    model_booster_alloc(e, m, trees) == -1)
 		return -1;
+	if (drop != NULL && json_array_size(drop) != json_array_size(trees))
+		return model_fail(e, MODEL_BOOSTER_PATH ".weight_drop: %zu "
+		    "weights, but there are %zu trees", json_array_size(drop),
+		    json_array_size(trees));
 	if ((trs = calloc(m->ntrees + 1, sizeof(*trs))) == NULL ||
 	    (group = calloc(m->ntrees + 1, sizeof(*group))) == NULL ||
 	    (count = calloc(m->ngroups + 1, sizeof(*count))) == NULL) {
@@ -651,28 +633,14 @@ model_build_booster(struct model_err *e, struct model *m, json_t *learner)
 	}
 	/* A tree fits the precounted total: model_tree_add adds at most as
 	 * many nodes as left_children has. */
-	json_array_foreach(trees, t, tree) {
-		if (model_booster_group(e, m, info, t, &group[t]) == -1 ||
-		    model_build_tree(e, m, tree, t, &trs[t]) == -1)
+	for (t = 0; t < m->ntrees; t++) {
+		if (model_booster_group(e, m, info, drop, t, &group[t],
+		    &w) == -1 || model_build_tree(e, m,
+		    json_array_get(trees, t), t, w, &trs[t]) == -1)
 			goto out;
 		count[group[t]]++;
 	}
-	/* Every class of a multi-class model has as many trees. */
-	for (g = 1; m->obj->multiclass && g < m->ngroups; g++)
-		if (count[g] != count[0]) {
-			model_fail(e, MODEL_BOOSTER_PATH ".model.tree_info: "
-			    "class %zu has %zu trees but class 0 has %zu (does "
-			    "num_class %zu match the trees?)", g, count[g],
-			    count[0], m->ngroups);
-			goto out;
-		}
-	for (g = 1; g < m->ngroups; g++)
-		count[g] += count[g - 1];
-	for (g = 0; g < m->ngroups; g++)
-		m->group_end[g] = count[g];
-	for (t = m->ntrees; t-- > 0;)
-		m->trees[--count[group[t]]] = trs[t];
-	ret = 0;
+	ret = model_booster_order(e, m, trs, group, count);
 out:
 	free(trs);
 	free(group);
@@ -780,19 +748,22 @@ model_build_features(struct model_err *e, struct model *m, json_t *learner)
 int
 model_build(struct model *m, json_t *root, struct model_err *e)
 {
-	json_t	*learner;
+	json_t	*learner, *gb, *gbm, *drop;
 
 	if (!json_is_object(root))
 		return model_fail(e, "top level: expected an object, got %s "
-		    "(not an XGBoost JSON model)",
+		    "(not an XGBoost model)",
 		    jsonutil_type_name(root, JSONUTIL_INTEGER_REAL));
 	learner = json_object_get(root, "learner");
 	if (!json_is_object(learner))
-		return model_fail(e, "learner: %s (not an XGBoost JSON model; "
-		    "save it with Booster.save_model(\"model.json\"))",
+		return model_fail(e, "learner: %s (not an XGBoost model; save "
+		    "it with Booster.save_model(\"model.json\"))",
 		    learner == NULL ? "missing" : "expected an object");
 	if (model_build_learner(e, m, learner) == -1 ||
-	    model_build_booster(e, m, learner) == -1 ||
+	    (gb = model_get_object(e, learner, "learner",
+	    "gradient_booster")) == NULL ||
+	    model_booster_find(e, m, gb, &gbm, &drop) == -1 ||
+	    (gbm != NULL && model_build_trees(e, m, gbm, drop) == -1) ||
 	    model_build_features(e, m, learner) == -1)
 		return -1;
 	return 0;

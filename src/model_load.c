@@ -1,14 +1,15 @@
 /*
  * model_load: model_load's front end, from a file name to a model.
  *
- * It reads the file (bounded by MODEL_MAX_FILE_BYTES), hashes its bytes
- * with libmd's SHA-256, finds the format from the bytes and parses them
- * into a jansson document, which model_build turns into the model with
- * every check.  A new format is one more row in model_formats: a test on
- * the first bytes and a decoder to the same jansson document (UBJSON's
- * types all have a jansson counterpart), so it shares every check and
- * every message with XGBoost JSON.
+ * It reads the file (a regular file, at most max_model_bytes), hashes its
+ * bytes with libmd's SHA-256, and has modelfmt tell the format from the
+ * bytes (XGBoost JSON or UBJSON; anything else is refused with how to
+ * re-save it) and parse them into one jansson document, which model_build
+ * turns into the model with every check.  Both formats share every check
+ * and every message.
  */
+#include "autoconf.h"
+
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -24,95 +25,78 @@
 #include "inferd/model.h"
 #include "inferd/model_build.h"
 #include "inferd/model_impl.h"
+#include "inferd/modelfmt.h"
 
 _Static_assert(MODEL_SHA256_HEX_LEN == SHA256_DIGEST_STRING_LENGTH,
     "struct model holds libmd's hex digest");
 
-/* A model file format: whether the bytes are in it, and how to parse them
- * into a document for model_build (NULL with e filled on failure). */
-struct model_format {
-	const char	*name;
-	int		 (*detect)(const char *, size_t);
-	json_t		*(*parse)(struct model_err *, const char *, size_t);
-};
+/* What kind of file st is, for a refusal. */
+static const char *
+model_file_kind(const struct stat *st)
+{
+	if (S_ISFIFO(st->st_mode))
+		return "a FIFO";
+	if (S_ISDIR(st->st_mode))
+		return "a directory";
+	if (S_ISCHR(st->st_mode))
+		return "a character device";
+	if (S_ISBLK(st->st_mode))
+		return "a block device";
+	if (S_ISSOCK(st->st_mode))
+		return "a socket";
+	return "not a regular file";
+}
 
-/* XGBoost JSON is what anything else is taken for: its parse error is the
- * most useful message for a file that is no model at all. */
+/* Open e->file without blocking (a FIFO would block open and read) and
+ * check it is a regular file of at most e->lim->max_bytes; return the
+ * descriptor and its size, or -1. */
 static int
-model_json_detect(const char *buf, size_t len)
+model_open_file(struct model_err *e, size_t *lenp)
 {
-	(void)buf;
-	(void)len;
-	return 1;
-}
+	struct stat	 st;
+	int		 fd;
 
-/* Parse JSON text; fail naming the line and column of the first error. */
-static json_t *
-model_json_parse(struct model_err *e, const char *buf, size_t len)
-{
-	json_error_t	 jerr;
-	json_t		*root;
-
-	if ((root = json_loadb(buf, len, 0, &jerr)) != NULL)
-		return root;
-	if (json_error_code(&jerr) == json_error_premature_end_of_input)
-		model_fail(e, "line %d, column %d: truncated JSON (%s)",
-		    jerr.line, jerr.column, jerr.text);
-	else
-		model_fail(e, "line %d, column %d: not valid JSON: %s",
-		    jerr.line, jerr.column, jerr.text);
-	return NULL;
-}
-
-/* The formats, tried in order; the last one takes any bytes. */
-static const struct model_format model_formats[] = {
-	{ "XGBoost JSON",	model_json_detect,	model_json_parse },
-};
-
-/* Parse buf in the first format that claims it. */
-static json_t *
-model_parse(struct model_err *e, const char *buf, size_t len)
-{
-	size_t	 i, n = sizeof(model_formats) / sizeof(model_formats[0]);
-
-	for (i = 0; i < n - 1; i++)
-		if (model_formats[i].detect(buf, len))
-			break;
-	return model_formats[i].parse(e, buf, len);
+	if ((fd = open(e->file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		model_fail(e, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		model_fail(e, "fstat: %s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		model_fail(e, "is %s, not a regular file (the model must be "
+		    "a file XGBoost saved)", model_file_kind(&st));
+		goto fail;
+	}
+	if ((unsigned long long)st.st_size > e->lim->max_bytes) {
+		model_fail(e, "file is %lld bytes, more than max_model_bytes "
+		    "(%zu)", (long long)st.st_size, e->lim->max_bytes);
+		goto fail;
+	}
+	if (st.st_size == 0) {
+		model_fail(e, "file is empty (expected an XGBoost JSON or "
+		    "UBJSON model)");
+		goto fail;
+	}
+	*lenp = (size_t)st.st_size;
+	return fd;
+fail:
+	close(fd);
+	return -1;
 }
 
 /* Read the whole file at e->file into a malloc'd, NUL-terminated buffer. */
 static char *
 model_read_file(struct model_err *e, size_t *lenp)
 {
-	struct stat	 st;
 	char		*buf = NULL;
 	size_t		 len, off;
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = open(e->file, O_RDONLY)) == -1) {
-		model_fail(e, "cannot open: %s", strerror(errno));
+	if ((fd = model_open_file(e, &len)) == -1)
 		return NULL;
-	}
-	if (fstat(fd, &st) == -1) {
-		model_fail(e, "fstat: %s", strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		model_fail(e, "not a regular file");
-		goto out;
-	}
-	if ((unsigned long long)st.st_size > MODEL_MAX_FILE_BYTES) {
-		model_fail(e, "file is %lld bytes, more than the limit of %zu",
-		    (long long)st.st_size, MODEL_MAX_FILE_BYTES);
-		goto out;
-	}
-	len = (size_t)st.st_size;
-	if (len == 0) {
-		model_fail(e, "file is empty (expected an XGBoost JSON model)");
-		goto out;
-	}
 	if ((buf = malloc(len + 1)) == NULL) {
 		model_fail(e, "out of memory for %zu bytes", len);
 		goto out;
@@ -138,7 +122,8 @@ out:
 	return buf;
 }
 
-/* Set m->name to the base name of path without a ".json" suffix. */
+/* Set m->name to the base name of path without a ".json" or ".ubj"
+ * suffix. */
 static int
 model_set_name(struct model *m, const char *path)
 {
@@ -149,6 +134,8 @@ model_set_name(struct model *m, const char *path)
 	n = strlen(b);
 	if (n > 5 && strcmp(b + n - 5, ".json") == 0)
 		n -= 5;
+	else if (n > 4 && strcmp(b + n - 4, ".ubj") == 0)
+		n -= 4;
 	if (n == 0) {
 		b = "model";
 		n = 5;
@@ -160,11 +147,22 @@ model_set_name(struct model *m, const char *path)
 	return 0;
 }
 
-/* Load and check a model file; see model.h. */
+/* Load and check a model file with the default limits; see model.h. */
 struct model *
 model_load(const char *path, char *err, size_t errlen)
 {
-	struct model_err	 e = { path, err, errlen };
+	return model_load_limits(path, NULL, err, errlen);
+}
+
+/* Load and check a model file; see model.h. */
+struct model *
+model_load_limits(const char *path, const struct model_limits *lim,
+    char *err, size_t errlen)
+{
+	static const struct model_limits dflt = { MODEL_DEFAULT_MAX_BYTES,
+	    MODEL_DEFAULT_MAX_DEPTH, MODEL_TREES_ALL };
+	struct model_err	 e = { path, err, errlen,
+				    lim != NULL ? lim : &dflt, NULL };
 	struct model		*m;
 	json_t			*root = NULL;
 	char			*buf;
@@ -179,7 +177,8 @@ model_load(const char *path, char *err, size_t errlen)
 	if ((buf = model_read_file(&e, &len)) == NULL)
 		goto fail;
 	SHA256Data((const uint8_t *)buf, len, m->sha256);
-	root = model_parse(&e, buf, len);
+	m->trees_mode = e.lim->trees;
+	root = modelfmt_parse(buf, len, path, err, errlen);
 	free(buf);
 	if (root == NULL || model_build(m, root, &e) == -1)
 		goto fail;

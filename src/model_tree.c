@@ -5,13 +5,17 @@
  * The walk starts at the root and visits each reachable node once.  What
  * the evaluator relies on is checked on the way: a node has two children
  * or none, every child index is in range, no node is reached twice (no
- * cycle, no shared subtree), every split feature is below num_feature and
- * every split is numerical.  Nodes that no path reaches are dropped.
+ * cycle, no shared subtree), every split feature is below num_feature, a
+ * numerical split's condition is not NaN and a leaf's value is finite.
+ * Nodes that no path reaches are dropped.  A categorical split's set
+ * becomes a bit set in m->cats.
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "inferd/model.h"
 #include "inferd/model_impl.h"
 #include "inferd/model_tree.h"
 
@@ -26,6 +30,7 @@ struct model_walk {
 	uint32_t			*newidx; /* file index -> visit order */
 	uint32_t			*depth;	/* by visit order */
 	size_t				 tail;	/* nodes queued */
+	float				 weight; /* multiplies every leaf */
 };
 
 /* Turn the node at file index o into a leaf at flat index k. */
@@ -41,7 +46,13 @@ model_tree_leaf(struct model_walk *w, struct model *m, size_t o, size_t k)
 		    l == -1 ? "right_children" : "left_children", o,
 		    l == -1 ? r : l,
 		    l == -1 ? "left_children" : "right_children", o);
-	m->leaf[k] = s->cond[o];
+	if (!isfinite(s->cond[o]))
+		return model_fail(w->e, MODEL_TREE_PATH "[%zu].split_conditions"
+		    "[%zu]: leaf value %g is not finite", w->t, o,
+		    (double)s->cond[o]);
+	/* dart: XGBoost multiplies leaf by weight_drop in float at each
+	 * prediction; the product is the same made once here. */
+	m->leaf[k] = s->cond[o] * w->weight;
 	m->nodes[k].cond = NAN;
 	m->nodes[k].feat = MODEL_NODE_DEFAULT_LEFT;
 	m->nodes[k].left = (uint32_t)k;
@@ -78,6 +89,48 @@ model_tree_queue(struct model_walk *w, const char *which, size_t o,
 	return 0;
 }
 
+/* Append the bit set of node o's categories to m->cats and point nd at
+ * it.  model_cats_fetch has checked every category is below
+ * MODEL_CAT_LIMIT. */
+static int
+model_tree_catset(struct model_walk *w, struct model *m, size_t o,
+    struct model_node *nd)
+{
+	const struct model_tree_src	*s = w->src;
+	const long long			*c = s->cats + s->cat_beg[o];
+	size_t				 i, n = (size_t)s->cat_len[o], words;
+	size_t				 cap;
+	long long			 max = 0;
+	uint32_t			*set;
+
+	for (i = 0; i < n; i++)
+		if (c[i] > max)
+			max = c[i];
+	words = (size_t)max / 32 + 1;
+	if (words + 1 > MODEL_MAX_CAT_WORDS - m->ncats)
+		return model_fail(w->e, MODEL_TREE_PATH "[%zu].categories: the "
+		    "category sets need more than %zu words (limit)", w->t,
+		    MODEL_MAX_CAT_WORDS);
+	if (m->ncats + words + 1 > m->catcap) {
+		cap = m->catcap * 2 > m->ncats + words + 1 ? m->catcap * 2 :
+		    m->ncats + words + 1 + 64;
+		if ((set = realloc(m->cats, cap * sizeof(*set))) == NULL)
+			return model_fail(w->e, MODEL_TREE_PATH "[%zu]: out of "
+			    "memory for category sets", w->t);
+		m->cats = set;
+		m->catcap = cap;
+	}
+	set = m->cats + m->ncats;
+	memset(set, 0, (words + 1) * sizeof(*set));
+	set[0] = (uint32_t)words;
+	for (i = 0; i < n; i++)
+		set[1 + c[i] / 32] |= (uint32_t)1 << (c[i] % 32);
+	nd->cats = (uint32_t)m->ncats;
+	nd->feat |= MODEL_NODE_CATEGORICAL;
+	m->ncats += words + 1;
+	return 0;
+}
+
 /* Make the node at file index o (visit position pos) a split at flat index
  * base + pos, its children queued. */
 static int
@@ -103,11 +156,15 @@ model_tree_split(struct model_walk *w, struct model *m, size_t o,
 		return model_fail(w->e, MODEL_TREE_PATH "[%zu].split_indices"
 		    "[%zu]: feature %lld out of range (num_feature is %zu)",
 		    w->t, o, f, m->nfeatures);
-	if (s->stype != NULL && s->stype[o] != 0)
-		return model_fail(w->e, MODEL_TREE_PATH "[%zu].split_type[%zu]: "
-		    "categorical splits are not supported", w->t, o);
-	nd->cond = s->cond[o];
 	nd->feat = (uint32_t)f | (s->dleft[o] ? MODEL_NODE_DEFAULT_LEFT : 0);
+	if (s->stype != NULL && s->stype[o] == 1) {
+		if (model_tree_catset(w, m, o, nd) == -1)
+			return -1;
+	} else if (isnan(s->cond[o]))
+		return model_fail(w->e, MODEL_TREE_PATH "[%zu].split_conditions"
+		    "[%zu]: NaN in a numerical split", w->t, o);
+	else
+		nd->cond = s->cond[o];
 	nd->left = (uint32_t)(base + w->newidx[l]);
 	m->leaf[base + pos] = 0.0f;
 	return 0;
@@ -116,9 +173,10 @@ model_tree_split(struct model_walk *w, struct model *m, size_t o,
 /* Check tree t and append its reachable nodes; see model_tree.h. */
 int
 model_tree_add(struct model_err *e, struct model *m,
-    const struct model_tree_src *src, size_t t, struct model_tree *tr)
+    const struct model_tree_src *src, size_t t, float weight,
+    struct model_tree *tr)
 {
-	struct model_walk	 w = { e, src, t, NULL, NULL, NULL, 1 };
+	struct model_walk	 w = { e, src, t, NULL, NULL, NULL, 1, weight };
 	size_t			 head, o, base = m->nnodes, n = src->n;
 	uint32_t		 maxdepth = 0;
 	int			 ret = -1;
@@ -140,6 +198,11 @@ model_tree_add(struct model_err *e, struct model *m,
 		o = w.queue[head];
 		if (w.depth[head] > maxdepth)
 			maxdepth = w.depth[head];
+		if (maxdepth > e->lim->max_depth) {
+			model_fail(e, MODEL_TREE_PATH "[%zu]: deeper than %u "
+			    "levels (max_tree_depth)", t, e->lim->max_depth);
+			goto out;
+		}
 		if (src->left[o] == -1 || src->right[o] == -1) {
 			if (model_tree_leaf(&w, m, o, base + head) == -1)
 				goto out;

@@ -36,7 +36,8 @@ const char *const routes_handler_names[ROUTES_NHANDLERS] = {
 struct routes {
 	const struct config	*cfg;
 	const struct model	*model;
-	char			*probe;		/* GET /predict's answer */
+	char			*probe;		/* GET /predict's body */
+	size_t			 probelen;	/* with its newline */
 };
 
 typedef void (*routes_fn)(struct routes *, struct conn_req *, const char *);
@@ -124,22 +125,6 @@ static const struct routes_route {
 };
 
 #define ROUTES_N	(sizeof(routes_table) / sizeof(routes_table[0]))
-
-/* A JSON text in a new buffer with its newline; NULL when out of memory. */
-static struct evbuffer *
-routes_text(const char *text)
-{
-	struct evbuffer	*buf;
-
-	if ((buf = evbuffer_new()) == NULL)
-		return NULL;
-	if (evbuffer_add(buf, text, strlen(text)) == -1 ||
-	    evbuffer_add(buf, "\n", 1) == -1) {
-		evbuffer_free(buf);
-		return NULL;
-	}
-	return buf;
-}
 
 /*
  * A body written by one of infer's metadata formatters, with its newline,
@@ -320,6 +305,14 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
 		conn_error(r, err.status, "%s", err.msg);
 		return NULL;
 	}
+	/* Bound the output before any work: rows x outputs predictions. */
+	if (b.rows > rt->cfg->max_predictions / model_noutputs(m)) {
+		free(b.x);
+		conn_error(r, 413, "%zu rows x %zu outputs exceed "
+		    "max_predictions (%zu); send fewer rows", b.rows,
+		    model_noutputs(m), rt->cfg->max_predictions);
+		return NULL;
+	}
 	if ((y = calloc(b.rows * model_noutputs(m), sizeof(*y))) == NULL) {
 		free(b.x);
 		conn_error(r, 500, "out of memory");
@@ -342,18 +335,26 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
 }
 
 /*
- * GET /predict answers the probe (see routes_probe); POST /predict predicts
- * the rows of its body.  Both take ?delay=SECONDS.
+ * GET /predict answers the probe (see routes_probe), without a copy unless
+ * it waits for a delay; POST /predict predicts the rows of its body.  Both
+ * take ?delay=SECONDS.
  */
 static void
 routes_predict(struct routes *rt, struct conn_req *r, const char *query)
 {
 	struct evbuffer	*body;
 
-	if (evhttp_request_get_command(conn_req_http(r)) == EVHTTP_REQ_GET)
-		body = routes_text(rt->probe);
-	else if ((body = routes_infer(rt, r, INFER_PREDICT)) == NULL)
-		return;		/* answered */
+	if (evhttp_request_get_command(conn_req_http(r)) != EVHTTP_REQ_GET) {
+		if ((body = routes_infer(rt, r, INFER_PREDICT)) == NULL)
+			return;		/* answered */
+	} else if (query == NULL) {
+		conn_respond_text(r, 200, rt->probe, rt->probelen);
+		return;
+	} else if ((body = evbuffer_new()) != NULL &&
+	    evbuffer_add(body, rt->probe, rt->probelen) == -1) {
+		evbuffer_free(body);
+		body = NULL;	/* answered 500 */
+	}
 	routes_answer_after(rt, r, query, body);
 }
 
@@ -599,10 +600,10 @@ routes_dispatch(struct routes *rt, struct conn_req *r)
 }
 
 /*
- * The answer to GET /predict: the prediction for one row of missing values
- * (every feature follows its default branch), the original service's
- * probe.  The model never changes in a worker's life, so it is computed
- * once.  NULL when out of memory.
+ * The answer to GET /predict, with its newline: the prediction for one
+ * row of missing values (every feature follows its default branch), the
+ * original service's probe.  The model never changes in a worker's life,
+ * so it is computed once.  NULL when out of memory.
  */
 static char *
 routes_probe(const struct model *m)
@@ -619,6 +620,7 @@ routes_probe(const struct model *m)
 			x[i] = NAN;
 		model_predict(m, x, 1, y);
 		if (infer_format_predict(buf, m, y, 1) == 0 &&
+		    evbuffer_add(buf, "\n", 1) == 0 &&
 		    (body = malloc((len = evbuffer_get_length(buf)) + 1)) !=
 		    NULL) {
 			evbuffer_remove(buf, body, len);
@@ -646,6 +648,7 @@ routes_new(const struct config *cfg, const struct model *model)
 		free(rt);
 		return NULL;
 	}
+	rt->probelen = strlen(rt->probe);
 	return rt;
 }
 

@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "inferd/log.h"
@@ -145,16 +146,16 @@ shm_create(struct shm_segment *seg, size_t nslots, const double *bounds,
 	if (shm_unlink(seg->name) == 0)
 		log_info("removed stale shared memory %s", seg->name);
 	if ((fd = shm_open(seg->name, O_RDWR | O_CREAT | O_EXCL, 0600)) == -1) {
-		log_warn("shm_open %s", seg->name);
+		log_error("shm_open %s", seg->name);
 		return -1;
 	}
 	if (ftruncate(fd, (off_t)size) == -1) {
-		log_warn("ftruncate %s to %zu bytes", seg->name, size);
+		log_error("ftruncate %s to %zu bytes", seg->name, size);
 		goto fail;
 	}
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (mem == MAP_FAILED) {
-		log_warn("mmap %s", seg->name);
+		log_error("mmap %s", seg->name);
 		goto fail;
 	}
 	close(fd);
@@ -164,6 +165,63 @@ fail:
 	close(fd);
 	shm_unlink(seg->name);
 	return -1;
+}
+
+/* Now on the heartbeat clock. */
+int64_t
+shm_now_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Stamp the heartbeat. */
+void
+shm_heartbeat(struct shm_slot *slot)
+{
+	atomic_store_explicit(&slot->heartbeat_ns, shm_now_ns(),
+	    memory_order_relaxed);
+}
+
+/* Check the shared header against the private layout. */
+int
+shm_check(const struct shm_segment *seg, char *why, size_t len)
+{
+	const volatile struct shm_header *h = seg->hdr;
+
+	if (h->magic != SHM_MAGIC)
+		snprintf(why, len, "magic is %#llx, not %#llx",
+		    (unsigned long long)h->magic, (unsigned long long)SHM_MAGIC);
+	else if (h->version != SHM_VERSION)
+		snprintf(why, len, "layout version is %u, not %u",
+		    (unsigned)h->version, SHM_VERSION);
+	else if (h->nslots != seg->nslots || h->nbuckets != seg->nbuckets)
+		snprintf(why, len, "%u slots and %u buckets, not %zu and %zu",
+		    (unsigned)h->nslots, (unsigned)h->nbuckets, seg->nslots,
+		    seg->nbuckets);
+	else
+		return 0;
+	return -1;
+}
+
+/* Give the segment to uid:gid. */
+int
+shm_chown(const struct shm_segment *seg, unsigned uid, unsigned gid)
+{
+	int	fd, rc = 0;
+
+	if ((fd = shm_open(seg->name, O_RDWR, 0)) == -1) {
+		log_error("shm_open %s", seg->name);
+		return -1;
+	}
+	if (fchown(fd, (uid_t)uid, (gid_t)gid) == -1) {
+		log_error("fchown %s to %u:%u", seg->name, uid, gid);
+		rc = -1;
+	}
+	close(fd);
+	return rc;
 }
 
 /* Unmap and unlink. */

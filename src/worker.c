@@ -1,28 +1,31 @@
 /*
  * worker: the worker process.  Its event loop, its signals, the drain and
- * linger of a stop, and the pause of its listener when accept(2) fails.
- * Requests and connections are conn's business, answers the routes'.
+ * linger of a stop.  Requests are conn's business, connections the
+ * guard's (limits, deadlines, accept pauses), answers the routes'.
  */
 #include "autoconf.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/listener.h>
 
 #include "inferd/clock.h"
 #include "inferd/config.h"
 #include "inferd/conn.h"
+#include "inferd/guard.h"
+#include "inferd/listen.h"
 #include "inferd/log.h"
 #include "inferd/routes.h"
 #include "inferd/shm.h"
 #include "inferd/worker.h"
 
-#define WORKER_ACCEPT_RETRY	0.1	/* seconds; after accept(2) fails */
 #define WORKER_DRAIN_LINGER	0.2	/* seconds for just-accepted clients */
 #define WORKER_ALL_METHODS	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | \
 	EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
@@ -33,14 +36,65 @@ struct worker {
 	const struct worker_params *p;
 	struct event_base	*base;
 	struct evhttp		*http;
-	struct evhttp_bound_socket *bound;
-	struct event		*ev_term, *ev_int, *ev_drain, *ev_accept;
-	struct event		*ev_linger;
+	struct guard		*guard;
+	struct event		*ev_term, *ev_int, *ev_drain;
+	struct event		*ev_linger, *ev_heartbeat;
 	struct conn_set		*conns;
 	struct routes		*routes;
 	int			 draining;
 	int			 lingering;	/* just stopped accepting */
+	char			 name[32];	/* "worker 3" */
+#ifdef INFERD_TEST_FAULTS
+	unsigned long		 fault_after, fault_seen;
+#endif
 };
+
+#ifdef INFERD_TEST_FAULTS
+/*
+ * Test builds only (tests/inferd-faults): INFERD_FAULT=spin:N makes the
+ * worker spin in its event loop 0.1 s after its N-th request, as a worker
+ * stuck in a loop would, so that the watchdog's tests see it stall.
+ */
+static void
+worker_fault_spin(evutil_socket_t fd, short what, void *arg)
+{
+	volatile unsigned long	spin = 0;
+	struct worker		*w = arg;
+
+	(void)fd;
+	(void)what;
+
+	log_warnx("worker %u: INFERD_FAULT: spinning", w->p->index);
+	for (;;)
+		spin++;
+}
+
+/* Count a request; start the spin after the N-th. */
+static void
+worker_fault_count(struct worker *w)
+{
+	const char	*f = getenv("INFERD_FAULT");
+	struct timeval	 tv = clock_tv(0.1);
+
+	if (w->fault_seen == 0 && f != NULL && strncmp(f, "spin:", 5) == 0)
+		w->fault_after = strtoul(f + 5, NULL, 10);
+	if (w->fault_after == 0 || ++w->fault_seen != w->fault_after)
+		return;
+	event_base_once(w->base, -1, EV_TIMEOUT, worker_fault_spin, w, &tv);
+}
+#endif
+
+/* The heartbeat timer: this loop runs; say so in the slot (see shm.h). */
+static void
+worker_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)fd;
+	(void)what;
+
+	shm_heartbeat(w->p->slot);
+}
 
 /* Route a request (conn's callback). */
 static void
@@ -50,10 +104,6 @@ worker_route(struct conn_req *r, void *arg)
 
 	routes_dispatch(w->routes, r);
 }
-
-/* This process's worker, for the listener's error callback, whose argument
- * belongs to evhttp. */
-static struct worker	*worker_self;
 
 /* A draining worker leaves once every response is out (conn's callback
  * after each request). */
@@ -66,39 +116,14 @@ worker_maybe_exit(void *arg)
 		event_base_loopexit(w->base, NULL);
 }
 
-/*
- * accept(2) failed for another reason than a client giving up: most often
- * the process is out of file descriptors.  Stop accepting for a moment
- * instead of retrying in a busy loop; connections wait in the backlog.
- */
+/* A request is finished (conn's callback). */
 static void
-worker_accept_error(struct evconnlistener *l, void *arg)
+worker_request_done(void *arg)
 {
-	struct worker	*w = worker_self;	/* arg is evhttp's */
-	struct timeval	 tv;
-
-	(void)arg;
-
-	if (!evtimer_pending(w->ev_accept, NULL))
-		log_warn("worker %u: accept; pausing %g s", w->p->index,
-		    WORKER_ACCEPT_RETRY);
-	evconnlistener_disable(l);
-	tv = clock_tv(WORKER_ACCEPT_RETRY);
-	evtimer_add(w->ev_accept, &tv);
-}
-
-/* The pause after an accept error is over. */
-static void
-worker_accept_resume(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker	*w = arg;
-
-	(void)fd;
-	(void)what;
-
-	if (w->bound != NULL)
-		evconnlistener_enable(evhttp_bound_socket_get_listener(
-		    w->bound));
+#ifdef INFERD_TEST_FAULTS
+	worker_fault_count(arg);
+#endif
+	worker_maybe_exit(arg);
 }
 
 /*
@@ -122,10 +147,7 @@ worker_stop(evutil_socket_t sig, short what, void *arg)
 	w->draining = 1;
 	w->lingering = 1;
 	conn_set_draining(w->conns);
-	if (w->bound != NULL) {
-		evhttp_del_accept_socket(w->http, w->bound);
-		w->bound = NULL;
-	}
+	guard_stop(w->guard);
 	log_debug("worker %u: draining %zu requests", w->p->index,
 	    conn_set_inflight(w->conns));
 	tv = clock_tv(t);
@@ -172,6 +194,13 @@ static int
 worker_http_init(struct worker *w)
 {
 	const struct config	*cfg = w->p->cfg;
+	struct guard_params	 gp = {
+		.name = w->name,
+		.max_connections = cfg->max_connections,
+		.header_timeout = cfg->header_timeout,
+		.body_timeout = cfg->request_timeout,
+		.keepalive_timeout = cfg->keepalive_timeout,
+	};
 	struct timeval		 tv;
 
 	if ((w->http = evhttp_new(w->base)) == NULL) {
@@ -185,12 +214,10 @@ worker_http_init(struct worker *w)
 	tv = clock_tv(cfg->request_timeout);
 	evhttp_set_timeout_tv(w->http, &tv);
 	evhttp_set_gencb(w->http, conn_request, w->conns);
-	if ((w->bound = evhttp_accept_socket_with_handle(w->http,
-	    w->p->listen_fd)) == NULL) {
-		log_warnx("worker %u: cannot accept on fd %d", w->p->index,
-		    w->p->listen_fd);
+	if ((w->guard = guard_new(w->base, w->http, w->p->listen_fd, &gp,
+	    conn_closed, w->conns)) == NULL)
 		return -1;
-	}
+	conn_set_guard(w->conns, w->guard);
 	return 0;
 }
 
@@ -198,16 +225,22 @@ worker_http_init(struct worker *w)
 static int
 worker_events_init(struct worker *w)
 {
+	struct timeval	tv = clock_tv(shm_heartbeat_interval(
+			    w->p->cfg->worker_stall_timeout));
+
+	w->ev_heartbeat = event_new(w->base, -1, EV_PERSIST, worker_heartbeat,
+	    w);
+	if (w->ev_heartbeat == NULL || evtimer_add(w->ev_heartbeat, &tv) == -1) {
+		log_warnx("worker %u: cannot start its heartbeat", w->p->index);
+		return -1;
+	}
+	shm_heartbeat(w->p->slot);
 	w->ev_term = evsignal_new(w->base, SIGTERM, worker_stop, w);
 	w->ev_int = evsignal_new(w->base, SIGINT, worker_stop, w);
 	w->ev_drain = evtimer_new(w->base, worker_drain_timeout, w);
-	w->ev_accept = evtimer_new(w->base, worker_accept_resume, w);
 	w->ev_linger = evtimer_new(w->base, worker_linger_done, w);
-	if (w->ev_accept != NULL)
-		evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(
-		    w->bound), worker_accept_error);
 	if (w->ev_term == NULL || w->ev_int == NULL || w->ev_drain == NULL ||
-	    w->ev_accept == NULL || w->ev_linger == NULL ||
+	    w->ev_linger == NULL ||
 	    evsignal_add(w->ev_term, NULL) == -1 ||
 	    evsignal_add(w->ev_int, NULL) == -1) {
 		log_warnx("worker %u: cannot set up signals", w->p->index);
@@ -226,11 +259,14 @@ static void
 worker_free(struct worker *w)
 {
 	struct event	*evs[] = { w->ev_term, w->ev_int, w->ev_drain,
-			    w->ev_accept, w->ev_linger };
+			    w->ev_linger, w->ev_heartbeat };
 	size_t		 i;
 
+	if (w->guard != NULL)
+		guard_stop(w->guard);
 	if (w->http != NULL)
 		evhttp_free(w->http);
+	guard_free(w->guard);
 	conn_set_free(w->conns);
 	routes_free(w->routes);
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
@@ -240,6 +276,51 @@ worker_free(struct worker *w)
 		event_base_free(w->base);
 }
 
+/*
+ * The worker's event base, with libevent's epoll changelist
+ * (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST): the changes of a turn of the loop
+ * are applied in one epoll_ctl(2) per descriptor before epoll_wait, and
+ * evhttp's enable/disable pairs cancel out, one epoll_ctl per request
+ * instead of six.  libevent warns that this is unsafe with descriptors
+ * cloned by dup() or its variants: a deletion applied after close(2)
+ * fails (EBADF, which libevent ignores) and, while a clone keeps the
+ * socket open, epoll keeps reporting it.  In a worker, every registered
+ * descriptor is its own (connections it accepted, libevent's signal
+ * socketpair) except its listener, which the master keeps open across
+ * respawns (fork cloned it): so the listener is closed only a turn of the
+ * loop after it left the loop (guard_stop), or at exit.
+ * Nothing dups a descriptor, and a worker forks nothing.  NULL on failure.
+ */
+static struct event_base *
+worker_base_new(void)
+{
+	struct event_config	*ecfg;
+	struct event_base	*base;
+
+	if ((ecfg = event_config_new()) == NULL)
+		return NULL;
+	event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(ecfg);
+	event_config_free(ecfg);
+	return base;
+}
+
+/*
+ * Lower the worker's scheduling priority worker_nice steps below the
+ * master's (which it inherited): when the workers saturate every core,
+ * the master still runs as soon as a scrape arrives.  Raising a nice value
+ * needs no privilege; a failure is logged and the worker serves anyway.
+ */
+static void
+worker_nice(const struct worker *w)
+{
+	int	inc = (int)w->p->cfg->worker_nice;
+
+	errno = 0;
+	if (inc > 0 && nice(inc) == -1 && errno != 0)
+		log_warn("worker %u: nice(%d)", w->p->index, inc);
+}
+
 /* Run one worker; returns its exit status. */
 int
 worker_run(const struct worker_params *p)
@@ -247,22 +328,31 @@ worker_run(const struct worker_params *p)
 	struct worker	 w = { .p = p };
 	int		 rc = 1;
 
-	worker_self = &w;
-	atomic_store_explicit(&p->slot->pid, (int32_t)getpid(),
-	    memory_order_relaxed);
-	if ((w.base = event_base_new()) == NULL) {
-		log_warnx("worker %u: event_base_new failed", p->index);
+	snprintf(w.name, sizeof(w.name), "worker %u", p->index);
+	worker_nice(&w);
+	listen_fd_limit((unsigned long)p->cfg->max_connections +
+	    LISTEN_FD_MARGIN, w.name, "max_connections");
+	if ((w.base = worker_base_new()) == NULL) {
+		log_warnx("worker %u: event_base_new_with_config failed",
+		    p->index);
 		goto out;
 	}
 	if ((w.routes = routes_new(p->cfg, p->model)) == NULL ||
-	    (w.conns = conn_set_new(w.base, p->seg, p->slot,
-	    p->cfg->max_connections, ROUTES_H_OTHER, worker_route,
-	    worker_maybe_exit, &w)) == NULL) {
+	    (w.conns = conn_set_new(w.base, p->seg, p->slot, ROUTES_H_OTHER,
+	    worker_route, worker_request_done, &w)) == NULL) {
 		log_warnx("worker %u: out of memory", p->index);
 		goto out;
 	}
 	if (worker_http_init(&w) == -1 || worker_events_init(&w) == -1)
 		goto out;
+	/*
+	 * Ready: it accepts.  The pid in the slot tells the master so (see
+	 * shm.h): a worker that dies before this point is a start-up failure
+	 * and is restarted with backoff; one that dies after it is replaced
+	 * at once.
+	 */
+	atomic_store_explicit(&p->slot->pid, (int32_t)getpid(),
+	    memory_order_release);
 	if (event_base_dispatch(w.base) == -1) {
 		log_warnx("worker %u: event loop failed", p->index);
 		goto out;

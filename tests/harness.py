@@ -35,9 +35,12 @@ class Inferd:
     def __init__(self, workers=2, model=MODEL, options=None, args=(),
                  config=None, start_timeout=20, env=None, prefix=()):
         self.cmd = list(prefix) + [BIN, "-l", "127.0.0.1:0", "-m", "127.0.0.1:0",
-                    "-w", str(workers), "--model", model]
-        if config is not None:
-            self.cmd += ["-c", config]
+                    "-w", str(workers)]
+        if model is not None:       # None: the configuration's model
+            self.cmd += ["--model", model]
+        # No -c: --no-config, so that a configuration installed on this
+        # machine ($(sysconfdir)/inferd/inferd.conf) cannot change a test.
+        self.cmd += ["-c", config] if config is not None else ["--no-config"]
         for k, v in (options or {}).items():
             self.cmd += ["-o", "%s=%s" % (k, v)]
         self.cmd += list(args)
@@ -232,6 +235,10 @@ def note(msg):
     sys.stdout.flush()
 
 
+class Skip(Exception):
+    """Raised by a test that cannot run here; reported as a TAP skip."""
+
+
 def run(tests):
     """Run test functions in order as a TAP producer; exit 1 on failure.
 
@@ -247,6 +254,8 @@ def run(tests):
         t0 = time.monotonic()
         try:
             t()
+        except Skip as e:
+            print("ok %d - %s # SKIP %s" % (n, t.__name__, e))
         except Exception as e:
             import traceback
             sys.stderr.write(traceback.format_exc())

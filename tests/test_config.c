@@ -254,6 +254,112 @@ test_help_table(void **state)
 	assert_true(n >= 15);
 }
 
+/* issue 8: a key twice in one file names both lines; -o after a file is
+ * fine. */
+static void
+test_duplicate_key(void **state)
+{
+	struct config	cfg;
+	char		err[256];
+
+	config_defaults(&cfg);
+	assert_int_equal(config_parse(&cfg, "workers = 2\n# x\nmax_delay = 1\n"
+	    "\n  workers=3\n", "inferd.conf", err, sizeof(err)), -1);
+	assert_string_equal(err, "inferd.conf:5: workers: already set on line 1");
+	config_defaults(&cfg);
+	assert_int_equal(config_parse(&cfg, "workers = 2\n", "a.conf", err,
+	    sizeof(err)), 0);
+	assert_int_equal(config_set(&cfg, "workers", "3", "command line (-w)",
+	    err, sizeof(err)), 0);
+	assert_int_equal(cfg.workers, 3);
+}
+
+/* issue 8: the bounds must hold the SLO threshold. */
+static void
+test_buckets_need_slo_bound(void **state)
+{
+	struct config	cfg;
+	char		err[512];
+
+	config_defaults(&cfg);
+	assert_int_equal(config_parse(&cfg, "buckets = 0.5, 2\n", "t.conf", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "t.conf:1: buckets: 1.0 is not among the "
+	    "bounds: it is the SLO threshold, and the alert rules and the "
+	    "dashboard read the le=\"1.0\" bucket; add it");
+	assert_int_equal(cfg.nbuckets, 12);	/* unchanged */
+	assert_int_equal(config_parse(&cfg, "buckets = 0.5, 1, 2\n", "t.conf",
+	    err, sizeof(err)), 0);
+	assert_int_equal(cfg.nbuckets, 3);
+}
+
+/* issue 8: the watchdog and privilege keys. */
+static void
+test_issue8_keys(void **state)
+{
+	struct config	cfg;
+	char		err[256];
+
+	config_defaults(&cfg);
+	assert_true(cfg.worker_stall_timeout == 10);
+	assert_string_equal(cfg.user, "");
+	assert_string_equal(cfg.group, "");
+	assert_int_equal(config_parse(&cfg, "user = inferd\ngroup = nogroup\n"
+	    "worker_stall_timeout = 2.5\n", "t.conf", err, sizeof(err)), 0);
+	assert_string_equal(cfg.user, "inferd");
+	assert_string_equal(cfg.group, "nogroup");
+	assert_true(cfg.worker_stall_timeout == 2.5);
+	assert_int_equal(config_set(&cfg, "user", "", "x", err, sizeof(err)), 0);
+	assert_string_equal(cfg.user, "");
+	assert_int_equal(config_set(&cfg, "user", "a b", "x", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "x: user: 'a b' is not a user or group name");
+	assert_int_equal(config_set(&cfg, "group", "-g", "x", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "x: group: '-g' is not a user or group name");
+	assert_int_equal(config_set(&cfg, "user",
+	    "a23456789012345678901234567890123", "x", err, sizeof(err)), -1);
+	assert_string_equal(err, "x: user: name longer than 32 bytes");
+	assert_int_equal(config_set(&cfg, "worker_stall_timeout", "0", "x",
+	    err, sizeof(err)), -1);
+	assert_string_equal(err, "x: worker_stall_timeout: '0' is not a number "
+	    "of seconds from 0.1 to 3600");
+}
+
+/* issue 8: a reload keeps what needs new sockets and says what changed. */
+static void
+test_keep_restart_keys(void **state)
+{
+	struct config	run, next;
+	char		err[256], changed[256];
+
+	config_defaults(&run);
+	config_defaults(&next);
+	config_keep_restart_keys(&run, &next, changed, sizeof(changed));
+	assert_string_equal(changed, "");
+	assert_int_equal(config_parse(&next, "listen = 127.0.0.1:1\n"
+	    "workers = 7\nbuckets = 1,2\nuser = nobody\nmax_delay = 3\n"
+	    "model = /x.json\nworker_stall_timeout = 4\n", "t.conf", err,
+	    sizeof(err)), 0);
+	config_keep_restart_keys(&run, &next, changed, sizeof(changed));
+	assert_string_equal(changed, "listen, workers, buckets, user");
+	assert_string_equal(next.listen.host, "0.0.0.0");
+	assert_string_equal(next.listen.port, "8000");
+	assert_int_equal(next.workers, 0);
+	assert_int_equal(next.nbuckets, 12);
+	assert_true(next.buckets[8] == 1.0);
+	assert_string_equal(next.user, "");
+	/* what a reload can apply is applied */
+	assert_true(next.max_delay == 3);
+	assert_true(next.worker_stall_timeout == 4);
+	assert_string_equal(next.model, "/x.json");
+	/* bounds past nbuckets are not compared */
+	config_defaults(&next);
+	next.buckets[20] = 5;
+	config_keep_restart_keys(&run, &next, changed, sizeof(changed));
+	assert_string_equal(changed, "");
+}
+
 int
 main(void)
 {
@@ -267,6 +373,10 @@ main(void)
 		cmocka_unit_test(test_command_line_origin),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_help_table),
+		cmocka_unit_test(test_duplicate_key),
+		cmocka_unit_test(test_buckets_need_slo_bound),
+		cmocka_unit_test(test_issue8_keys),
+		cmocka_unit_test(test_keep_restart_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

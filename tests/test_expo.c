@@ -74,7 +74,9 @@ setup(void **state)
 		.workers = 2,
 		.workers_alive = 2,
 		.worker_restarts = 1,
-		.model_load_failures = 0,
+		.worker_stalls = 4,
+		.reload_failures_config = 2,
+		.reload_failures_model = 0,
 		.start_time = 1700000000.5,
 		.version = "1.2.3",
 		.model_name = "bc",
@@ -151,12 +153,19 @@ static const char golden_text[] =
 "# HELP inferd_worker_restarts_total Workers the master replaced after they died.\n"
 "# TYPE inferd_worker_restarts_total counter\n"
 "inferd_worker_restarts_total 1\n"
+"# HELP inferd_worker_stalls_total Workers the master killed because their heartbeat stopped for worker_stall_timeout.\n"
+"# TYPE inferd_worker_stalls_total counter\n"
+"inferd_worker_stalls_total 4\n"
+"# HELP inferd_worker_start_failures_total Workers that died (or could not be forked) before they were ready; each is restarted after a backoff.\n"
+"# TYPE inferd_worker_start_failures_total counter\n"
+"inferd_worker_start_failures_total 0\n"
 "# HELP inferd_model_info The model being served.\n"
 "# TYPE inferd_model_info gauge\n"
 "inferd_model_info{name=\"bc\",sha256=\"abc123\",objective=\"binary:logistic\"} 1\n"
-"# HELP inferd_model_load_failures_total Model loads (start-up or reload) that failed.\n"
-"# TYPE inferd_model_load_failures_total counter\n"
-"inferd_model_load_failures_total 0\n"
+"# HELP inferd_reload_failures_total Reloads refused (the running configuration and model kept), by what was at fault: config or model.\n"
+"# TYPE inferd_reload_failures_total counter\n"
+"inferd_reload_failures_total{what=\"config\"} 2\n"
+"inferd_reload_failures_total{what=\"model\"} 0\n"
 "# HELP inferd_build_info inferd's version.\n"
 "# TYPE inferd_build_info gauge\n"
 "inferd_build_info{version=\"1.2.3\"} 1\n"
@@ -244,12 +253,19 @@ static const char golden_om[] =
 "# HELP inferd_worker_restarts Workers the master replaced after they died.\n"
 "# TYPE inferd_worker_restarts counter\n"
 "inferd_worker_restarts_total 1\n"
+"# HELP inferd_worker_stalls Workers the master killed because their heartbeat stopped for worker_stall_timeout.\n"
+"# TYPE inferd_worker_stalls counter\n"
+"inferd_worker_stalls_total 4\n"
+"# HELP inferd_worker_start_failures Workers that died (or could not be forked) before they were ready; each is restarted after a backoff.\n"
+"# TYPE inferd_worker_start_failures counter\n"
+"inferd_worker_start_failures_total 0\n"
 "# HELP inferd_model The model being served.\n"
 "# TYPE inferd_model info\n"
 "inferd_model_info{name=\"bc\",sha256=\"abc123\",objective=\"binary:logistic\"} 1\n"
-"# HELP inferd_model_load_failures Model loads (start-up or reload) that failed.\n"
-"# TYPE inferd_model_load_failures counter\n"
-"inferd_model_load_failures_total 0\n"
+"# HELP inferd_reload_failures Reloads refused (the running configuration and model kept), by what was at fault: config or model.\n"
+"# TYPE inferd_reload_failures counter\n"
+"inferd_reload_failures_total{what=\"config\"} 2\n"
+"inferd_reload_failures_total{what=\"model\"} 0\n"
 "# HELP inferd_build inferd's version.\n"
 "# TYPE inferd_build info\n"
 "inferd_build_info{version=\"1.2.3\"} 1\n"

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,7 +316,9 @@ test_deep_chain(void **state)
 {
 	/* A chain of 2000 nodes going left: deep trees need no recursion. */
 	enum { N = 2001 };
-	char		*text, *p;
+	struct model_limits lim = { MODEL_DEFAULT_MAX_BYTES, 0,
+			    MODEL_TREES_ALL };
+	char		*text, *p, *path, err[512];
 	size_t		 cap = (size_t)N * 64 + 4096, i;
 	struct model	*m;
 	float		 x[2] = { 0.0f, 0.0f };
@@ -346,8 +349,19 @@ test_deep_chain(void **state)
 	sprintf(p, "]}]}},\"learner_model_param\":{\"base_score\":\"0\","
 	    "\"num_feature\":\"2\"},\"objective\":{\"name\":"
 	    "\"reg:squarederror\"}}}");
-	m = load_text(text);
+	path = write_file("chain.json", text, strlen(text));
 	free(text);
+	/* 1000 levels: over the default max_tree_depth, refused by name */
+	assert_null(model_load(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "trees[0]: deeper than 256 levels "
+	    "(max_tree_depth)"));
+	lim.max_depth = 999;
+	assert_null(model_load_limits(path, &lim, err, sizeof(err)));
+	assert_non_null(strstr(err, "deeper than 999 levels"));
+	lim.max_depth = 1000;
+	m = model_load_limits(path, &lim, err, sizeof(err));
+	if (m == NULL)
+		fail_msg("model_load: %s", err);
 	model_predict(m, x, 1, &y);
 	assert_true(y == 42.0);
 	model_free(m);
@@ -419,17 +433,24 @@ struct corrupt {
 
 static const struct corrupt corrupt_models[] = {
 	{ "\"learner\":{", "\"learner\":}",
-	    "line 1, column 12: not valid JSON" },
-	{ "{\"learner\"", "[\"learner\"", "not valid JSON" },
+	    "(line 1, column 12): not valid JSON" },
+	{ "{\"learner\"", "[\"learner\"",
+	    "not an XGBoost JSON or UBJSON model (first bytes 5b 22" },
 	{ "\"learner\":", "\"learnr\":", "learner: missing (not an XGBoost" },
-	{ "\"name\":\"reg:squarederror\"", "\"name\":\"count:poisson\"",
-	    "learner.objective.name: objective \"count:poisson\" is not "
-	    "supported" },
+	{ "\"name\":\"reg:squarederror\"", "\"name\":\"reg:nosuch\"",
+	    "learner.objective.name: \"reg:nosuch\" is not an objective of "
+	    "XGBoost 1.7 to 3.x" },
+	{ "\"name\":\"reg:squarederror\"",
+	    "\"name\":\"reg:expectileerror\"",
+	    "learner.objective.name: objective \"reg:expectileerror\" is not "
+	    "supported: its output is a cumulative softplus" },
+	{ "\"name\":\"gbtree\"", "\"name\":\"gbforest\"",
+	    "learner.gradient_booster.name: booster \"gbforest\" is not one "
+	    "of gbtree, dart, gblinear" },
 	{ "\"name\":\"gbtree\"", "\"name\":\"dart\"",
-	    "learner.gradient_booster.name: booster \"dart\" is not "
-	    "supported (only gbtree)" },
+	    "learner.gradient_booster.gbtree: missing" },
 	{ "\"name\":\"gbtree\"", "\"name\":\"gblinear\"",
-	    "booster \"gblinear\" is not supported" },
+	    "learner.gradient_booster.model.weights: missing" },
 	{ "\"left_children\":[1,3,-1,-1,-1]",
 	    "\"left_children\":[1,99,-1,-1,-1]",
 	    "learner.gradient_booster.model.trees[0].left_children[1]: index "
@@ -470,7 +491,17 @@ static const struct corrupt corrupt_models[] = {
 	{ "\"default_left\":[1,0,0,0,0]", "\"default_left\":[2,0,0,0,0]",
 	    "trees[0].default_left[0]: expected a boolean or 0/1" },
 	{ "\"split_type\":[0,0,0,0,0]", "\"split_type\":[0,1,0,0,0]",
-	    "trees[0].split_type[1]: categorical splits are not supported" },
+	    "trees[0].split_type[1]: a categorical split, but "
+	    "categories_nodes does not list node 1" },
+	{ "\"split_type\":[0,0,0,0,0]", "\"split_type\":[0,2,0,0,0]",
+	    "trees[0].split_type[1]: 2 is neither 0 (numerical) nor 1" },
+	{ "\"split_conditions\":[0.5,", "\"split_conditions\":[NaN,",
+	    "trees[0].split_conditions[0]: NaN in a numerical split" },
+	{ "\"split_conditions\":[0,-0.125,", "\"split_conditions\":[0,NaN,",
+	    "trees[1].split_conditions[1]: leaf value nan is not finite" },
+	{ "\"split_conditions\":[0,-0.125,",
+	    "\"split_conditions\":[0,-Infinity,",
+	    "trees[1].split_conditions[1]: leaf value -inf is not finite" },
 	{ "\"size_leaf_vector\":\"0\"}}", "\"size_leaf_vector\":\"3\"}}",
 	    "trees[0].tree_param.size_leaf_vector: vector leaves (3)" },
 	{ "\"num_nodes\":\"5\"", "\"num_nodes\":\"five\"",
@@ -533,9 +564,11 @@ test_corrupt_model_file(void **state)
 	/* truncated: half a model */
 	expect_error(good, strlen(good) / 2, "truncated JSON");
 	expect_error(good, 0, "file is empty");
-	expect_error("[1,2,3]", 7, "top level: expected an object, got an "
-	    "array");
-	expect_error("\"x\"", 3, "not valid JSON");	/* jansson: no scalars */
+	expect_error("[1,2,3]", 7, "not an XGBoost JSON or UBJSON model");
+	expect_error("\"x\"", 3, "not an XGBoost JSON or UBJSON model");
+	expect_error("binf\0\0\0?", 8, "XGBoost's deprecated binary format, "
+	    "which inferd does not read: load it with XGBoost and re-save it "
+	    "with save_model(\"model.json\") or save_model(\"model.ubj\")");
 	expect_error("{\"learner\":{}}", 14, "learner.objective: missing");
 	expect_error("{\"learner\":{\"objective\":{\"name\":7}}}", 36,
 	    "learner.objective.name: expected a string");
@@ -553,7 +586,7 @@ test_corrupt_model_file(void **state)
 	    "such file"));
 	m = model_load(tmpdir, err, sizeof(err));
 	assert_null(m);
-	assert_non_null(strstr(err, "not a regular file"));
+	assert_non_null(strstr(err, "is a directory, not a regular file"));
 	/* a tiny error buffer is not overrun */
 	m = model_load(path, err, 8);
 	assert_null(m);
@@ -647,17 +680,20 @@ test_batch_equals_rows(void **state)
 static int
 cleanup(void **state)
 {
-	char	 path[300];
+	struct dirent	*d;
+	DIR		*dir;
+	char		 path[600];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/m.json", tmpdir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/bad.json", tmpdir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/breast.cancer.json", tmpdir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/noext", tmpdir);
-	unlink(path);
+	if ((dir = opendir(tmpdir)) == NULL)
+		return -1;
+	while ((d = readdir(dir)) != NULL) {
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, d->d_name);
+		unlink(path);
+	}
+	closedir(dir);
 	return rmdir(tmpdir);
 }
 

@@ -216,7 +216,7 @@ def _feature(m):
 
 
 def _objective(m):
-    m["learner"]["objective"]["name"] = "survival:cox"
+    m["learner"]["objective"]["name"] = "reg:expectileerror"
 
 
 def _booster(m):
@@ -229,13 +229,19 @@ def _num_class(m):
 
 CORRUPT = [
     ("notjson.json", lambda t: b"this is not JSON\n",
-     "line 1, column 4: not valid JSON"),
+     "not an XGBoost JSON or UBJSON model (first bytes 74 68 69 73"),
+    ("badjson.json", lambda t: b"{\"learner\": nope}\n",
+     "(line 1, column 16): not valid JSON: invalid token near 'nope'"),
+    ("legacy.model", lambda t: b"binf" + bytes(60),
+     "deprecated binary format, which inferd does not read: load it with "
+     "XGBoost and re-save it with save_model(\"model.json\")"),
     ("truncated.json", lambda t: t[:len(t) // 2], "truncated JSON"),
     ("empty.json", lambda t: b"", "file is empty"),
     ("objective.json", _edit(_objective),
-     "learner.objective.name: objective \"survival:cox\" is not supported"),
+     "learner.objective.name: objective \"reg:expectileerror\" is not "
+     "supported: its output is a cumulative softplus"),
     ("dart.json", _edit(_booster),
-     "learner.gradient_booster.name: booster \"dart\" is not supported"),
+     "learner.gradient_booster.gbtree: missing"),
     ("range.json", _edit(_set_left),
      "learner.gradient_booster.model.trees[1].left_children[0]: index 999 "
      "out of range"),
@@ -254,8 +260,8 @@ CORRUPT = [
 
 def start_fails(path, want):
     """inferd with model path must exit non-zero, saying want."""
-    p = subprocess.Popen([BIN, "-l", "127.0.0.1:0", "-m", "127.0.0.1:0",
-                          "-w", "1", "--model", path],
+    p = subprocess.Popen([BIN, "--no-config", "-l", "127.0.0.1:0",
+                          "-m", "127.0.0.1:0", "-w", "1", "--model", path],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
     try:
@@ -307,7 +313,8 @@ def test_reload_keeps_model():
             for _ in range(20):
                 st, body = d.json("POST", "/predict", {"features": GOOD_ROW})
                 assert st == 200 and body == before, body
-            assert d.sample("inferd_model_load_failures_total") == 1
+            assert d.sample("inferd_reload_failures_total",
+                            what="model") == 1
             # a good, different model is taken
             case = build(tmp, "reg:squarederror", depth=2, nfeatures=30,
                          rows=3, name="other")

@@ -8,9 +8,12 @@
 
 #include <stddef.h>
 
+#include "inferd/model.h"	/* struct model_limits */
+
 #define CONFIG_MAX_BUCKETS	64	/* histogram bucket bounds, +Inf aside */
 #define CONFIG_MAX_WORKERS	256
 #define CONFIG_PATH_MAX		1024
+#define CONFIG_NAME_MAX		33	/* a user or group name, NUL included */
 
 /* "host:port" as given; host may be a name, an IPv4 or a [IPv6] address. */
 struct config_addr {
@@ -28,13 +31,28 @@ struct config {
 	size_t		max_header_bytes;
 	size_t		max_batch_rows;
 	unsigned	max_connections;	/* per worker */
-	double		request_timeout;	/* seconds, read/write idle */
+	double		request_timeout;	/* seconds, body whole; write */
 	double		drain_timeout;		/* seconds, graceful stop */
 	double		restart_delay_max;	/* seconds, respawn backoff cap */
 	unsigned	backlog;		/* listen(2) backlog */
 	double		buckets[CONFIG_MAX_BUCKETS];
 	size_t		nbuckets;
 	int		log_level;		/* enum log_level */
+	/* issue 8: the watchdog and privileges */
+	double		worker_stall_timeout;	/* seconds without heartbeat */
+	char		user[CONFIG_NAME_MAX];	/* "": keep the user */
+	char		group[CONFIG_NAME_MAX];	/* "": the user's group */
+	/* issue 7/9 model limits: max_model_bytes, max_tree_depth,
+	 * model_trees */
+	struct model_limits model_limits;
+	/* issue 11: scrapes under saturation */
+	unsigned	worker_nice;		/* workers' nice above master's */
+	/* issue 7 */
+	double		header_timeout;		/* seconds, head whole */
+	double		keepalive_timeout;	/* seconds, idle kept-alive */
+	size_t		max_predictions;	/* rows x outputs, a response */
+	unsigned	metrics_max_connections;
+	double		metrics_timeout;	/* seconds, metrics port */
 };
 
 /* Fill cfg with the defaults. */
@@ -63,6 +81,15 @@ int	 config_load(struct config *cfg, const char *path, char *err,
 
 /* Parse "host:port" or "[v6]:port" into addr; 0 or -1. */
 int	 config_parse_addr(const char *s, struct config_addr *addr);
+
+/*
+ * For a reload: the keys that cannot change without new sockets or a new
+ * segment (listen, metrics_listen, workers, backlog, buckets, user,
+ * group) get their running values back in next.  Their names, comma-
+ * separated, go into changed ("" when none changed).
+ */
+void	 config_keep_restart_keys(const struct config *running,
+	    struct config *next, char *changed, size_t len);
 
 /* The i-th configuration key, its default and a one-line description, for
  * --help; NULL past the last key. */

@@ -1,13 +1,14 @@
 /*
  * conn: the life of a worker's requests and connections.  conn_request()
  * (evhttp's callback for every request) stamps the arrival, raises the
- * in-flight gauge, admits the connection (at most max_connections of them,
- * else 503) and hands the request to the route callback; the route answers
+ * in-flight gauge, tells the guard (guard.h: connection limit and
+ * deadlines) and hands the request to the route callback; the route answers
  * with conn_respond() at once or conn_respond_after() a delay.  A response
  * is counted in the worker's metrics slot right before the write(2) that
  * sends it (conn_flush), so that the counts are the responses clients got,
- * also when a worker is killed under load.  A request whose client left is
- * counted as 499 when it answers.  Each request is counted exactly once.
+ * also when a worker is killed under load.  A request whose response
+ * cannot be written because its client left is counted as 499; otherwise
+ * the status sent.  Each request is counted exactly once.
  *
  * What this relies on in libevent 2.1 (checked against 2.1.12):
  * - evhttp answers a request whose head cannot be parsed or is larger than
@@ -16,22 +17,26 @@
  *   requests never reach conn_request() and are not counted.
  * - evhttp reads no further request from a connection while one is being
  *   answered, so a connection has at most one current request; and it
- *   does not notice meanwhile that the client closed, so a delayed answer
- *   peeks at the socket (recv MSG_PEEK) to tell whether anybody waits.
+ *   does not notice meanwhile that the client closed, so the write of each
+ *   response first peeks at the socket (recv MSG_PEEK): a reset means
+ *   nobody reads (499), a FIN is decided by the write itself.
  * - The completion callback (evhttp_request_set_on_complete_cb) runs when
  *   the whole response has been written, before evhttp frees the request
  *   and before it closes a Connection: close connection or reads the next
  *   request of a kept-alive one.
- * - The close callback of a connection (evhttp_connection_set_closecb)
- *   runs when it goes away, evhttp_free() included; a response already
- *   handed to evhttp on it is then freed without the completion callback.
+ * - The guard's close callback of a connection runs when it goes away,
+ *   evhttp_free() included; a response already handed to evhttp on it is
+ *   then freed without the completion callback.
  * - evhttp_send_reply() on a request whose connection is gone frees it.
  * - A reply queued by evhttp_send_reply() is written on the next turn of
  *   the loop; conn writes it at once and then runs the bufferevent's write
  *   callback itself (bufferevent_trigger), after disabling the socket,
- *   since evhttp may close it in that callback.
- * - An evhttp_connection keeps its address for the connection's life: it
- *   is the key of the connection table.
+ *   since evhttp may close it in that callback.  Till then the head is in
+ *   the bufferevent's output buffer, where conn appends a constant body
+ *   (conn_respond_text) whose Content-Length it gave.
+ * - evhttp adds Date, Content-Length and Content-Type only when they are
+ *   missing (evhttp_make_header_response): conn gives all three, without
+ *   the snprintf calls evhttp would make for each response.
  */
 #ifndef INFERD_CONN_H
 #define INFERD_CONN_H
@@ -41,6 +46,7 @@
 struct event_base;
 struct evbuffer;
 struct evhttp_request;
+struct guard;
 struct shm_segment;
 struct shm_slot;
 
@@ -60,8 +66,12 @@ typedef void	(*conn_done_cb)(void *arg);
  * of memory.
  */
 struct conn_set	*conn_set_new(struct event_base *, const struct shm_segment *,
-		    struct shm_slot *, unsigned max_connections,
-		    unsigned other, conn_route_cb, conn_done_cb, void *arg);
+		    struct shm_slot *, unsigned other, conn_route_cb,
+		    conn_done_cb, void *arg);
+/* The guard of the set's connections (set before the first request). */
+void		 conn_set_guard(struct conn_set *, struct guard *);
+/* The guard's close callback: data is conn's, arg the set. */
+void		 conn_closed(void *data, void *arg);
 /*
  * Free the set and the requests still in it, unrecorded.  Call it after
  * evhttp_free(), whose close callbacks still use the set.
@@ -96,6 +106,13 @@ void		 conn_req_set_work(struct conn_req *, size_t rows,
  * once if its client is gone; the caller does not touch r afterwards.
  */
 void		 conn_respond(struct conn_req *, int status, struct evbuffer *);
+/*
+ * Send the constant body text (len bytes, JSON ending in a newline; it
+ * must outlive the worker's connections) with status, copied into the
+ * socket's buffer behind the head: no allocation.  r as in conn_respond.
+ */
+void		 conn_respond_text(struct conn_req *, int status,
+		    const char *text, size_t len);
 /* Send 200 with body after delay seconds (at once when delay <= 0). */
 void		 conn_respond_after(struct conn_req *, double delay,
 		    struct evbuffer *);

@@ -48,9 +48,16 @@ enum expo_format {
 	    "Worker processes running now.")				\
 	X(RESTARTS, "inferd_worker_restarts_total", "counter",		\
 	    "Workers the master replaced after they died.")		\
+	X(STALLS, "inferd_worker_stalls_total", "counter",		\
+	    "Workers the master killed because their heartbeat stopped for " \
+	    "worker_stall_timeout.")					\
+	X(START_FAILURES, "inferd_worker_start_failures_total", "counter", \
+	    "Workers that died (or could not be forked) before they "	\
+	    "were ready; each is restarted after a backoff.")		\
 	X(MODEL, "inferd_model_info", "info", "The model being served.") \
-	X(LOAD_FAILURES, "inferd_model_load_failures_total", "counter",	\
-	    "Model loads (start-up or reload) that failed.")		\
+	X(RELOAD_FAILURES, "inferd_reload_failures_total", "counter",	\
+	    "Reloads refused (the running configuration and model kept), " \
+	    "by what was at fault: config or model.")			\
 	X(BUILD, "inferd_build_info", "info", "inferd's version.")	\
 	X(CPU, "process_cpu_seconds_total", "counter",			\
 	    "User and system CPU time of the master and its workers, "	\
@@ -99,9 +106,12 @@ struct expo_process {
 struct expo_metrics {
 	const struct shm_snapshot *snap;
 	unsigned	 workers;		/* configured */
-	unsigned	 workers_alive;
+	unsigned	 workers_alive;		/* serving */
 	uint64_t	 worker_restarts;
-	uint64_t	 model_load_failures;
+	uint64_t	 worker_start_failures;	/* died before ready */
+	uint64_t	 worker_stalls;		/* killed for a stale heartbeat */
+	uint64_t	 reload_failures_config;	/* SIGHUP, bad file */
+	uint64_t	 reload_failures_model;		/* SIGHUP, bad model */
 	double		 start_time;		/* Unix seconds */
 	struct expo_process proc;
 	const char	*version;

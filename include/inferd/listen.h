@@ -17,4 +17,16 @@ struct config_addr;
 int	listen_open(const struct config_addr *addr, const char *what,
 	    int *fds, unsigned count, int reuseport, int backlog);
 
+/* Descriptors a process needs besides its connections. */
+#define LISTEN_FD_MARGIN	64
+
+/*
+ * Make room for need open files in this process (each role sizes its own:
+ * a worker for max_connections, the master for metrics_max_connections
+ * and the listeners): raise the soft RLIMIT_NOFILE as far as the hard one
+ * allows, never lower it, and log as who when it is not enough, naming
+ * the configuration key that asks for them.
+ */
+void	listen_fd_limit(unsigned long need, const char *who, const char *key);
+
 #endif /* INFERD_LISTEN_H */

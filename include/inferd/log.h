@@ -20,6 +20,9 @@ void	log_set_level(enum log_level);
 /* Parse "error", "warn", "info" or "debug"; -1 if none of them. */
 int	log_level_parse(const char *);
 
+/* A fatal error, at level error; the caller stops (with errno / without). */
+void	log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_errorx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

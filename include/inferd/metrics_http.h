@@ -1,8 +1,10 @@
 /*
  * metrics_http: the master's HTTP server on the metrics listener.  GET (or
  * HEAD) /metrics answers the exposition in the format the Accept header
- * prefers; GET /healthz answers {"status":"ok","workers_alive":N}.  Any
+ * prefers; GET /healthz answers {"status":"ok","workers_alive":N}, or 503
+ * {"status":"unavailable","workers_alive":0} while no worker serves.  Any
  * other path is 404 and any other method 405, both with a JSON error.
+ * Its connections are guarded (guard.h) like the workers'.
  */
 #ifndef INFERD_METRICS_HTTP_H
 #define INFERD_METRICS_HTTP_H
@@ -20,14 +22,23 @@ struct shm_segment;
  */
 typedef void	(*metrics_http_fill_cb)(struct expo_metrics *em, void *arg);
 
+/* The bounds of the metrics port. */
+struct metrics_http_limits {
+	size_t		 max_header_bytes;	/* larger heads are refused */
+	unsigned	 max_connections;	/* open at once */
+	double		 timeout;		/* seconds: head, body, idle,
+						   write stall */
+};
+
 /*
  * Serve on the listening socket fd (taken over, closed on failure) of base,
- * with the workers' counters in seg and the master's from fill.  Heads
- * larger than max_header_bytes are refused.  NULL on failure, logged.
+ * with the workers' counters in seg and the master's from fill, within
+ * lim.  NULL on failure, logged.
  */
 struct metrics_http *metrics_http_new(struct event_base *, int fd,
-		    size_t max_header_bytes, const struct shm_segment *seg,
-		    metrics_http_fill_cb fill, void *arg);
+		    const struct metrics_http_limits *lim,
+		    const struct shm_segment *seg, metrics_http_fill_cb fill,
+		    void *arg);
 /* Stop serving and free the server (NULL is fine). */
 void		 metrics_http_free(struct metrics_http *);
 

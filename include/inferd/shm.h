@@ -10,9 +10,18 @@
  * master reads every slot at any time with atomic loads.  Every counter only grows, so each value a reader
  * sees is at least the value an earlier read saw.  A snapshot derives the
  * histogram count from the buckets themselves, so +Inf always equals
- * _count and the cumulative buckets never decrease.  The only field the
- * master writes is a dead worker's in-flight gauge, which it zeroes after
- * reaping the worker and before the slot is handed to anybody else.
+ * _count and the cumulative buckets never decrease.  The only fields the
+ * master writes are a dead worker's in-flight gauge, pid and heartbeat,
+ * which it zeroes after reaping the worker and before the slot is handed
+ * to anybody else.
+ *
+ * Heartbeats: a worker stamps heartbeat_ns (CLOCK_MONOTONIC, the same
+ * clock in every process) from a timer of its event loop every
+ * shm_heartbeat_interval() seconds, so a loop that is blocked stops
+ * stamping; the master reads it to decide whether the worker is alive.
+ *
+ * A worker stores its pid when it is ready (accepts): that is how the
+ * master tells a start-up failure from the death of a serving worker.
  */
 #ifndef INFERD_SHM_H
 #define INFERD_SHM_H
@@ -106,7 +115,9 @@ struct shm_slot {
 #define X(type, name, dims)	_Atomic type name dims;
 	SHM_SLOT_FIELDS(X)
 #undef X
-	_Atomic int32_t		pid;		/* current writer, 0 if none */
+	/* Not summed: who writes the slot, and when it last showed life. */
+	_Atomic int32_t		pid;		/* its worker, once it accepts */
+	_Atomic int64_t		heartbeat_ns;	/* CLOCK_MONOTONIC; 0: none */
 } __attribute__((aligned(64)));
 
 struct shm_header {
@@ -170,6 +181,38 @@ struct shm_request {
 extern const int shm_code_values[SHM_NCODES];
 extern const double shm_compute_bounds[SHM_COMPUTE_NB];
 extern const double shm_rows_bounds[SHM_ROWS_NB];
+
+/*
+ * Seconds between two heartbeats of a worker whose stall timeout is
+ * stall: a quarter of it, from 10 ms to 1 s.  A heartbeat older than
+ * twice that is late (the master holds back systemd's WATCHDOG=1); older
+ * than stall, the worker is killed.
+ */
+static inline double
+shm_heartbeat_interval(double stall)
+{
+	double	h = stall / 4;
+
+	return h < 0.01 ? 0.01 : h > 1.0 ? 1.0 : h;
+}
+
+/* Now on the heartbeat clock, in nanoseconds. */
+int64_t	 shm_now_ns(void);
+
+/* Stamp the slot's heartbeat with the time of now. */
+void	 shm_heartbeat(struct shm_slot *);
+
+/*
+ * Whether the shared header still holds the magic, layout version and
+ * slot count this process wrote: 0, or -1 with what is wrong in why.
+ */
+int	 shm_check(const struct shm_segment *, char *why, size_t len);
+
+/*
+ * Give the segment to uid:gid (before dropping privileges), so that the
+ * master can still unlink it at exit.  0 or -1, logged.
+ */
+int	 shm_chown(const struct shm_segment *, unsigned uid, unsigned gid);
 
 /* Bytes a segment of nslots slots takes. */
 size_t	 shm_size(size_t nslots);
