@@ -87,6 +87,8 @@ fuzz_predict(const struct model *m)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct model_limits	 lim = { MODEL_DEFAULT_MAX_BYTES,
+				    MODEL_DEFAULT_MAX_DEPTH, MODEL_TREES_ALL };
 	struct model_err	 e;
 	struct model		*m;
 	json_t			*root;
@@ -101,9 +103,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		fuzz_fail("out of memory");
-	e.file = FUZZ_NAME;
-	e.buf = err;
-	e.len = sizeof(err);
+	/* As model_load_limits sets up a build: both tree modes are
+	 * fuzzed, by the input's length. */
+	lim.trees = size % 2 == 0 ? MODEL_TREES_ALL : MODEL_TREES_BEST;
+	m->trees_mode = lim.trees;
+	e = (struct model_err){ .file = FUZZ_NAME, .buf = err,
+	    .len = sizeof(err), .lim = &lim };
 	if (model_build(m, root, &e) == 0) {
 		if ((m->name = strdup("fuzz")) == NULL)
 			fuzz_fail("out of memory");
