@@ -9,13 +9,16 @@ On exit the daemon gets SIGTERM; the harness asserts that it exits 0 and
 leaves no /dev/shm segment and no worker process behind.
 """
 
+import atexit
 import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile as _tempfile
 import threading
 import time
 
@@ -29,13 +32,31 @@ _SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|"
 _LISTEN = re.compile(r"(http|metrics) listening on (\S+):(\d+)$")
 
 
+def public_copy(*paths):
+    """Copies of paths in a fresh directory that every user may read (and
+    execute), removed at exit: for a test that runs inferd as another user
+    (nobody), who cannot reach a build or source tree under a private home
+    such as /root."""
+    d = _tempfile.mkdtemp(prefix="inferd-public.")
+    os.chmod(d, 0o755)
+    atexit.register(shutil.rmtree, d, True)
+    out = []
+    for p in paths:
+        q = os.path.join(d, os.path.basename(p))
+        shutil.copy(p, q)
+        os.chmod(q, 0o755 if os.access(p, os.X_OK) else 0o644)
+        out.append(q)
+    return out
+
+
 class Inferd:
     """A running inferd.  Its stderr is collected in self.log."""
 
     def __init__(self, workers=2, model=MODEL, options=None, args=(),
-                 config=None, start_timeout=20, env=None, prefix=()):
-        self.cmd = list(prefix) + [BIN, "-l", "127.0.0.1:0", "-m", "127.0.0.1:0",
-                    "-w", str(workers)]
+                 config=None, start_timeout=20, env=None, prefix=(),
+                 binary=None):
+        self.cmd = list(prefix) + [binary or BIN, "-l", "127.0.0.1:0",
+                                   "-m", "127.0.0.1:0", "-w", str(workers)]
         if model is not None:       # None: the configuration's model
             self.cmd += ["--model", model]
         # No -c: --no-config, so that a configuration installed on this

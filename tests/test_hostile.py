@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 
-from harness import Inferd, run
+from harness import BIN, MODEL, Inferd, public_copy, run
 
 COUNT = "prediction_latency_seconds_count"
 REQS = "inferd_http_requests_total"
@@ -429,7 +429,9 @@ def test_start_failures_back_off_and_healthz_503():
         asuser = ["setpriv", "--reuid=65534", "--regid=65534",
                   "--clear-groups"]
     prefix = asuser + prefix
-    with Inferd(workers=2, prefix=prefix,
+    # nobody must reach the binary and the model wherever the tree is.
+    binary, model = public_copy(BIN, MODEL)
+    with Inferd(workers=2, prefix=prefix, binary=binary, model=model,
                 options={"restart_delay_max": "0.4"}) as d:
         d.wait_log(r"keeps dying; restarting it in 0\.\d s")
         st, hdrs, data = d.request("GET", "/healthz", port=d.metrics_port)

@@ -11,7 +11,7 @@ import signal
 import tempfile
 import time
 
-from harness import BIN, Inferd, Skip, run
+from harness import BIN, MODEL, Inferd, Skip, public_copy, run
 from test_systemd import NotifySocket
 
 BUILDDIR = os.environ.get("INFERD_BUILDDIR",
@@ -144,7 +144,10 @@ def test_privileges_dropped():
     if os.geteuid() != 0:
         raise Skip("the tests do not run as root: no privileges to drop")
     nobody = pwd.getpwnam("nobody")
-    with Inferd(workers=2, options={"user": "nobody"}) as d:
+    # The reload reads the model as nobody: a copy nobody can reach,
+    # wherever the tree is.
+    model, = public_copy(MODEL)
+    with Inferd(workers=2, model=model, options={"user": "nobody"}) as d:
         d.wait_log(r"running as user nobody \(uid %d, gid %d\)" %
                    (nobody.pw_uid, nobody.pw_gid))
         for pid in [d.proc.pid] + d.worker_pids():
