@@ -419,9 +419,12 @@ def chaos(args):
     seen = sum(ok.values()) + sum(1 for st, _ in probes if st == 200)
     print("kills: %d; start-up backoffs logged: %d" % (kills, backoffs))
     print("probes (fresh connection, %g/s): %d, %d answered within 1 s "
-          "(%.1f %%); p50 %.3f s, p99 %.3f s" % (
+          "(%.1f %%), %d later, %d failed (reset or timeout); p50 %.3f s, "
+          "p99 %.3f s" % (
               args.probe_rate, len(probes), len(fast),
-              100.0 * len(fast) / max(1, len(probes)), pct(lat, 50),
+              100.0 * len(fast) / max(1, len(probes)),
+              sum(1 for st, dt in probes if st == 200 and dt > 1.0),
+              sum(1 for st, _ in probes if st != 200), pct(lat, 50),
               pct(lat, 99)))
     print("scrapes: %d, %d failed, slowest %.3f s, %d saw "
           "inferd_workers_alive 0; counters gone backwards: %d" % (
