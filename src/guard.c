@@ -65,6 +65,8 @@ struct guard {
 	void			*arg;
 	unsigned		 count;		/* open, lingering included */
 	int			 stopped, paused, enabled;
+	struct timespec		 warned;	/* last "pausing" logged */
+	unsigned long		 unlogged;	/* pauses since */
 	struct guard_conn	*lingering;
 	/* Open-addressing set of connections, keyed by bufferevent. */
 	struct guard_conn	**conns;
@@ -476,6 +478,30 @@ guard_accept_resume(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * Log a pause of accept(2) (errno is its error), at most once every
+ * GUARD_PAUSE_LOG seconds: out of descriptors under a flood, a listener
+ * pauses ten times a second.
+ */
+static void
+guard_pause_log(struct guard *g)
+{
+	if (g->warned.tv_sec != 0 && clock_since(&g->warned) <
+	    GUARD_PAUSE_LOG) {
+		g->unlogged++;
+		return;
+	}
+	if (g->unlogged > 0)
+		log_warn("%s: accept; pausing %g s (%lu more pauses since "
+		    "the last logged)", g->p.name, GUARD_ACCEPT_RETRY,
+		    g->unlogged);
+	else
+		log_warn("%s: accept; pausing %g s", g->p.name,
+		    GUARD_ACCEPT_RETRY);
+	g->unlogged = 0;
+	clock_gettime(CLOCK_MONOTONIC, &g->warned);
+}
+
+/*
  * accept(2) failed for another reason than a client giving up: most often
  * the process is out of file descriptors.  Stop accepting for a moment
  * instead of retrying in a busy loop; connections wait in the backlog.
@@ -495,8 +521,7 @@ guard_accept_error(struct evconnlistener *l, void *arg)
 		return;
 	}
 	if (!g->paused)
-		log_warn("%s: accept; pausing %g s", g->p.name,
-		    GUARD_ACCEPT_RETRY);
+		guard_pause_log(g);
 	g->paused = 1;
 	guard_listen_update(g);
 	tv = clock_tv(GUARD_ACCEPT_RETRY);
