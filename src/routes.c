@@ -201,12 +201,8 @@ routes_delay_value(const char *raw, size_t vlen, double max, double *delay,
 	return rc;
 }
 
-/*
- * Find ?delay=SECONDS in the raw query (NULL: none); other parameters are
- * ignored.  Returns 0 with *delay set (0 when absent), or -1 with a
- * message in why.
- */
-static int
+/* Find ?delay= in a raw query; see routes.h. */
+int
 routes_parse_delay(const char *query, double max, double *delay, char *why,
     size_t len)
 {

@@ -8,6 +8,8 @@
 #ifndef INFERD_ROUTES_H
 #define INFERD_ROUTES_H
 
+#include <stddef.h>
+
 struct config;
 struct conn_req;
 struct model;
@@ -52,5 +54,15 @@ void		 routes_free(struct routes *);
  * the route does not take, else the route's handler.
  */
 void		 routes_dispatch(struct routes *, struct conn_req *);
+
+/*
+ * Find delay=SECONDS in query, a raw (percent-encoded) URI query string,
+ * NUL-terminated, or NULL for none; other parameters are ignored.  The
+ * value must be a plain decimal number of seconds from 0 to max, given
+ * once.  Returns 0 with *delay set (0 when absent), or -1 with a one-line
+ * message in why (whylen bytes) for the 400 answer.
+ */
+int		 routes_parse_delay(const char *query, double max,
+		    double *delay, char *why, size_t whylen);
 
 #endif /* INFERD_ROUTES_H */
