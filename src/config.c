@@ -58,8 +58,9 @@ static const struct config_key config_keys[] = {
 	    "8192", "largest request line plus headers, in bytes" },
 	{ "max_batch_rows", CT_SIZE, OFF(max_batch_rows), 1, 1000000, "1000",
 	    "most rows one prediction request may carry" },
+	/* issue 7 at full scale: 8192 and 4096, see SECURITY.md */
 	{ "max_connections", CT_UINT, OFF(max_connections), 1, 1000000,
-	    "1024", "open client connections per worker" },
+	    "8192", "open client connections per worker" },
 	{ "request_timeout", CT_SECONDS, OFF(request_timeout), 0.001, 3600,
 	    "30", "seconds a request body may take to arrive whole, and a "
 	    "write may stall" },
@@ -67,7 +68,7 @@ static const struct config_key config_keys[] = {
 	    "seconds a stopping worker waits for requests in flight" },
 	{ "restart_delay_max", CT_SECONDS, OFF(restart_delay_max), 0, 3600,
 	    "30", "cap of the backoff before a crashing worker is restarted" },
-	{ "backlog", CT_UINT, OFF(backlog), 1, 65535, "511",
+	{ "backlog", CT_UINT, OFF(backlog), 1, 65535, "4096",
 	    "listen(2) backlog of each worker socket" },
 	{ "buckets", CT_BUCKETS, OFF(buckets), 0, 0,
 	    "0.005,0.01,0.025,0.05,0.1,0.25,0.5,0.75,1.0,2.5,5.0,10.0",

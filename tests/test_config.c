@@ -23,7 +23,8 @@ test_defaults(void **state)
 	assert_int_equal(cfg.workers, 0);
 	assert_int_equal(cfg.max_body_bytes, 1048576);
 	assert_int_equal(cfg.max_batch_rows, 1000);
-	assert_int_equal(cfg.max_connections, 1024);
+	assert_int_equal(cfg.max_connections, 8192);
+	assert_int_equal(cfg.backlog, 4096);
 	assert_true(cfg.max_delay == 10);
 	assert_int_equal(cfg.nbuckets, 12);
 	assert_true(cfg.buckets[8] == 1.0);	/* the SLO threshold */

@@ -9,7 +9,8 @@
  * socket's backlog (or go to another worker) instead of being accepted and
  * reset; it accepts again as soon as one closes.  When accept(2) itself
  * fails (EMFILE, ENFILE, ENOBUFS) it pauses for GUARD_ACCEPT_RETRY instead
- * of retrying in a busy loop.
+ * of retrying in a busy loop, and logs it at most once every
+ * GUARD_PAUSE_LOG seconds (with the count of pauses not logged).
  *
  * Deadlines, each a whole, not an idle, time:
  * - the head of a request must be complete header_timeout after the
@@ -44,6 +45,7 @@ struct evhttp_request;
 
 #define GUARD_ACCEPT_RETRY	0.1	/* seconds of pause after accept fails */
 #define GUARD_LINGER		5.0	/* seconds of a lingering close */
+#define GUARD_PAUSE_LOG		10.0	/* seconds between two pauses logged */
 
 struct guard_params {
 	const char	*name;			/* for the log: "worker 0" */
