@@ -71,6 +71,19 @@ int
 infer_parse_predict(const char *body, size_t len, const struct model *m,
     size_t max_rows, struct infer_batch *b, struct infer_error *err, int v1)
 {
+	if (infer_fast_predict(body, len, model_nfeatures(m), max_rows, v1,
+	    b) == 0)
+		return 0;
+	return infer_parse_predict_json(body, len, m, max_rows, b, err, v1);
+}
+
+/* Parse a POST /predict or KServe v1 body with jansson; see
+ * infer_impl.h. */
+int
+infer_parse_predict_json(const char *body, size_t len,
+    const struct model *m, size_t max_rows, struct infer_batch *b,
+    struct infer_error *err, int v1)
+{
 	json_t		*root, *feat, *inst, *row;
 	char		 path[32];
 	size_t		 r, cols = model_nfeatures(m);

@@ -1,9 +1,10 @@
 /*
  * infer_impl: what the request formats' files share and nothing else
- * includes (see infer.h):
+ * includes but their tests and fuzz harnesses (see infer.h):
  *
  *	infer.c		errors, JSON loading, values, rows, numbers out
  *	infer_predict.c	POST /predict and KServe v1
+ *	infer_fast.c	its common bodies without jansson
  *	infer_oip.c	the Open Inference Protocol
  */
 #ifndef INFERD_INFER_IMPL_H
@@ -23,6 +24,20 @@ struct model;
 int	 infer_parse_predict(const char *body, size_t len,
 	    const struct model *, size_t max_rows, struct infer_batch *,
 	    struct infer_error *, int v1);
+/* The same with jansson only (what infer_parse_predict falls back to;
+ * tests compare the two). */
+int	 infer_parse_predict_json(const char *body, size_t len,
+	    const struct model *, size_t max_rows, struct infer_batch *,
+	    struct infer_error *, int v1);
+/*
+ * infer_parse_predict's fast path (src/infer_fast.c): {"features": [...]}
+ * (not v1) or {"instances": [[...], ...]} with rows of cols numbers or
+ * nulls, read without jansson into the same float32 values.  0 with b
+ * filled (the caller frees b->x), or -1 with b zeroed when the body is
+ * anything else, or would be refused: then jansson's path decides.
+ */
+int	 infer_fast_predict(const char *body, size_t len, size_t cols,
+	    size_t max_rows, int v1, struct infer_batch *);
 int	 infer_parse_oip(const char *body, size_t len, const struct model *,
 	    size_t max_rows, struct infer_batch *, struct infer_error *);
 int	 infer_format_oip(struct evbuffer *, const struct model *,
