@@ -23,5 +23,8 @@ size_t	 numfmt_double(char buf[NUMFMT_LEN], double v);
 /* The same for a float32: the fewest digits that strtof reads back as v,
  * e.g. "0.1" for 0.1f, where numfmt_double writes 0.10000000149011612. */
 size_t	 numfmt_float(char buf[NUMFMT_LEN], float v);
+/* numfmt_float by the plain search alone (printf and strtof), which its
+ * exact integer fast path must match: for tests. */
+size_t	 numfmt_float_slow(char buf[NUMFMT_LEN], float v);
 
 #endif /* INFERD_NUMFMT_H */
