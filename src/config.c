@@ -14,6 +14,7 @@
 
 #include "inferd/config.h"
 #include "inferd/log.h"
+#include "inferd/readfile.h"
 
 enum config_type {
 	CT_ADDR,
@@ -543,40 +544,15 @@ config_parse(struct config *cfg, const char *text, const char *name,
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
-	FILE	*f;
-	char	*text;
-	long	 size;
+	char	*text, why[256];
+	size_t	 size;
 	int	 rc;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((text = readfile(path, CONFIG_FILE_MAX, "the limit of a "
+	    "configuration file", &size, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, why);
 		return -1;
 	}
-	if (fseek(f, 0, SEEK_END) == -1 || (size = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		fclose(f);
-		return -1;
-	}
-	if (size > CONFIG_FILE_MAX) {
-		snprintf(err, errlen, "%s: larger than %d bytes", path,
-		    CONFIG_FILE_MAX);
-		fclose(f);
-		return -1;
-	}
-	if ((text = malloc((size_t)size + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		fclose(f);
-		return -1;
-	}
-	if (fread(text, 1, (size_t)size, f) != (size_t)size) {
-		snprintf(err, errlen, "%s: read error", path);
-		free(text);
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	text[size] = '\0';
 	if (strlen(text) != (size_t)size) {
 		snprintf(err, errlen, "%s: contains a NUL byte", path);
 		free(text);

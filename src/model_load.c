@@ -10,14 +10,9 @@
  */
 #include "autoconf.h"
 
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 #include <sha2.h>
@@ -26,99 +21,30 @@
 #include "inferd/model_build.h"
 #include "inferd/model_impl.h"
 #include "inferd/modelfmt.h"
+#include "inferd/readfile.h"
 
 _Static_assert(MODEL_SHA256_HEX_LEN == SHA256_DIGEST_STRING_LENGTH,
     "struct model holds libmd's hex digest");
 
-/* What kind of file st is, for a refusal. */
-static const char *
-model_file_kind(const struct stat *st)
-{
-	if (S_ISFIFO(st->st_mode))
-		return "a FIFO";
-	if (S_ISDIR(st->st_mode))
-		return "a directory";
-	if (S_ISCHR(st->st_mode))
-		return "a character device";
-	if (S_ISBLK(st->st_mode))
-		return "a block device";
-	if (S_ISSOCK(st->st_mode))
-		return "a socket";
-	return "not a regular file";
-}
-
-/* Open e->file without blocking (a FIFO would block open and read) and
- * check it is a regular file of at most e->lim->max_bytes; return the
- * descriptor and its size, or -1. */
-static int
-model_open_file(struct model_err *e, size_t *lenp)
-{
-	struct stat	 st;
-	int		 fd;
-
-	if ((fd = open(e->file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
-		model_fail(e, "cannot open: %s", strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		model_fail(e, "fstat: %s", strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		model_fail(e, "is %s, not a regular file (the model must be "
-		    "a file XGBoost saved)", model_file_kind(&st));
-		goto fail;
-	}
-	if ((unsigned long long)st.st_size > e->lim->max_bytes) {
-		model_fail(e, "file is %lld bytes, more than max_model_bytes "
-		    "(%zu)", (long long)st.st_size, e->lim->max_bytes);
-		goto fail;
-	}
-	if (st.st_size == 0) {
-		model_fail(e, "file is empty (expected an XGBoost JSON or "
-		    "UBJSON model)");
-		goto fail;
-	}
-	*lenp = (size_t)st.st_size;
-	return fd;
-fail:
-	close(fd);
-	return -1;
-}
-
-/* Read the whole file at e->file into a malloc'd, NUL-terminated buffer. */
+/* Read the whole file at e->file (a regular file of at most
+ * max_model_bytes, readfile.h) into a malloc'd, NUL-terminated buffer. */
 static char *
 model_read_file(struct model_err *e, size_t *lenp)
 {
-	char		*buf = NULL;
-	size_t		 len, off;
-	ssize_t		 n;
-	int		 fd;
+	char	*buf, why[256];
 
-	if ((fd = model_open_file(e, &len)) == -1)
+	if ((buf = readfile(e->file, e->lim->max_bytes, "max_model_bytes",
+	    lenp, why, sizeof(why))) == NULL) {
+		model_fail(e, "%s%s", why, strstr(why, "not a regular file") ?
+		    " (the model must be a file XGBoost saved)" : "");
 		return NULL;
-	if ((buf = malloc(len + 1)) == NULL) {
-		model_fail(e, "out of memory for %zu bytes", len);
-		goto out;
 	}
-	for (off = 0; off < len; off += (size_t)n) {
-		n = read(fd, buf + off, len - off);
-		if (n == -1 && errno == EINTR) {
-			n = 0;
-			continue;
-		}
-		if (n <= 0) {
-			model_fail(e, "read: %s", n == 0 ?
-			    "file shrank while reading" : strerror(errno));
-			free(buf);
-			buf = NULL;
-			goto out;
-		}
+	if (*lenp == 0) {
+		model_fail(e, "file is empty (expected an XGBoost JSON or "
+		    "UBJSON model)");
+		free(buf);
+		return NULL;
 	}
-	buf[len] = '\0';
-	*lenp = len;
-out:
-	close(fd);
 	return buf;
 }
 

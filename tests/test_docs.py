@@ -2,12 +2,14 @@
 configuration key `inferd --help` prints is documented (with its default),
 every documented one exists, every metric family the source writes is in
 inferd(8), the documented exit status of a bad option is the real one, and
-mandoc finds nothing to warn about.  Prints TAP."""
+mandoc finds nothing to warn about; and README's source layout names
+every file of src/.  Prints TAP."""
 
 import os
 import re
 import subprocess
-import sys
+
+from harness import run
 
 BIN = os.environ.get("INFERD_BIN", "src/inferd")
 SRCDIR = os.environ.get("INFERD_SRCDIR", ".")
@@ -131,27 +133,21 @@ def test_mandoc_lint():
             r.stdout + r.stderr
 
 
-def main(tests):
-    """Run the tests, print TAP, exit 1 if one failed."""
-    import traceback
-    print("1..%d" % len(tests))
-    failed = 0
-    for i, t in enumerate(tests, 1):
-        try:
-            t()
-        except Exception:
-            failed += 1
-            print("not ok %d - %s" % (i, t.__name__))
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-        else:
-            print("ok %d - %s" % (i, t.__name__))
-        sys.stdout.flush()
-    sys.exit(1 if failed else 0)
+def test_source_layout():
+    """README's source layout names every file of src/, and no other."""
+    text = open(os.path.join(SRCDIR, "README.md")).read()
+    layout = text[text.index("### Source layout"):]
+    layout = layout[:layout.index("| `tests/`")]      # the rows of src/
+    named = set(re.findall(r"`(?:src/)?([a-z_]+\.c)`", layout))
+    named.discard("metrics.pb-c.c")     # generated at build time
+    real = {f for f in os.listdir(os.path.join(SRCDIR, "src"))
+            if f.endswith(".c") and not f.endswith(".pb-c.c")}
+    assert named == real, ("missing from README", sorted(real - named),
+                           "not in src/", sorted(named - real))
 
 
 if __name__ == "__main__":
-    main([test_options_documented, test_documented_options_exist,
+    run([test_options_documented, test_documented_options_exist,
           test_keys_documented, test_documented_keys_exist,
           test_metrics_documented, test_signals_and_exit_status,
-          test_mandoc_lint])
+          test_mandoc_lint, test_source_layout])

@@ -120,6 +120,11 @@ def test_process_metrics():
     """Summed over the master and its workers; CPU keeps the time of a
     worker that died."""
     with Inferd(workers=2) as d:
+        # Workers that are still starting grow: wait until both serve.
+        deadline = time.monotonic() + 10
+        while d.sample("inferd_workers_alive") != 2:
+            assert time.monotonic() < deadline, d.log
+            time.sleep(0.05)
         pids = [d.proc.pid] + d.worker_pids()
         s = d.samples()
         v = {k[0]: val for k, val in s.items() if k[0].startswith("process_")}

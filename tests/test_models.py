@@ -63,6 +63,37 @@ def test_fifo_model_refused_at_reload():
         os.unlink(model)
 
 
+def test_fifo_config_refused():
+    """A FIFO as the configuration file: exit 1 at once at start and with
+    -t; on SIGHUP the running configuration stays and /metrics answers."""
+    fifo = os.path.join(tmpdir, "inferd.conf")
+    os.mkfifo(fifo)
+    try:
+        want = "%s: is a FIFO, not a regular file" % fifo
+        start_fails(["--model", MODEL, "-c", fifo], want)
+        start_fails(["--model", MODEL, "-c", fifo, "-t"], want)
+    finally:
+        os.unlink(fifo)
+    conf = os.path.join(tmpdir, "reload.conf")
+    with open(conf, "w") as f:
+        f.write("max_delay = 3\n")
+    try:
+        with Inferd(workers=1, config=conf) as d:
+            os.unlink(conf)
+            os.mkfifo(conf)
+            n = len(d.lines)
+            d.proc.send_signal(signal.SIGHUP)
+            d.wait_log(r"reload: .*is a FIFO, not a regular file.*; "
+                       r"keeping the running configuration", start=n,
+                       timeout=10)
+            assert d.sample("inferd_reload_failures_total",
+                            what="config") == 1
+            st, _, _ = d.request("GET", "/predict")
+            assert st == 200
+    finally:
+        os.unlink(conf)
+
+
 def test_max_model_bytes():
     """A model file larger than max_model_bytes is refused before it is
     read; the default takes the bundled model."""
@@ -131,6 +162,7 @@ def main():
     tmpdir = tempfile.mkdtemp(prefix="inferd-models.")
     try:
         run([test_fifo_model_refused_at_start_and_check,
+             test_fifo_config_refused,
              test_fifo_model_refused_at_reload, test_max_model_bytes,
              test_max_tree_depth, test_model_trees_best])
     finally:
