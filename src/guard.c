@@ -605,11 +605,15 @@ guard_stop(struct guard *g)
 		evtimer_add(g->ev_unbind, &tv);
 }
 
-/* Connections open now. */
-unsigned
-guard_count(const struct guard *g)
+/* New limits; see guard.h. */
+void
+guard_set_params(struct guard *g, const struct guard_params *p)
 {
-	return g->count;
+	const char	*name = g->p.name;
+
+	g->p = *p;
+	g->p.name = name;
+	guard_listen_update(g);
 }
 
 /* A request reached the server's callback. */

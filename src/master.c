@@ -284,16 +284,23 @@ master_init(struct master *m, struct config *cfg, struct model *model)
 	return 0;
 }
 
+/* The metrics port's bounds in cfg. */
+struct metrics_http_limits
+master_metrics_limits(const struct config *cfg)
+{
+	return (struct metrics_http_limits){
+		.max_header_bytes = cfg->max_header_bytes,
+		.max_connections = cfg->metrics_max_connections,
+		.timeout = cfg->metrics_timeout,
+	};
+}
+
 /* Open the workers' listeners and serve the metrics port; 0 or -1. */
 static int
 master_listeners(struct master *m)
 {
 	const struct config	*cfg = m->cfg;
-	struct metrics_http_limits lim = {
-		.max_header_bytes = cfg->max_header_bytes,
-		.max_connections = cfg->metrics_max_connections,
-		.timeout = cfg->metrics_timeout,
-	};
+	struct metrics_http_limits lim = master_metrics_limits(cfg);
 	int			 fds[CONFIG_MAX_WORKERS], mfd;
 	unsigned		 i;
 

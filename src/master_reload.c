@@ -16,6 +16,7 @@
 #include "inferd/loadthread.h"
 #include "inferd/log.h"
 #include "inferd/master_impl.h"
+#include "inferd/metrics_http.h"
 #include "inferd/model.h"
 #include "inferd/notify.h"
 
@@ -28,6 +29,7 @@ static void
 master_apply(struct master *m, struct model *model)
 {
 	double		 stall = m->cfg->worker_stall_timeout;
+	struct metrics_http_limits lim;
 	unsigned	 i;
 	int		 old;
 
@@ -36,6 +38,8 @@ master_apply(struct master *m, struct model *model)
 	*m->cfg = m->next;
 	log_set_level(m->cfg->log_level);
 	master_fd_limit(m);
+	lim = master_metrics_limits(m->cfg);
+	metrics_http_set_limits(m->mhttp, &lim);
 	if (m->cfg->worker_stall_timeout != stall)
 		master_health_arm(m);
 	log_info("reload: model %s (%s, sha256 %.12s)", model_name(model),

@@ -98,6 +98,42 @@ metrics_http_request(struct evhttp_request *req, void *arg)
 	metrics_http_metrics(mh, req);
 }
 
+/* The guard's parameters of the metrics port's bounds. */
+static struct guard_params
+metrics_http_guard_params(const struct metrics_http_limits *lim)
+{
+	return (struct guard_params){
+		.name = "metrics",
+		.max_connections = lim->max_connections,
+		.header_timeout = lim->timeout,
+		.body_timeout = lim->timeout,
+		.keepalive_timeout = lim->timeout,
+	};
+}
+
+/* Apply the bounds to evhttp (the guard has its own). */
+static void
+metrics_http_apply(struct metrics_http *mh,
+    const struct metrics_http_limits *lim)
+{
+	struct timeval	tv = clock_tv(lim->timeout);
+
+	evhttp_set_timeout_tv(mh->http, &tv);
+	evhttp_set_max_headers_size(mh->http,
+	    (ev_ssize_t)lim->max_header_bytes);
+}
+
+/* New bounds; see metrics_http.h. */
+void
+metrics_http_set_limits(struct metrics_http *mh,
+    const struct metrics_http_limits *lim)
+{
+	struct guard_params	gp = metrics_http_guard_params(lim);
+
+	guard_set_params(mh->guard, &gp);
+	metrics_http_apply(mh, lim);
+}
+
 /* Serve the metrics port. */
 struct metrics_http *
 metrics_http_new(struct event_base *base, int fd,
@@ -105,14 +141,7 @@ metrics_http_new(struct event_base *base, int fd,
     metrics_http_fill_cb fill, void *arg)
 {
 	struct metrics_http	*mh;
-	struct guard_params	 gp = {
-		.name = "metrics",
-		.max_connections = lim->max_connections,
-		.header_timeout = lim->timeout,
-		.body_timeout = lim->timeout,
-		.keepalive_timeout = lim->timeout,
-	};
-	struct timeval		 tv;
+	struct guard_params	 gp = metrics_http_guard_params(lim);
 
 	if ((mh = calloc(1, sizeof(*mh))) == NULL) {
 		log_warn("metrics: calloc");
@@ -131,11 +160,8 @@ metrics_http_new(struct event_base *base, int fd,
 	evhttp_set_allowed_methods(mh->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	tv = clock_tv(lim->timeout);
-	evhttp_set_timeout_tv(mh->http, &tv);
+	metrics_http_apply(mh, lim);
 	evhttp_set_max_body_size(mh->http, METRICS_HTTP_MAX_BODY);
-	evhttp_set_max_headers_size(mh->http,
-	    (ev_ssize_t)lim->max_header_bytes);
 	evhttp_set_gencb(mh->http, metrics_http_request, mh);
 	return mh;
 }

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -199,7 +200,33 @@ def test_reload_under_wrk():
         assert d.sample("inferd_worker_restarts_total") == 0
 
 
+def test_reload_applies_metrics_port_bounds():
+    """metrics_timeout and metrics_max_connections change on SIGHUP too:
+    after a reload to metrics_timeout = 0.5, an idle connection to the
+    metrics port is closed within about half a second, not 10."""
+    tmp = tempfile.mkdtemp()
+    try:
+        conf = os.path.join(tmp, "inferd.conf")
+        write(conf, "model = %s\n" % MODEL)
+        with Inferd(workers=1, model=None, config=conf) as d:
+            write(conf, "model = %s\nmetrics_timeout = 0.5\n"
+                  "metrics_max_connections = 8\n" % MODEL)
+            hup(d, r"reload: model ")
+            s = socket.create_connection(("127.0.0.1", d.metrics_port))
+            s.settimeout(5)
+            t0 = time.monotonic()
+            assert s.recv(1) == b""         # closed by inferd
+            took = time.monotonic() - t0
+            s.close()
+            assert 0.3 < took < 2.5, took
+            st, _, _ = d.request("GET", "/metrics", port=d.metrics_port)
+            assert st == 200
+    finally:
+        shutil.rmtree(tmp)
+
+
 if __name__ == "__main__":
     run([test_reload_applies_configuration,
+         test_reload_applies_metrics_port_bounds,
          test_reload_bad_model_keeps_everything,
          test_scrape_during_big_model_reload, test_reload_under_wrk])

@@ -136,8 +136,22 @@ def test_serves_under_unit_sandbox():
                     assert int(st["CapEff"], 16) == 0, st["CapEff"]
             seg = "/dev/shm/inferd.%d" % d.proc.pid
             assert os.stat(seg).st_mode & 0o077 == 0, oct(os.stat(seg).st_mode)
+            # The filter lets the workers lower their priority
+            # (worker_nice, default 5): setpriority(2) is allowed back.
+            deadline = time.monotonic() + 10
+            while d.sample("inferd_workers_alive") != 2:
+                assert time.monotonic() < deadline, d.log
+                time.sleep(0.05)
+            for pid in d.worker_pids():
+                assert _nice(pid) == min(_nice(d.proc.pid) + 5, 19), pid
+            assert "nice(" not in d.log, d.log
     finally:
         shutil.rmtree(tmp)
+
+
+def _nice(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
 
 
 # Run under the sandbox: each forbidden thing must fail.

@@ -72,10 +72,11 @@ struct guard	*guard_new(struct event_base *, struct evhttp *, int fd,
 /* Stop accepting for good (a drain): the listener leaves the loop now and
  * is closed on the next turn of the loop. */
 void		 guard_stop(struct guard *);
+/* New limits (a reload): max_connections at once, the deadlines from the
+ * next one armed; the name is kept. */
+void		 guard_set_params(struct guard *, const struct guard_params *);
 /* Free the guard: after evhttp_free(), whose close callbacks it serves. */
 void		 guard_free(struct guard *);
-/* Connections open now. */
-unsigned	 guard_count(const struct guard *);
 
 /*
  * A request reached the server's callback: its connection's deadline is

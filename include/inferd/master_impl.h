@@ -31,6 +31,7 @@
 
 #include "inferd/config.h"
 #include "inferd/master.h"
+#include "inferd/metrics_http.h"
 #include "inferd/shm.h"
 
 struct event;
@@ -95,6 +96,8 @@ enum { MASTER_RELOAD_CONFIG, MASTER_RELOAD_MODEL };
 void	master_forget(struct master *, unsigned keep);
 /* Size the master's own open file limit (at start and after a reload). */
 void	master_fd_limit(const struct master *);
+/* The metrics port's bounds in cfg (at start and after a reload). */
+struct metrics_http_limits master_metrics_limits(const struct config *);
 
 /* master_workers.c */
 /* Whether the worker in metrics slot i has said it accepts. */

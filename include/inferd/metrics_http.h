@@ -39,6 +39,9 @@ struct metrics_http *metrics_http_new(struct event_base *, int fd,
 		    const struct metrics_http_limits *lim,
 		    const struct shm_segment *seg, metrics_http_fill_cb fill,
 		    void *arg);
+/* New bounds (a reload): open connections, timeouts, head size. */
+void		 metrics_http_set_limits(struct metrics_http *,
+		    const struct metrics_http_limits *);
 /* Stop serving and free the server (NULL is fine). */
 void		 metrics_http_free(struct metrics_http *);
 
