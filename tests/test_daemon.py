@@ -703,7 +703,7 @@ def test_bad_configuration_stops_startup():
         start_fails(["-o", "max_body_bytes=-1"],
                     "command line (-o max_body_bytes): max_body_bytes:")
         start_fails(["-c", os.path.join(tmp, "missing.conf")],
-                    "missing.conf: No such file or directory")
+                    "missing.conf: cannot open: No such file or directory")
         start_fails(["--model", os.path.join(tmp, "none.json")],
                     "none.json")
         start_fails(["-l", "127.0.0.1:99999"], "listen: '127.0.0.1:99999'")

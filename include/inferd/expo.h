@@ -25,7 +25,9 @@ enum expo_format {
 #define EXPO_FAMILIES(X)						\
 	X(LATENCY, "prediction_latency_seconds", "histogram",		\
 	    "Time from the arrival of a valid inference request "	\
-	    "(/predict, /v2/models/{name}/infer) to its response, "	\
+	    "(/predict, /v1/models/{name}:predict, "			\
+	    "/v2/models/{name}[/versions/{version}]/infer) to its "	\
+	    "response, "							\
 	    "requested delay included. Observed for responses 2xx and "	\
 	    "5xx and for 499 (the client left first); never for client " \
 	    "errors 4xx, which inferd_http_requests_total counts.")	\
