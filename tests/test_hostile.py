@@ -205,7 +205,7 @@ def test_chaos():
     got.  (wrk loads a route the histogram does not observe: it stops with
     requests in flight that inferd answers and counts and wrk does not;
     the exact count is checked on clients that stop cleanly.)"""
-    seconds = 20
+    seconds = 30
     with Inferd(workers=2, options={"restart_delay_max": "5"}) as d:
         wrk = subprocess.Popen(
             ["wrk", "-t", "2", "-c", "16", "-d", "%ds" % (seconds + 2),
