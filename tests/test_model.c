@@ -14,7 +14,6 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,8 @@
 #include <sha2.h>
 
 #include "inferd/model.h"
+
+#include "test_scratch.h"
 
 /*
  * Tree A, 2 features:
@@ -68,17 +69,16 @@
 	"\"num_target\":\"1\"},\"objective\":{\"name\":\"%s\"}},"	\
 	"\"version\":[1,7,4]}"
 
-static char	 tmpdir[] = "/tmp/test_model.XXXXXX";
 static int	 tmpcount;
 
-/* Write text to a new file in tmpdir named name; return its path. */
+/* Write text to a new file in scratch_dir named name; return its path. */
 static char *
 write_file(const char *name, const char *text, size_t len)
 {
 	static char	 path[256];
 	FILE		*fp;
 
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	snprintf(path, sizeof(path), "%s/%s", scratch_dir, name);
 	fp = fopen(path, "wb");
 	assert_non_null(fp);
 	assert_int_equal(fwrite(text, 1, len, fp), len);
@@ -146,7 +146,7 @@ expect_error(const char *text, size_t len, const char *want)
 	}
 	if (strstr(err, want) == NULL)
 		fail_msg("error \"%s\" lacks \"%s\"", err, want);
-	if (strncmp(err, tmpdir, strlen(tmpdir)) != 0)
+	if (strncmp(err, scratch_dir, strlen(scratch_dir)) != 0)
 		fail_msg("error \"%s\" does not name the file", err);
 	if (getenv("TEST_VERBOSE") != NULL)
 		fprintf(stderr, "%s\n", err);
@@ -579,12 +579,12 @@ test_corrupt_model_file(void **state)
 	expect_error(bad, strlen(bad), "trees[0].left_children: tree has no "
 	    "nodes");
 	free(bad);
-	snprintf(path, sizeof(path), "%s/does-not-exist.json", tmpdir);
+	snprintf(path, sizeof(path), "%s/does-not-exist.json", scratch_dir);
 	m = model_load(path, err, sizeof(err));
 	assert_null(m);
 	assert_non_null(strstr(err, "does-not-exist.json: cannot open: No "
 	    "such file"));
-	m = model_load(tmpdir, err, sizeof(err));
+	m = model_load(scratch_dir, err, sizeof(err));
 	assert_null(m);
 	assert_non_null(strstr(err, "is a directory, not a regular file"));
 	/* a tiny error buffer is not overrun */
@@ -676,35 +676,6 @@ test_batch_equals_rows(void **state)
 	}
 }
 
-/* Remove the files the tests wrote, and the directory. */
-static int
-cleanup(void **state)
-{
-	struct dirent	*d;
-	DIR		*dir;
-	char		 path[600];
-
-	(void)state;
-	if ((dir = opendir(tmpdir)) == NULL)
-		return -1;
-	while ((d = readdir(dir)) != NULL) {
-		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, d->d_name);
-		unlink(path);
-	}
-	closedir(dir);
-	return rmdir(tmpdir);
-}
-
-/* Make the scratch directory. */
-static int
-setup(void **state)
-{
-	(void)state;
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
 int
 main(void)
 {
@@ -726,5 +697,6 @@ main(void)
 		cmocka_unit_test(test_corrupt_multiclass),
 	};
 
-	return cmocka_run_group_tests(tests, setup, cleanup);
+	return cmocka_run_group_tests(tests, scratch_setup,
+	    scratch_cleanup);
 }

@@ -18,7 +18,6 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,8 @@
 #include <unistd.h>
 
 #include "inferd/model.h"
+
+#include "test_scratch.h"
 
 /* A stump on feature 0: x < COND goes left (missing: left). */
 #define STUMP(cond, l, r) \
@@ -57,7 +58,6 @@
 	"\"num_parallel_tree\":\"1\"},\"tree_info\":" info ","		\
 	"\"trees\":[" trees "]}}"
 
-static char	 tmpdir[] = "/tmp/test_model_kinds.XXXXXX";
 
 /* Write model text built from the arguments to a file; return its path. */
 static const char *
@@ -68,7 +68,7 @@ write_model(const char *attrs, const char *gb, const char *base,
 	static int	 n;
 	FILE		*fp;
 
-	snprintf(path, sizeof(path), "%s/m%d.json", tmpdir, n++);
+	snprintf(path, sizeof(path), "%s/m%d.json", scratch_dir, n++);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
 	fprintf(fp, MODEL_FMT, attrs, gb, base, nclass, ntarget, objective);
@@ -278,7 +278,7 @@ test_limits_and_fifo(void **state)
 	lim.max_bytes = MODEL_DEFAULT_MAX_BYTES;
 	lim.max_depth = 0;
 	refused(path, &lim, "trees[0]: deeper than 0 levels (max_tree_depth)");
-	snprintf(fifo, sizeof(fifo), "%s/fifo.json", tmpdir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.json", scratch_dir);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	refused(fifo, NULL, "fifo.json: is a FIFO, not a regular file");
 }
@@ -355,35 +355,6 @@ test_corrupt(void **state)
 	}
 }
 
-/* Remove the scratch directory and what the tests wrote in it. */
-static int
-cleanup(void **state)
-{
-	struct dirent	*d;
-	DIR		*dir;
-	char		 path[600];
-
-	(void)state;
-	if ((dir = opendir(tmpdir)) == NULL)
-		return -1;
-	while ((d = readdir(dir)) != NULL) {
-		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, d->d_name);
-		unlink(path);
-	}
-	closedir(dir);
-	return rmdir(tmpdir);
-}
-
-/* Make the scratch directory. */
-static int
-setup(void **state)
-{
-	(void)state;
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
 int
 main(void)
 {
@@ -397,5 +368,6 @@ main(void)
 		cmocka_unit_test(test_corrupt),
 	};
 
-	return cmocka_run_group_tests(tests, setup, cleanup);
+	return cmocka_run_group_tests(tests, scratch_setup,
+	    scratch_cleanup);
 }
