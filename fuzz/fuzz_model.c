@@ -19,9 +19,9 @@
 #include <jansson.h>
 
 #include "inferd/model.h"
-#include "inferd/model_build.h"
-#include "inferd/model_impl.h"
-#include "inferd/modelfmt.h"
+#include "model/model_build.h"
+#include "model/model_impl.h"
+#include "model/modelfmt.h"
 #include "fuzz.h"
 
 #define FUZZ_NAME	"fuzz.model"

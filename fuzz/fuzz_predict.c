@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "inferd/infer.h"
-#include "inferd/infer_impl.h"
+#include "infer/infer_impl.h"
 #include "inferd/model.h"
 #include "fuzz.h"
 

@@ -1,0 +1,663 @@
+/*
+ * infer_oip: the Open Inference Protocol (KServe v2) REST API for a
+ * tabular model: inference requests and responses, model and server
+ * metadata, model readiness.
+ *
+ * A request carries either one tensor of shape [rows, features] (any name
+ * that is not a feature's), or one tensor per feature, named as the
+ * model's features (feature_names, or XGBoost's f0, f1, ... without them),
+ * each of shape [rows] or [rows, 1]; a feature with no tensor is missing
+ * in every row.  Every numeric datatype of the protocol is taken, each
+ * value checked against its datatype's range and then rounded to the
+ * float32 the model computes in (FP16 values first to the nearest FP16,
+ * since that is what the client's tensor holds).  JSON null marks a
+ * missing value in any datatype (inferd's extension: the protocol's JSON
+ * cannot spell NaN).
+ *
+ * The one output, "predict", is FP32 (every value the model computes is a
+ * float32) of shape [rows] or [rows, outputs].  The version of the model is
+ * the first INFER_VERSION_LEN hex digits of its file's SHA-256: it names
+ * exactly the bytes that answered, and changes when SIGHUP loads others.
+ */
+#include "autoconf.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "inferd/infer.h"
+#include "infer/infer_impl.h"
+#include "inferd/jsonutil.h"
+#include "inferd/model.h"
+#include "inferd/reply.h"
+
+#define INFER_OUTPUT_NAME	"predict"
+#define INFER_INPUT_NAME	"input-0"
+#define INFER_PLATFORM		"xgboost"
+#define INFER_SERVER_NAME	"inferd"
+/* Nesting accepted in "data" beyond the flat list ([rows][features]). */
+#define INFER_MAX_DATA_DEPTH	8
+#define INFER_HINT	"{\"inputs\": [{\"name\": \"" INFER_INPUT_NAME "\", " \
+	"\"shape\": [rows, features], \"datatype\": \"FP32\", \"data\": " \
+	"[...]}]} or one tensor per feature, named as the model's features"
+#define INFER_DTYPES	"BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, " \
+	"INT32, INT64, FP16, FP32 or FP64"
+
+/* A datatype of the protocol and what its JSON values may be. */
+enum infer_kind {
+	INFER_BOOL,
+	INFER_INT,	/* a JSON integer in [min, max] */
+	INFER_FP16,
+	INFER_FP	/* a JSON number; FP32 and FP64 */
+};
+
+static const struct infer_dtype {
+	const char	*name;
+	enum infer_kind	 kind;
+	long long	 min, max;
+} infer_dtypes[] = {
+	{ "BOOL",	INFER_BOOL,	0, 1 },
+	{ "UINT8",	INFER_INT,	0, UINT8_MAX },
+	{ "UINT16",	INFER_INT,	0, UINT16_MAX },
+	{ "UINT32",	INFER_INT,	0, UINT32_MAX },
+	/* jansson holds integers up to INT64_MAX: larger UINT64 values are
+	 * refused as invalid JSON. */
+	{ "UINT64",	INFER_INT,	0, INT64_MAX },
+	{ "INT8",	INFER_INT,	INT8_MIN, INT8_MAX },
+	{ "INT16",	INFER_INT,	INT16_MIN, INT16_MAX },
+	{ "INT32",	INFER_INT,	INT32_MIN, INT32_MAX },
+	{ "INT64",	INFER_INT,	INT64_MIN, INT64_MAX },
+	{ "FP16",	INFER_FP16,	0, 0 },
+	{ "FP32",	INFER_FP,	0, 0 },
+	{ "FP64",	INFER_FP,	0, 0 },
+};
+#define INFER_NDTYPES	(sizeof(infer_dtypes) / sizeof(infer_dtypes[0]))
+
+/* One input tensor of a request, checked. */
+struct infer_tensor {
+	const json_t		*json;
+	const char		*name;
+	const struct infer_dtype *dt;
+	size_t			 rows;
+	size_t			 feature;	/* per-feature tensors */
+};
+
+/* Where the values of one tensor go, and how far they have come. */
+struct infer_flat {
+	float			*x;
+	size_t			 stride;	/* between two values in x */
+	size_t			 need;		/* values the shape holds */
+	size_t			 cols;		/* per row; 1 per feature */
+	size_t			 n;		/* values seen, may pass need */
+	size_t			 i;		/* inputs[i] */
+	const struct infer_dtype *dt;
+	struct infer_error	*err;
+};
+
+/*
+ * Round d to the nearest FP16 value (ties to even, as a conversion does)
+ * into *out; -1 if it overflows FP16's range (largest 65504).
+ */
+static int
+infer_half(double d, float *out)
+{
+	double	 a = fabs(d), q, r;
+	int	 e;
+
+	if (a < 0x1p-14)
+		q = 0x1p-24;		/* subnormal: fixed spacing */
+	else {
+		(void)frexp(a, &e);	/* a = m * 2^e, 0.5 <= m < 1 */
+		q = ldexp(1.0, e - 11);	/* 10 fraction bits */
+	}
+	r = nearbyint(a / q) * q;
+	if (r > 65504.0)
+		return -1;
+	*out = (float)copysign(r, d);
+	return 0;
+}
+
+/* Say where value f->n of tensor f->i is: "(row R, column C)" or
+ * "(row R)". */
+static const char *
+infer_where(const struct infer_flat *f, char *buf, size_t len)
+{
+	if (f->cols > 1)
+		snprintf(buf, len, "inputs[%zu].data: value %zu (row %zu, "
+		    "column %zu)", f->i, f->n, f->n / f->cols, f->n % f->cols);
+	else
+		snprintf(buf, len, "inputs[%zu].data: value %zu (row %zu)",
+		    f->i, f->n, f->n);
+	return buf;
+}
+
+/* Convert one JSON value of datatype f->dt into *val. */
+static int
+infer_elem(struct infer_flat *f, const json_t *v, float *val)
+{
+	const struct infer_dtype *dt = f->dt;
+	char			 w[96];
+	long long		 iv;
+
+	if (json_is_null(v)) {
+		*val = NAN;
+		return 0;
+	}
+	switch (dt->kind) {
+	case INFER_BOOL:
+		if (!json_is_boolean(v))
+			return infer_fail(f->err, 400, "%s is %s; expected true, "
+			    "false or null for BOOL", infer_where(f, w,
+			    sizeof(w)), jsonutil_type_name(v, JSONUTIL_NUMBER));
+		*val = json_is_true(v) ? 1.0f : 0.0f;
+		return 0;
+	case INFER_INT:
+		if (!json_is_integer(v))
+			return infer_fail(f->err, 400, "%s is %s; expected an "
+			    "integer or null for %s", infer_where(f, w,
+			    sizeof(w)), jsonutil_type_name(v,
+			    JSONUTIL_INTEGER_REAL), dt->name);
+		iv = json_integer_value(v);
+		if (iv < dt->min || iv > dt->max)
+			return infer_fail(f->err, 400, "%s: %lld is out of range "
+			    "for %s (%lld to %lld)", infer_where(f, w,
+			    sizeof(w)), iv, dt->name, dt->min, dt->max);
+		*val = (float)iv;
+		return 0;
+	default:
+		break;
+	}
+	if (!json_is_number(v))
+		return infer_fail(f->err, 400, "%s is %s; expected a number or "
+		    "null", infer_where(f, w, sizeof(w)),
+		    jsonutil_type_name(v, JSONUTIL_NUMBER));
+	if (dt->kind == INFER_FP16) {
+		if (infer_half(json_number_value(v), val) == -1)
+			return infer_fail(f->err, 400, "%s: %g does not fit FP16 "
+			    "(largest 65504)", infer_where(f, w, sizeof(w)),
+			    json_number_value(v));
+		return 0;
+	}
+	if (infer_value(v, val) != 0)
+		return infer_fail(f->err, 400, "%s: %g does not fit a 32-bit "
+		    "float (the model computes in float32)", infer_where(f, w,
+		    sizeof(w)), json_number_value(v));
+	return 0;
+}
+
+/* Append the values of array a (nested up to INFER_MAX_DATA_DEPTH) in
+ * row-major order. */
+static int
+infer_flatten(struct infer_flat *f, const json_t *a, int depth)
+{
+	size_t	 i;
+	json_t	*v;
+	float	 val;
+
+	if (depth > INFER_MAX_DATA_DEPTH)
+		return infer_fail(f->err, 400, "inputs[%zu].data: nested deeper "
+		    "than [rows][features]", f->i);
+	json_array_foreach(a, i, v) {
+		if (json_is_array(v)) {
+			if (infer_flatten(f, v, depth + 1) == -1)
+				return -1;
+			continue;
+		}
+		if (infer_elem(f, v, &val) == -1)
+			return -1;
+		if (f->n < f->need)
+			f->x[f->n * f->stride] = val;
+		f->n++;
+	}
+	return 0;
+}
+
+/* Read the optional "outputs" into b->outputs: absent or [] is every
+ * output (as Triton does), else each must be named once. */
+static int
+infer_oip_outputs(const json_t *outs, struct infer_batch *b,
+    struct infer_error *err)
+{
+	size_t	 i;
+	json_t	*o, *name, *p;
+
+	b->outputs = INFER_OUT_PREDICT;
+	if (outs == NULL)
+		return 0;
+	if (!json_is_array(outs))
+		return infer_fail(err, 400, "outputs: expected an array, got "
+		    "%s", jsonutil_type_name(outs, JSONUTIL_NUMBER));
+	if (json_array_size(outs) > 0)
+		b->outputs = 0;
+	json_array_foreach(outs, i, o) {
+		name = json_is_object(o) ? json_object_get(o, "name") : NULL;
+		if (!json_is_string(name))
+			return infer_fail(err, 400, "outputs[%zu]: expected "
+			    "{\"name\": \"" INFER_OUTPUT_NAME "\"}", i);
+		if (strcmp(json_string_value(name), INFER_OUTPUT_NAME) != 0)
+			return infer_fail(err, 400, "outputs[%zu].name: unknown "
+			    "output \"%.64s\"; this model has one output, \""
+			    INFER_OUTPUT_NAME "\"", i,
+			    json_string_value(name));
+		if (b->outputs & INFER_OUT_PREDICT)
+			return infer_fail(err, 400, "outputs[%zu].name: \""
+			    INFER_OUTPUT_NAME "\" asked for twice", i);
+		if ((p = json_object_get(o, "parameters")) != NULL &&
+		    !json_is_object(p))
+			return infer_fail(err, 400, "outputs[%zu].parameters: "
+			    "expected an object", i);
+		b->outputs |= INFER_OUT_PREDICT;
+	}
+	return 0;
+}
+
+/* The request's "id" (a string, echoed back) into b->id; the optional
+ * "parameters" must be an object; "outputs" into b->outputs. */
+static int
+infer_oip_envelope(const json_t *root, struct infer_batch *b,
+    struct infer_error *err)
+{
+	json_t	*v;
+
+	if ((v = json_object_get(root, "id")) != NULL) {
+		if (!json_is_string(v))
+			return infer_fail(err, 400, "id: expected a string, got "
+			    "%s", jsonutil_type_name(v, JSONUTIL_NUMBER));
+		if (json_string_length(v) >= sizeof(b->id) ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return infer_fail(err, 400, "id: longer than %zu bytes "
+			    "or holds a NUL", sizeof(b->id) - 1);
+		memcpy(b->id, json_string_value(v), json_string_length(v) + 1);
+		b->has_id = 1;
+	}
+	if ((v = json_object_get(root, "parameters")) != NULL &&
+	    !json_is_object(v))
+		return infer_fail(err, 400, "parameters: expected an object, "
+		    "got %s", jsonutil_type_name(v, JSONUTIL_NUMBER));
+	return infer_oip_outputs(json_object_get(root, "outputs"), b, err);
+}
+
+/* Check inputs[i]'s name, datatype and parameters into t. */
+static int
+infer_oip_tensor(const json_t *in, size_t i, struct infer_tensor *t,
+    struct infer_error *err)
+{
+	json_t	*v;
+	size_t	 k;
+
+	if (!json_is_object(in))
+		return infer_fail(err, 400, "inputs[%zu]: expected an object, "
+		    "got %s; send %s", i, jsonutil_type_name(in,
+		    JSONUTIL_NUMBER), INFER_HINT);
+	t->json = in;
+	v = json_object_get(in, "name");
+	if (!json_is_string(v))
+		return infer_fail(err, 400, "inputs[%zu].name: missing or not a "
+		    "string (use \"" INFER_INPUT_NAME "\" for a [rows, features] "
+		    "tensor, or a feature's name)", i);
+	t->name = json_string_value(v);
+	v = json_object_get(in, "datatype");
+	if (!json_is_string(v))
+		return infer_fail(err, 400, "inputs[%zu].datatype: missing or "
+		    "not a string (use one of " INFER_DTYPES ")", i);
+	for (k = 0; k < INFER_NDTYPES; k++)
+		if (strcmp(json_string_value(v), infer_dtypes[k].name) == 0)
+			t->dt = &infer_dtypes[k];
+	if (t->dt == NULL)
+		return infer_fail(err, 400, "inputs[%zu].datatype: \"%.32s\" is "
+		    "not supported; use one of " INFER_DTYPES, i,
+		    json_string_value(v));
+	if ((v = json_object_get(in, "parameters")) != NULL &&
+	    !json_is_object(v))
+		return infer_fail(err, 400, "inputs[%zu].parameters: expected "
+		    "an object", i);
+	return 0;
+}
+
+/*
+ * Check inputs[i]'s shape: [rows, cols] when cols > 0 (the one tensor of
+ * all features), else [rows] or [rows, 1] (one feature); 1 .. max_rows
+ * rows.  Sets t->rows.
+ */
+static int
+infer_oip_shape(struct infer_tensor *t, size_t i, size_t cols,
+    size_t max_rows, struct infer_error *err)
+{
+	json_t		*shape = json_object_get(t->json, "shape"), *d;
+	size_t		 k, n = json_array_size(shape);
+	long long	 dim[2] = { 0, 1 };
+
+	if (!json_is_array(shape) || n < 1 || n > 2)
+		n = 0;
+	json_array_foreach(shape, k, d) {
+		if (n == 0 || !json_is_integer(d) ||
+		    (dim[k] = json_integer_value(d)) < 0) {
+			n = 0;
+			break;
+		}
+	}
+	if (n == 0 || (cols > 0 && n != 2))
+		return cols > 0 ? infer_fail(err, 400, "inputs[%zu].shape: "
+		    "expected [rows, features] with %zu features, e.g. [1, %zu]",
+		    i, cols, cols) : infer_fail(err, 400, "inputs[%zu].shape: "
+		    "expected [rows] or [rows, 1] for one feature", i);
+	if (cols > 0 && (unsigned long long)dim[1] != cols)
+		return infer_fail(err, 400, "inputs[%zu].shape: %lld features, "
+		    "but the model takes %zu", i, dim[1], cols);
+	if (cols == 0 && dim[1] != 1)
+		return infer_fail(err, 400, "inputs[%zu].shape: a feature's "
+		    "tensor is [rows] or [rows, 1], not [%lld, %lld]", i,
+		    dim[0], dim[1]);
+	if (dim[0] == 0)
+		return infer_fail(err, 400, "inputs[%zu].shape: 0 rows; send at "
+		    "least one row", i);
+	if ((unsigned long long)dim[0] > max_rows)
+		return infer_fail(err, 413, "inputs[%zu].shape: %lld rows, more "
+		    "than the limit of %zu (max_batch_rows); split the batch",
+		    i, dim[0], max_rows);
+	t->rows = (size_t)dim[0];
+	return 0;
+}
+
+/* Read tensor t (inputs[i]) into x, every stride-th float, as many values
+ * as the shape holds (cols per row). */
+static int
+infer_oip_data(const struct infer_tensor *t, size_t i, float *x,
+    size_t stride, size_t cols, struct infer_error *err)
+{
+	json_t			*data = json_object_get(t->json, "data");
+	struct infer_flat	 f;
+
+	if (!json_is_array(data))
+		return infer_fail(err, 400, "inputs[%zu].data: %s", i,
+		    data != NULL ? "expected an array of numbers" :
+		    json_object_get(json_object_get(t->json, "parameters"),
+		    "binary_data_size") != NULL ? "missing (binary tensor data "
+		    "is not supported; send JSON)" : "missing");
+	memset(&f, 0, sizeof(f));
+	f.x = x;
+	f.stride = stride;
+	f.need = t->rows * cols;
+	f.cols = cols;
+	f.i = i;
+	f.dt = t->dt;
+	f.err = err;
+	if (infer_flatten(&f, data, 0) == -1)
+		return -1;
+	if (f.n != f.need)
+		return infer_fail(err, 400, "inputs[%zu].data: %zu values, but "
+		    "shape [%zu, %zu] needs %zu", i, f.n, t->rows, cols, f.need);
+	return 0;
+}
+
+/*
+ * Check every input tensor into t[] (n of them) and find the rows: the
+ * one tensor of all features (*matrix set), or one tensor per feature,
+ * each feature at most once, every tensor with the same rows.
+ */
+static int
+infer_oip_inputs(const json_t *inputs, const struct model *m,
+    size_t max_rows, struct infer_tensor *t, int *matrix, size_t *rows,
+    struct infer_error *err)
+{
+	size_t	 i, k, n = json_array_size(inputs);
+
+	for (i = 0; i < n; i++)
+		if (infer_oip_tensor(json_array_get(inputs, i), i, &t[i],
+		    err) == -1)
+			return -1;
+	*matrix = n == 1 && infer_feature_find(m, t[0].name, &k) == -1;
+	if (*matrix) {
+		if (infer_oip_shape(&t[0], 0, model_nfeatures(m), max_rows,
+		    err) == -1)
+			return -1;
+		*rows = t[0].rows;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (infer_feature_find(m, t[i].name, &t[i].feature) == -1)
+			return infer_fail(err, 400, "inputs[%zu].name: \"%.64s\" "
+			    "is not a feature of the model; with several "
+			    "inputs, each is one feature's tensor, named as "
+			    "in GET /v2/models/{name}", i, t[i].name);
+		for (k = 0; k < i; k++)
+			if (t[k].feature == t[i].feature)
+				return infer_fail(err, 400, "inputs[%zu].name: "
+				    "feature \"%.64s\" given twice (also "
+				    "inputs[%zu])", i, t[i].name, k);
+		if (infer_oip_shape(&t[i], i, 0, max_rows, err) == -1)
+			return -1;
+		if (t[i].rows != t[0].rows)
+			return infer_fail(err, 400, "inputs[%zu].shape: %zu "
+			    "rows, but inputs[0] has %zu", i, t[i].rows,
+			    t[0].rows);
+	}
+	*rows = t[0].rows;
+	return 0;
+}
+
+/* Read the inputs' data into b->x, which this allocates (NaN where no
+ * tensor gives a feature); len is the body's size. */
+static int
+infer_oip_fill(const struct infer_tensor *t, size_t n, int matrix,
+    size_t len, struct infer_batch *b, struct infer_error *err)
+{
+	size_t	 i, given = matrix ? b->rows * b->cols : b->rows * n;
+
+	/* n values take at least 2n - 1 bytes: do not allocate for a shape
+	 * the body cannot fill. */
+	if (given > len / 2 + 1)
+		return infer_fail(err, 400, "inputs: a body of %zu bytes cannot "
+		    "hold the %zu values the shapes declare", len, given);
+	if ((b->x = malloc(b->rows * b->cols * sizeof(*b->x))) == NULL)
+		return infer_fail(err, 500, "out of memory for %zu rows",
+		    b->rows);
+	if (matrix)
+		return infer_oip_data(&t[0], 0, b->x, 1, b->cols, err);
+	for (i = 0; i < b->rows * b->cols; i++)
+		b->x[i] = NAN;
+	for (i = 0; i < n; i++)
+		if (infer_oip_data(&t[i], i, b->x + t[i].feature, b->cols, 1,
+		    err) == -1)
+			return -1;
+	return 0;
+}
+
+/* Parse an OIP inference request; see infer_impl.h. */
+int
+infer_parse_oip(const char *body, size_t len, const struct model *m,
+    size_t max_rows, struct infer_batch *b, struct infer_error *err)
+{
+	json_t			*root, *inputs;
+	struct infer_tensor	*t = NULL;
+	size_t			 n;
+	int			 matrix;
+
+	memset(b, 0, sizeof(*b));
+	if ((root = infer_load(body, len, INFER_HINT, err)) == NULL)
+		return -1;
+	if (infer_oip_envelope(root, b, err) == -1)
+		goto fail;
+	inputs = json_object_get(root, "inputs");
+	if (!json_is_array(inputs) || json_array_size(inputs) == 0) {
+		infer_fail(err, 400, "inputs: %s; send %s", inputs == NULL ?
+		    "missing" : json_is_array(inputs) ? "no input tensor" :
+		    "expected an array", INFER_HINT);
+		goto fail;
+	}
+	n = json_array_size(inputs);
+	if ((t = calloc(n, sizeof(*t))) == NULL) {
+		infer_fail(err, 500, "out of memory for %zu inputs", n);
+		goto fail;
+	}
+	b->cols = model_nfeatures(m);
+	if (infer_oip_inputs(inputs, m, max_rows, t, &matrix, &b->rows,
+	    err) == -1 || infer_oip_fill(t, n, matrix, len, b, err) == -1)
+		goto fail;
+	free(t);
+	json_decref(root);
+	return 0;
+fail:
+	free(t);
+	json_decref(root);
+	free(b->x);
+	memset(b, 0, sizeof(*b));
+	return -1;
+}
+
+/* Append the model's version (a JSON string's contents). */
+static int
+infer_add_version(struct evbuffer *out, const struct model *m)
+{
+	return evbuffer_add(out, model_sha256(m), INFER_VERSION_LEN);
+}
+
+/* Append the output's shape: [rows] or [rows, noutputs]; rows -1 for
+ * metadata. */
+static int
+infer_add_out_shape(struct evbuffer *out, const struct model *m,
+    size_t rows, int any_rows)
+{
+	int	 rc = 0;
+
+	rc |= infer_add_str(out, "\"shape\":[");
+	rc |= any_rows ? infer_add_str(out, "-1") : infer_add_size(out, rows);
+	if (model_noutputs(m) > 1) {
+		rc |= evbuffer_add(out, ",", 1);
+		rc |= infer_add_size(out, model_noutputs(m));
+	}
+	rc |= evbuffer_add(out, "]", 1);
+	return rc;
+}
+
+/* Format an OIP inference response; see infer_impl.h. */
+int
+infer_format_oip(struct evbuffer *out, const struct model *m,
+    const struct infer_batch *b, const double *y)
+{
+	size_t	 i, n = b->rows * model_noutputs(m);
+	int	 rc = 0;
+
+	rc |= evbuffer_expand(out, 160 + n * 12);
+	rc |= infer_add_str(out, "{\"model_name\":");
+	rc |= reply_json_string(out, model_name(m));
+	rc |= infer_add_str(out, ",\"model_version\":\"");
+	rc |= infer_add_version(out, m);
+	rc |= evbuffer_add(out, "\"", 1);
+	if (b->has_id) {
+		rc |= infer_add_str(out, ",\"id\":");
+		rc |= reply_json_string(out, b->id);
+	}
+	rc |= infer_add_str(out, ",\"outputs\":[");
+	if (b->outputs & INFER_OUT_PREDICT) {
+		rc |= infer_add_str(out, "{\"name\":\"" INFER_OUTPUT_NAME
+		    "\",\"datatype\":\"FP32\",");
+		rc |= infer_add_out_shape(out, m, b->rows, 0);
+		rc |= infer_add_str(out, ",\"data\":[");
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				rc |= evbuffer_add(out, ",", 1);
+			rc |= infer_add_number(out, y[i]);
+		}
+		rc |= infer_add_str(out, "]}");
+	}
+	rc |= infer_add_str(out, "]}");
+	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Append the model's inputs: one tensor per feature (its name, and its
+ * XGBoost type as parameters.feature_type) when the model has feature
+ * names, else the one [-1, features] tensor (with parameters.feature_types
+ * when the model has types).
+ */
+static int
+infer_add_inputs(struct evbuffer *out, const struct model *m)
+{
+	size_t	 i, n = model_nfeatures(m);
+	int	 rc = 0;
+
+	if (model_feature_name(m, 0) == NULL) {
+		rc |= infer_add_str(out, "{\"name\":\"" INFER_INPUT_NAME
+		    "\",\"datatype\":\"FP32\",\"shape\":[-1,");
+		rc |= infer_add_size(out, n);
+		rc |= evbuffer_add(out, "]", 1);
+		for (i = 0; model_feature_type(m, 0) != NULL && i < n; i++) {
+			rc |= infer_add_str(out, i == 0 ? ",\"parameters\":"
+			    "{\"feature_types\":[" : ",");
+			rc |= reply_json_string(out, model_feature_type(m, i));
+		}
+		if (model_feature_type(m, 0) != NULL)
+			rc |= infer_add_str(out, "]}");
+		return rc | evbuffer_add(out, "}", 1);
+	}
+	for (i = 0; i < n; i++) {
+		rc |= infer_add_str(out, i == 0 ? "{\"name\":" : ",{\"name\":");
+		rc |= reply_json_string(out, model_feature_name(m, i));
+		rc |= infer_add_str(out, ",\"datatype\":\"FP32\","
+		    "\"shape\":[-1]");
+		if (model_feature_type(m, i) != NULL) {
+			rc |= infer_add_str(out, ",\"parameters\":"
+			    "{\"feature_type\":");
+			rc |= reply_json_string(out, model_feature_type(m, i));
+			rc |= evbuffer_add(out, "}", 1);
+		}
+		rc |= evbuffer_add(out, "}", 1);
+	}
+	return rc;
+}
+
+/* Format OIP model metadata; see infer.h. */
+int
+infer_format_oip_metadata(struct evbuffer *out, const struct model *m)
+{
+	int	 rc = 0;
+
+	rc |= infer_add_str(out, "{\"name\":");
+	rc |= reply_json_string(out, model_name(m));
+	rc |= infer_add_str(out, ",\"versions\":[\"");
+	rc |= infer_add_version(out, m);
+	rc |= infer_add_str(out, "\"],\"platform\":\"" INFER_PLATFORM
+	    "\",\"inputs\":[");
+	rc |= infer_add_inputs(out, m);
+	rc |= infer_add_str(out, "],\"outputs\":[{\"name\":\""
+	    INFER_OUTPUT_NAME "\",\"datatype\":\"FP32\",");
+	rc |= infer_add_out_shape(out, m, 0, 1);
+	rc |= infer_add_str(out, "}]}");
+	return rc == 0 ? 0 : -1;
+}
+
+/* Format OIP model readiness; see infer.h. */
+int
+infer_format_oip_ready(struct evbuffer *out, const struct model *m)
+{
+	int	 rc = 0;
+
+	rc |= infer_add_str(out, "{\"name\":");
+	rc |= reply_json_string(out, model_name(m));
+	rc |= infer_add_str(out, ",\"ready\":true}");
+	return rc == 0 ? 0 : -1;
+}
+
+/* Format OIP server metadata; see infer.h.  No extension of the protocol
+ * is offered (binary tensor data, classification, ... are not). */
+int
+infer_format_oip_server(struct evbuffer *out)
+{
+	return infer_add_str(out, "{\"name\":\"" INFER_SERVER_NAME "\","
+	    "\"version\":\"" PACKAGE_VERSION "\",\"extensions\":[]}") == 0 ?
+	    0 : -1;
+}
+
+/* Whether v names the version served; see infer.h. */
+int
+infer_oip_version_is(const struct model *m, const char *v, size_t len)
+{
+	return len == INFER_VERSION_LEN &&
+	    memcmp(v, model_sha256(m), INFER_VERSION_LEN) == 0;
+}

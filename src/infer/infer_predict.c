@@ -1,0 +1,162 @@
+/*
+ * infer_predict: inferd's own POST /predict and KServe's v1 protocol
+ * (POST /v1/models/{name}:predict), which share their format: rows in
+ * "instances" (or, for /predict, one row in "features"), each an array of
+ * features or an object keyed by feature name, and {"predictions": [...]}
+ * out.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "inferd/infer.h"
+#include "infer/infer_impl.h"
+#include "inferd/jsonutil.h"
+#include "inferd/model.h"
+#include "inferd/reply.h"
+
+#define INFER_PREDICT_HINT	"{\"features\": [...]} for one row or " \
+	"{\"instances\": [[...], ...]} for a batch (rows may be objects " \
+	"keyed by feature name)"
+#define INFER_V1_HINT		"{\"instances\": [[...], ...]} (rows may be " \
+	"objects keyed by feature name)"
+
+/* Find the rows of root: "features" (one row, not for v1) or "instances";
+ * set *feat or *inst and b->rows. */
+static int
+infer_predict_rows(json_t *root, int v1, size_t max_rows, json_t **feat,
+    json_t **inst, struct infer_batch *b, struct infer_error *err)
+{
+	const char	*hint = v1 ? INFER_V1_HINT : INFER_PREDICT_HINT;
+
+	*feat = v1 ? NULL : json_object_get(root, "features");
+	*inst = json_object_get(root, "instances");
+	if (*feat != NULL && *inst != NULL)
+		return infer_fail(err, 400, "both \"features\" and "
+		    "\"instances\" given; send %s", hint);
+	if (*feat == NULL && *inst == NULL)
+		return infer_fail(err, 400, "%s; send %s", v1 ?
+		    "no \"instances\"" : "no \"features\" or \"instances\"",
+		    hint);
+	if (*feat != NULL) {
+		if (!json_is_array(*feat) && !json_is_object(*feat))
+			return infer_fail(err, 400, "features: expected an "
+			    "array of %zu numbers or an object keyed by "
+			    "feature name, got %s", b->cols,
+			    jsonutil_type_name(*feat, JSONUTIL_NUMBER));
+		b->rows = 1;
+		return 0;
+	}
+	if (!json_is_array(*inst))
+		return infer_fail(err, 400, "instances: expected an array of "
+		    "rows, got %s", jsonutil_type_name(*inst, JSONUTIL_NUMBER));
+	b->rows = json_array_size(*inst);
+	if (b->rows == 0)
+		return infer_fail(err, 400, "instances: empty batch; send at "
+		    "least one row");
+	if (b->rows > max_rows)
+		return infer_fail(err, 413, "instances: %zu rows, more than "
+		    "the limit of %zu (max_batch_rows); split the batch",
+		    b->rows, max_rows);
+	return 0;
+}
+
+/* Parse a POST /predict or KServe v1 body; see infer_impl.h. */
+int
+infer_parse_predict(const char *body, size_t len, const struct model *m,
+    size_t max_rows, struct infer_batch *b, struct infer_error *err, int v1)
+{
+	if (infer_fast_predict(body, len, model_nfeatures(m), max_rows, v1,
+	    b) == 0)
+		return 0;
+	return infer_parse_predict_json(body, len, m, max_rows, b, err, v1);
+}
+
+/* Parse a POST /predict or KServe v1 body with jansson; see
+ * infer_impl.h. */
+int
+infer_parse_predict_json(const char *body, size_t len,
+    const struct model *m, size_t max_rows, struct infer_batch *b,
+    struct infer_error *err, int v1)
+{
+	json_t		*root, *feat, *inst, *row;
+	char		 path[32];
+	size_t		 r, cols = model_nfeatures(m);
+
+	memset(b, 0, sizeof(*b));
+	if ((root = infer_load(body, len, v1 ? INFER_V1_HINT :
+	    INFER_PREDICT_HINT, err)) == NULL)
+		return -1;
+	b->cols = cols;
+	if (infer_predict_rows(root, v1, max_rows, &feat, &inst, b,
+	    err) == -1)
+		goto fail;
+	if ((b->x = calloc(b->rows * cols, sizeof(*b->x))) == NULL) {
+		infer_fail(err, 500, "out of memory for %zu rows", b->rows);
+		goto fail;
+	}
+	if (feat != NULL) {
+		if (infer_row(feat, "features", 0, m, b->x, err) == -1)
+			goto fail;
+	} else {
+		json_array_foreach(inst, r, row) {
+			snprintf(path, sizeof(path), "instances[%zu]", r);
+			if (infer_row(row, path, r, m, b->x + r * cols,
+			    err) == -1)
+				goto fail;
+		}
+	}
+	json_decref(root);
+	return 0;
+fail:
+	json_decref(root);
+	free(b->x);
+	memset(b, 0, sizeof(*b));
+	return -1;
+}
+
+/* Format {"predictions": [...]}; see infer.h. */
+int
+infer_format_predict(struct evbuffer *out, const struct model *m,
+    const double *y, size_t rows)
+{
+	size_t	 r, k, nout = model_noutputs(m);
+	int	 rc = 0;
+
+	rc |= evbuffer_expand(out, 16 + rows * nout * 12);
+	rc |= infer_add_str(out, "{\"predictions\":[");
+	for (r = 0; r < rows; r++) {
+		if (r > 0)
+			rc |= evbuffer_add(out, ",", 1);
+		if (nout == 1) {
+			rc |= infer_add_number(out, y[r]);
+			continue;
+		}
+		rc |= evbuffer_add(out, "[", 1);
+		for (k = 0; k < nout; k++) {
+			if (k > 0)
+				rc |= evbuffer_add(out, ",", 1);
+			rc |= infer_add_number(out, y[r * nout + k]);
+		}
+		rc |= evbuffer_add(out, "]", 1);
+	}
+	rc |= infer_add_str(out, "]}");
+	return rc == 0 ? 0 : -1;
+}
+
+/* Format KServe v1 model status; see infer.h. */
+int
+infer_format_v1_status(struct evbuffer *out, const struct model *m)
+{
+	int	 rc = 0;
+
+	rc |= infer_add_str(out, "{\"name\":");
+	rc |= reply_json_string(out, model_name(m));
+	rc |= infer_add_str(out, ",\"ready\":true}");
+	return rc == 0 ? 0 : -1;
+}

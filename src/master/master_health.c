@@ -1,0 +1,202 @@
+/*
+ * master_health: what the master watches and reports about its workers:
+ * their heartbeats (a stalled worker is killed and replaced), systemd's
+ * watchdog and STATUS=, the shared header's integrity, and the master's
+ * own figures for /metrics.
+ */
+#include "autoconf.h"
+
+#include <sys/types.h>
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "inferd/clock.h"
+#include "inferd/config.h"
+#include "inferd/expo.h"
+#include "inferd/log.h"
+#include "master/master_impl.h"
+#include "inferd/model.h"
+#include "inferd/notify.h"
+#include "inferd/procstat.h"
+#include "inferd/shm.h"
+
+/*
+ * The shared header is the master's and nobody writes it after start-up:
+ * if it changed, a worker scribbles over memory it must not.  Say so once;
+ * the master keeps to its private copy of the layout.
+ */
+void
+master_check_shm(struct master *m)
+{
+	char	why[128];
+
+	if (m->shm_broken || shm_check(&m->seg, why, sizeof(why)) == 0)
+		return;
+	m->shm_broken = 1;
+	log_errorx("shared memory %s: header overwritten (%s); a worker writes "
+	    "where it must not; restart inferd", m->seg.name, why);
+}
+
+/* The master's figures for a scrape (metrics_http's fill callback). */
+void
+master_metrics(struct expo_metrics *em, void *arg)
+{
+	struct master	*m = arg;
+	pid_t		 pids[2 * CONFIG_MAX_WORKERS];
+	size_t		 i, n = 0;
+
+	for (i = 0; i < m->nprocs && n < 2 * CONFIG_MAX_WORKERS; i++)
+		pids[n++] = m->procs[i].pid;
+	procstat_gather(&em->proc, pids, n);
+	em->workers = m->nls;
+	em->workers_alive = master_alive(m);
+	em->worker_restarts = m->restarts;
+	em->worker_stalls = m->stalls;
+	em->reload_failures_config = m->reload_failures[MASTER_RELOAD_CONFIG];
+	em->reload_failures_model = m->reload_failures[MASTER_RELOAD_MODEL];
+	em->worker_start_failures = m->start_failures;
+	em->start_time = m->start_time;
+	em->version = PACKAGE_VERSION;
+	em->model_name = model_name(m->model);
+	em->model_sha256 = model_sha256(m->model);
+	em->model_objective = model_objective(m->model);
+	master_check_shm(m);
+}
+
+/*
+ * Seconds since worker i last showed life: its heartbeat, or its fork if it
+ * has not stamped one yet.
+ */
+static double
+master_hb_age(const struct master *m, unsigned i, int64_t now)
+{
+	const struct timespec	*t = &m->procs[i].started;
+	int64_t			 hb, since;
+
+	hb = atomic_load_explicit(&m->seg.slots[i].heartbeat_ns,
+	    memory_order_relaxed);
+	since = (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+	if (hb > since)
+		since = hb;
+	return (double)(now - since) / 1e9;
+}
+
+/* Whether a live worker's heartbeat is late (older than two periods). */
+static int
+master_late(const struct master *m)
+{
+	double		late = 2 * shm_heartbeat_interval(
+			    m->cfg->worker_stall_timeout);
+	int64_t		now = shm_now_ns();
+	unsigned	i;
+
+	for (i = 0; i < m->nprocs; i++)
+		if (m->procs[i].pid != 0 && master_hb_age(m, i, now) > late)
+			return 1;
+	return 0;
+}
+
+/*
+ * Tell systemd (STATUS=) how many workers are alive and how many requests
+ * they answered; sent when it changed.
+ */
+void
+master_status(struct master *m)
+{
+	struct shm_snapshot	snap;
+	unsigned long long	served = 0;
+	char			buf[sizeof(m->status)];
+	size_t			h, c;
+
+	shm_snapshot(&m->seg, &snap);
+	for (h = 0; h < SHM_NHANDLERS; h++)
+		for (c = 0; c < SHM_NCODES; c++)
+			served += snap.requests[h][c];
+	snprintf(buf, sizeof(buf), "STATUS=%u of %u workers alive, %llu "
+	    "requests served", master_alive(m), m->nls, served);
+	if (strcmp(buf, m->status) == 0)
+		return;
+	notify_send(buf);
+	strlcpy(m->status, buf, sizeof(m->status));
+}
+
+/*
+ * The heartbeat check: a worker whose heartbeat is older than
+ * worker_stall_timeout is stuck (its loop no longer runs its timers); kill
+ * it, and the SIGCHLD path replaces it on its socket.
+ */
+void
+master_health(evutil_socket_t fd, short what, void *arg)
+{
+	struct master	*m = arg;
+	struct mproc	*p;
+	double		 stall = m->cfg->worker_stall_timeout, age;
+	int64_t		 now = shm_now_ns();
+	unsigned	 i;
+
+	(void)fd;
+	(void)what;
+
+	for (i = 0; i < m->nprocs; i++) {
+		p = &m->procs[i];
+		if (p->pid == 0 || p->stalled ||
+		    (age = master_hb_age(m, i, now)) <= stall)
+			continue;
+		log_warnx("worker %u (pid %ld) stalled: no heartbeat for %.1f "
+		    "s (worker_stall_timeout %g s); killing it", p->lslot,
+		    (long)p->pid, age, stall);
+		p->stalled = 1;
+		m->stalls++;
+		kill(p->pid, SIGKILL);
+	}
+	master_check_shm(m);
+	master_status(m);
+}
+
+/* (Re)start the heartbeat check at the period of the stall timeout. */
+void
+master_health_arm(struct master *m)
+{
+	struct timeval	tv = clock_tv(shm_heartbeat_interval(
+			    m->cfg->worker_stall_timeout));
+
+	evtimer_add(m->ev_health, &tv);
+}
+
+/*
+ * Systemd's watchdog: say we are alive, but only while every worker's
+ * heartbeat is fresh.  A stuck worker pauses it until the master has
+ * replaced it; a master that cannot leaves systemd to restart inferd.
+ */
+static void
+master_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct master	*m = arg;
+
+	(void)fd;
+	(void)what;
+
+	if (!master_late(m))
+		notify_send("WATCHDOG=1");
+}
+
+/* Set up the systemd watchdog if WATCHDOG_USEC asks for it. */
+void
+master_watchdog_init(struct master *m)
+{
+	struct timeval	 tv;
+	double		 period;
+
+	if ((period = notify_watchdog_interval()) <= 0)
+		return;
+	m->ev_watchdog = event_new(m->base, -1, EV_PERSIST, master_watchdog,
+	    m);
+	tv = clock_tv(period);
+	if (m->ev_watchdog != NULL)
+		evtimer_add(m->ev_watchdog, &tv);
+}

@@ -1,0 +1,428 @@
+/*
+ * model: the evaluator.  XGBoost gbtree, dart and gblinear models, checked
+ * and laid out by the builder (model_build.c, model_tree.c; see
+ * model_impl.h), evaluated with no check and no allocation: this file
+ * needs neither jansson nor I/O, so a benchmark or fuzzer can link it
+ * alone.
+ *
+ * Trees live in one flat node array, renumbered in breadth-first order so
+ * that the two children of a node are adjacent: the next node is left +
+ * (go right), with no branch on the child layout.
+ *
+ * Arithmetic follows XGBoost 1.7's CPU predictor exactly: features and
+ * split conditions are float, a missing value (NaN) takes the node's
+ * default direction, a row's margin starts at base_score (turned into a
+ * margin by the objective's ProbToMargin) and each tree's leaf is added in
+ * float in tree order; the objective's transform (sigmoid, exp, hinge,
+ * softmax, argmax) is done in float as XGBoost's common/math.h and
+ * objectives do it.  A categorical split sends a value right when its
+ * category is in the node's set (XGBoost's common::Decision).
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inferd/model.h"
+#include "model/model_impl.h"
+
+/* Free the feature names and types of m. */
+static void
+model_features_free(struct model *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->nfeatures; i++) {
+		if (m->feature_names != NULL)
+			free(m->feature_names[i]);
+		if (m->feature_types != NULL)
+			free(m->feature_types[i]);
+	}
+	free(m->feature_names);
+	free(m->feature_types);
+	free(m->feature_order);
+}
+
+/* Free a model and everything it owns; NULL is fine. */
+void
+model_free(struct model *m)
+{
+	if (m == NULL)
+		return;
+	free(m->name);
+	free(m->base);
+	free(m->trees);
+	free(m->leaf);
+	free(m->group_end);
+	free(m->nodes);
+	free(m->cats);
+	free(m->linear);
+	model_features_free(m);
+	free(m);
+}
+
+/* Number of input features a row must have. */
+size_t
+model_nfeatures(const struct model *m)
+{
+	return m->nfeatures;
+}
+
+/* Number of outputs per row. */
+size_t
+model_noutputs(const struct model *m)
+{
+	return m->noutputs;
+}
+
+/* Number of trees. */
+size_t
+model_ntrees(const struct model *m)
+{
+	return m->ntrees;
+}
+
+/* The objective's name as the file gives it. */
+const char *
+model_objective(const struct model *m)
+{
+	return m->obj->name;
+}
+
+/* "gbtree", "dart" or "gblinear". */
+const char *
+model_booster(const struct model *m)
+{
+	return m->booster;
+}
+
+/* The model's name: the file's base name without ".json" / ".ubj". */
+const char *
+model_name(const struct model *m)
+{
+	return m->name;
+}
+
+/* Hex SHA-256 of the model file. */
+const char *
+model_sha256(const struct model *m)
+{
+	return m->sha256;
+}
+
+/* The name of feature i, or NULL. */
+const char *
+model_feature_name(const struct model *m, size_t i)
+{
+	return m->feature_names != NULL && i < m->nfeatures ?
+	    m->feature_names[i] : NULL;
+}
+
+/* XGBoost's type of feature i, or NULL. */
+const char *
+model_feature_type(const struct model *m, size_t i)
+{
+	return m->feature_types != NULL && i < m->nfeatures ?
+	    m->feature_types[i] : NULL;
+}
+
+/* Binary search of feature_order for name. */
+int
+model_feature_find(const struct model *m, const char *name, size_t *i)
+{
+	size_t	 lo = 0, hi = m->nfeatures, mid;
+	int	 c;
+
+	if (m->feature_order == NULL)
+		return -1;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(name, m->feature_names[m->feature_order[mid]]);
+		if (c == 0) {
+			*i = m->feature_order[mid];
+			return 0;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/*
+ * One step down from node i (see struct model_node): v < cond goes left,
+ * a missing value goes the default way, a leaf stays where it is.
+ */
+static inline uint32_t
+model_step(const struct model_node *nodes, uint32_t i, const float *row)
+{
+	const struct model_node	*nd = &nodes[i];
+	float			 v = row[nd->feat & MODEL_NODE_FEATURE_MASK];
+
+	return nd->left + ((uint32_t)(v >= nd->cond) |
+	    ((~nd->feat >> 31) & (uint32_t)(v != v)));
+}
+
+/*
+ * One step down from node i of a model with categorical splits.  For a
+ * categorical node, as XGBoost's common::Decision: a missing value goes
+ * the default way; a value below 0 or from 2^24 up goes left; otherwise
+ * its category (the value truncated to an integer) goes right if it is in
+ * the node's set, left if not.
+ */
+static inline uint32_t
+model_step_cat(const struct model_node *nodes, const uint32_t *cats,
+    uint32_t i, const float *row)
+{
+	const struct model_node	*nd = &nodes[i];
+	const uint32_t		*set;
+	float			 v;
+	uint32_t		 c;
+
+	if (!(nd->feat & MODEL_NODE_CATEGORICAL))
+		return model_step(nodes, i, row);
+	v = row[nd->feat & MODEL_NODE_FEATURE_MASK];
+	if (isnan(v))
+		return nd->left + !(nd->feat & MODEL_NODE_DEFAULT_LEFT);
+	if (!(v >= 0.0f && v < (float)MODEL_CAT_LIMIT))
+		return nd->left;
+	c = (uint32_t)v;
+	set = cats + nd->cats;
+	if (c / 32 >= set[0])
+		return nd->left;
+	return nd->left + ((set[1 + c / 32] >> (c % 32)) & 1u);
+}
+
+/* A step of either kind: cat is a constant where it is called, so each
+ * caller compiles to one kind with no test. */
+static inline __attribute__((always_inline)) uint32_t
+model_next(const struct model *m, int cat, uint32_t i, const float *row)
+{
+	return cat ? model_step_cat(m->nodes, m->cats, i, row) :
+	    model_step(m->nodes, i, row);
+}
+
+/* XGBoost's common::Sigmoid, in float: the exponent is capped at 88.7 so
+ * that a very negative margin gives a tiny probability, not 0. */
+static inline float
+model_sigmoid(float x)
+{
+	return 1.0f / (expf(fminf(-x, 88.7f)) + 1.0f + 1e-16f);
+}
+
+/*
+ * Sum the trees of group g for one row, from the group's base margin, in
+ * tree order as XGBoost does.  Four trees are walked side by side: their
+ * walks are independent, so the CPU overlaps their loads.
+ */
+static inline __attribute__((always_inline)) float
+model_margin_row(const struct model *m, int cat, size_t g, const float *row)
+{
+	const struct model_tree	*tr = m->trees + (g == 0 ? 0 :
+				    m->group_end[g - 1]);
+	const struct model_tree	*end = m->trees + m->group_end[g];
+	uint32_t		 i0, i1, i2, i3, d, depth;
+	float			 acc = m->base[g];
+
+	for (; end - tr >= 4; tr += 4) {
+		i0 = tr[0].root;
+		i1 = tr[1].root;
+		i2 = tr[2].root;
+		i3 = tr[3].root;
+		depth = tr[0].depth;
+		if (tr[1].depth > depth)
+			depth = tr[1].depth;
+		if (tr[2].depth > depth)
+			depth = tr[2].depth;
+		if (tr[3].depth > depth)
+			depth = tr[3].depth;
+		for (d = 0; d < depth; d++) {
+			i0 = model_next(m, cat, i0, row);
+			i1 = model_next(m, cat, i1, row);
+			i2 = model_next(m, cat, i2, row);
+			i3 = model_next(m, cat, i3, row);
+		}
+		acc += m->leaf[i0];
+		acc += m->leaf[i1];
+		acc += m->leaf[i2];
+		acc += m->leaf[i3];
+	}
+	for (; tr < end; tr++) {
+		i0 = tr->root;
+		for (d = 0; d < tr->depth; d++)
+			i0 = model_next(m, cat, i0, row);
+		acc += m->leaf[i0];
+	}
+	return acc;
+}
+
+#define MODEL_LANES	16	/* rows walked side by side in a batch */
+
+/*
+ * Sum the trees of group g for the MODEL_LANES rows row[] into acc, each
+ * from the group's base margin in tree order.  The rows go down each tree
+ * together, which overlaps their walks and keeps the tree in cache.
+ */
+static inline __attribute__((always_inline)) void
+model_margin_lanes(const struct model *m, int cat, size_t g,
+    const float *const row[MODEL_LANES], float acc[MODEL_LANES])
+{
+	const struct model_tree	*tr = m->trees + (g == 0 ? 0 :
+				    m->group_end[g - 1]);
+	const struct model_tree	*end = m->trees + m->group_end[g];
+	uint32_t		 idx[MODEL_LANES], d;
+	int			 j;
+
+	for (j = 0; j < MODEL_LANES; j++)
+		acc[j] = m->base[g];
+	for (; tr < end; tr++) {
+		for (j = 0; j < MODEL_LANES; j++)
+			idx[j] = tr->root;
+		for (d = 0; d < tr->depth; d++)
+			for (j = 0; j < MODEL_LANES; j++)
+				idx[j] = model_next(m, cat, idx[j], row[j]);
+		for (j = 0; j < MODEL_LANES; j++)
+			acc[j] += m->leaf[idx[j]];
+	}
+}
+
+/* Softmax over the n class margins in o, in place, as XGBoost's
+ * common::Softmax: float exponentials, a double sum, a float division. */
+static void
+model_softmax(double *o, size_t n)
+{
+	size_t	 g;
+	float	 wmax, e;
+	double	 wsum = 0.0;
+
+	wmax = (float)o[0];
+	for (g = 1; g < n; g++)
+		wmax = fmaxf((float)o[g], wmax);
+	for (g = 0; g < n; g++) {
+		e = expf((float)o[g] - wmax);
+		o[g] = (double)e;
+		wsum += (double)e;
+	}
+	for (g = 0; g < n; g++)
+		o[g] = (double)((float)o[g] / (float)wsum);
+}
+
+/*
+ * Turn the margins of group g for rows r0 .. r0 + n - 1 into outputs.
+ * For argmax, best[] and bestm[] carry the running maximum across groups
+ * (XGBoost's FindMaxIndex: the first strict maximum); for softmax the
+ * margins wait in out until the last group.
+ */
+static void
+model_finish(const struct model *m, size_t g, const float *margin, size_t n,
+    double *out, size_t r0, size_t *best, float *bestm)
+{
+	size_t	 j;
+	double	*o;
+
+	for (j = 0; j < n; j++) {
+		o = out + (r0 + j) * m->noutputs;
+		switch (m->obj->transform) {
+		case MODEL_IDENTITY:
+			o[g] = (double)margin[j];
+			break;
+		case MODEL_SIGMOID:
+			o[g] = (double)model_sigmoid(margin[j]);
+			break;
+		case MODEL_EXP:
+			o[g] = (double)expf(margin[j]);
+			break;
+		case MODEL_HINGE:
+			o[g] = margin[j] > 0.0f ? 1.0 : 0.0;
+			break;
+		case MODEL_SOFTMAX:
+			o[g] = (double)margin[j];
+			if (g == m->ngroups - 1)
+				model_softmax(o, m->ngroups);
+			break;
+		case MODEL_ARGMAX:
+			if (g == 0 || margin[j] > bestm[j]) {
+				bestm[j] = margin[j];
+				best[j] = g;
+			}
+			if (g == m->ngroups - 1)
+				o[0] = (double)best[j];
+			break;
+		}
+	}
+}
+
+/* The margin of group g for one row of a gblinear model, as XGBoost's
+ * gblinear.cc: bias plus base margin, then x * weight for each present
+ * feature in order, in float; a missing feature adds nothing. */
+static float
+model_margin_linear(const struct model *m, size_t g, const float *row)
+{
+	const float	*w = m->linear;
+	size_t		 i, ng = m->ngroups, nf = m->nfeatures;
+	float		 psum = w[nf * ng + g] + m->base[g];
+
+	for (i = 0; i < nf; i++)
+		if (!isnan(row[i]))
+			psum += row[i] * w[i * ng + g];
+	return psum;
+}
+
+/*
+ * Predict nrows rows of a tree model into out, the kind of step fixed by
+ * cat.  Rows go down the trees MODEL_LANES at a time (a short last block
+ * repeats its last row in the spare lanes); a batch of fewer than 4 rows
+ * goes one row at a time.
+ */
+static inline __attribute__((always_inline)) void
+model_predict_trees(const struct model *m, int cat, const float *x,
+    size_t nrows, double *out)
+{
+	const float	*row[MODEL_LANES];
+	size_t		 r, g, j, n, nf = m->nfeatures, best[MODEL_LANES];
+	float		 margin[MODEL_LANES], bestm[MODEL_LANES];
+
+	for (r = 0; r < nrows; r += n) {
+		n = nrows - r < MODEL_LANES ? nrows - r : MODEL_LANES;
+		if (n < 4) {
+			n = 1;
+			for (g = 0; g < m->ngroups; g++) {
+				margin[0] = model_margin_row(m, cat, g,
+				    x + r * nf);
+				model_finish(m, g, margin, 1, out, r, best,
+				    bestm);
+			}
+			continue;
+		}
+		for (j = 0; j < MODEL_LANES; j++)
+			row[j] = x + (r + (j < n ? j : n - 1)) * nf;
+		for (g = 0; g < m->ngroups; g++) {
+			model_margin_lanes(m, cat, g, row, margin);
+			model_finish(m, g, margin, n, out, r, best, bestm);
+		}
+	}
+}
+
+/* Predict nrows rows into out; see model.h. */
+void
+model_predict(const struct model *m, const float *x, size_t nrows,
+    double *out)
+{
+	size_t	 r, g, best[1];
+	float	 margin[1], bestm[1];
+
+	if (m->linear != NULL) {
+		for (r = 0; r < nrows; r++)
+			for (g = 0; g < m->ngroups; g++) {
+				margin[0] = model_margin_linear(m, g,
+				    x + r * m->nfeatures);
+				model_finish(m, g, margin, 1, out, r, best,
+				    bestm);
+			}
+	} else if (m->ncats > 0)
+		model_predict_trees(m, 1, x, nrows, out);
+	else
+		model_predict_trees(m, 0, x, nrows, out);
+}

@@ -1,0 +1,175 @@
+"""Every kind of model XGBoost saves, against Booster.predict.
+
+tests/lib/gen_zoo.py trains, with the Debian XGBoost, one small model per
+objective, booster (gbtree, dart, gblinear), categorical split kind
+(one-hot, partition), multi-target, num_parallel_tree, feature names and
+early stopping, and saves each as JSON and as UBJSON with Booster.predict's
+outputs for 40 rows that have NaN holes, an all-missing row and, for the
+categorical models, categories outside the trained set (unseen, 1000, -1,
+2.5, 3.999, 1e9).  tests/zoo_predict (built by make check) loads each file
+with inferd's loader and predicts the same rows; every output must be
+float32-identical to XGBoost's (no tolerance: inferd does XGBoost's float
+arithmetic).  The early-stopped model is also checked with model_trees =
+best against iteration_range=(0, best_iteration + 1), and the legacy
+binary format must be refused with how to re-save it.
+
+A few models then go through the real daemon: /predict on a UBJSON model,
+a categorical model and a dart model.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from harness import Inferd, note, run
+
+BUILDDIR = os.environ.get("INFERD_BUILDDIR", ".")
+SRCDIR = os.environ.get("INFERD_SRCDIR", ".")
+DRIVER = os.path.join(BUILDDIR, "tests", "lib", "zoo_predict")
+
+tmpdir = None
+manifest = None
+# gen_zoo.py's cases, each a test here
+NAMES = ["squarederror", "squaredlogerror", "logistic", "pseudohubererror",
+         "absoluteerror", "binary_logistic", "binary_logistic_bs03",
+         "binary_logitraw", "binary_hinge", "poisson", "cox", "aft", "gamma",
+         "tweedie", "softmax", "softprob", "rank_pairwise", "rank_ndcg",
+         "rank_map", "dart", "dart_softprob", "gblinear",
+         "gblinear_logistic", "gblinear_softprob", "cat_onehot",
+         "cat_partition", "cat_softprob", "multi_target", "early_stop",
+         "feature_names", "parallel_tree"]
+
+
+def predict(path, ref, trees="all"):
+    """zoo_predict's answer for model path and the rows of ref."""
+    p = subprocess.run([DRIVER, path, ref, trees], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, "%s: exit %d: %s" % (path, p.returncode,
+                                                  p.stderr.strip())
+    return json.loads(p.stdout)
+
+
+def same_f32(what, got, want):
+    """Assert got equals want as float32, element for element."""
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float32)
+    got = got.reshape(want.shape) if got.size == want.size else got
+    assert got.shape == want.shape, "%s: shape %s, XGBoost %s" % (
+        what, got.shape, want.shape)
+    g32 = got.astype(np.float32)
+    bad = np.flatnonzero(g32.ravel() != want.ravel())
+    if len(bad):
+        i = bad[0]
+        raise AssertionError("%s: %d of %d outputs differ; first at %d: "
+                             "inferd %r, XGBoost %r" % (
+                                 what, len(bad), want.size, i,
+                                 float(g32.ravel()[i]),
+                                 float(want.ravel()[i])))
+
+
+def load_ref(case):
+    with open(case["ref"]) as f:
+        return json.load(f)
+
+
+def test_generate_zoo():
+    """gen_zoo.py trains the zoo (and its own reference evaluator agrees
+    with Booster.predict on every model)."""
+    global manifest
+    p = subprocess.run([sys.executable,
+                        os.path.join(SRCDIR, "tests", "lib", "gen_zoo.py"), tmpdir],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    manifest = json.loads(p.stdout)
+    got = sorted(c["name"] for c in manifest["cases"])
+    assert got == sorted(NAMES), "the zoo and this test differ: %s" % (
+        sorted(set(got) ^ set(NAMES)))
+    note("XGBoost %s: %d models, each as JSON and UBJSON"
+         % (manifest["xgboost"], len(manifest["cases"])))
+
+
+def make_case_test(name):
+    def test():
+        case = [c for c in manifest["cases"] if c["name"] == name][0]
+        ref = load_ref(case)
+        for fmt in ("json", "ubj"):
+            out = predict(case[fmt], case["ref"])
+            assert out["booster"] == ref["booster"], out["booster"]
+            same_f32("%s.%s" % (name, fmt), out["predict"], ref["predict"])
+    test.__name__ = "test_zoo_" + name
+    test.__doc__ = "%s: JSON and UBJSON equal Booster.predict" % name
+    return test
+
+
+def test_early_stopping_best():
+    """model_trees = best serves up to best_iteration, as
+    iteration_range=(0, best + 1); all serves every round; both log."""
+    case = [c for c in manifest["cases"] if c["name"] == "early_stop"][0]
+    ref = load_ref(case)
+    best = ref["best_iteration"]
+    rounds = ref["num_boosted_rounds"]
+    assert best + 1 < rounds, (best, rounds)
+    for fmt in ("json", "ubj"):
+        out = predict(case[fmt], case["ref"], "best")
+        same_f32("early_stop.%s best" % fmt, out["predict"],
+                 ref["predict_best"])
+        assert "serving %d of %d rounds" % (best + 1, rounds) in \
+            out["note"], out["note"]
+        out = predict(case[fmt], case["ref"], "all")
+        same_f32("early_stop.%s all" % fmt, out["predict"], ref["predict"])
+        assert "model_trees = best serves %d" % (best + 1) in out["note"], \
+            out["note"]
+    # 1.7 sets best_iteration on every model: no note when it is the last
+    other = [c for c in manifest["cases"] if c["name"] == "squarederror"][0]
+    assert predict(other["json"], other["ref"], "best")["note"] is None
+
+
+def test_legacy_binary_refused():
+    """XGBoost's deprecated binary format: refused, saying how to
+    re-save."""
+    p = subprocess.run([DRIVER, manifest["legacy_binary"],
+                        manifest["cases"][0]["ref"]], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 1, p
+    assert "deprecated binary format" in p.stderr, p.stderr
+    assert 'save_model("model.json") or save_model("model.ubj")' in \
+        p.stderr, p.stderr
+
+
+def test_daemon_ubjson_categorical_dart():
+    """The real daemon serves a UBJSON, a categorical and a dart model as
+    Booster.predict does."""
+    for name, fmt in (("softprob", "ubj"), ("cat_partition", "ubj"),
+                      ("cat_onehot", "json"), ("dart", "json")):
+        case = [c for c in manifest["cases"] if c["name"] == name][0]
+        ref = load_ref(case)
+        with Inferd(workers=1, model=case[fmt]) as d:
+            st, body = d.json("POST", "/predict",
+                              {"instances": ref["rows"]})
+            assert st == 200, (name, st, body)
+            same_f32("daemon %s.%s" % (name, fmt), body["predictions"],
+                     ref["predict"])
+
+
+def main():
+    global tmpdir
+    tmpdir = tempfile.mkdtemp(prefix="inferd-zoo.")
+    try:
+        tests()
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def tests():
+    run([test_generate_zoo] + [make_case_test(n) for n in NAMES] +
+        [test_early_stopping_best, test_legacy_binary_refused,
+         test_daemon_ubjson_categorical_dart])
+
+
+if __name__ == "__main__":
+    main()

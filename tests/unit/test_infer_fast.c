@@ -1,0 +1,279 @@
+/*
+ * test_infer_fast: POST /predict's and KServe v1's fast path
+ * (src/infer_fast.c) against the jansson path it stands in for: on every
+ * body it takes, both must give bit-identical float32 features (values,
+ * null, exponents, negative zero, huge and tiny numbers, whitespace), and
+ * every body it declines must still be parsed, or refused with the same
+ * message, by jansson.  Plus random numbers in every JSON spelling.
+ * And the answers' numbers: numfmt_float's exact integer fast path
+ * against its printf-and-strtof search, on random and chosen float32s.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inferd/infer.h"
+#include "infer/infer_impl.h"
+#include "inferd/model.h"
+#include "inferd/numfmt.h"
+
+#include "infer_common.h"
+
+#define MAX_ROWS	4
+
+/*
+ * Parse body both ways (tiny: 3 features); fast says whether the fast
+ * path must take it (1) or leave it (0), -1 either.  Whatever it takes, jansson must read the same bits;
+ * infer_parse's answer must be jansson's in every case.  Whether the
+ * fast path took it.
+ */
+static int
+agree(const char *body, int v1, int fast)
+{
+	struct infer_batch	 bf, bj, bp;
+	struct infer_error	 ej, ep;
+	size_t			 len = strlen(body);
+	int			 rf, rj, rp;
+
+	memset(&ej, 0, sizeof(ej));
+	memset(&ep, 0, sizeof(ep));
+	rf = infer_fast_predict(body, len, model_nfeatures(tiny), MAX_ROWS,
+	    v1, &bf);
+	rj = infer_parse_predict_json(body, len, tiny, MAX_ROWS, &bj, &ej,
+	    v1);
+	rp = infer_parse_predict(body, len, tiny, MAX_ROWS, &bp, &ep, v1);
+	if (fast >= 0 && rf != (fast ? 0 : -1))
+		fail_msg("fast path %s \"%s\"", rf == 0 ? "took" : "declined",
+		    body);
+	if (rf == 0) {
+		if (rj != 0)
+			fail_msg("jansson refused \"%s\": %s", body, ej.msg);
+		assert_int_equal(bf.rows, bj.rows);
+		assert_int_equal(bf.cols, bj.cols);
+		if (memcmp(bf.x, bj.x, bf.rows * bf.cols * sizeof(float)))
+			fail_msg("different features for \"%s\"", body);
+	}
+	assert_int_equal(rp, rj);
+	if (rp == 0) {
+		assert_int_equal(bp.rows, bj.rows);
+		assert_memory_equal(bp.x, bj.x, bp.rows * bp.cols *
+		    sizeof(float));
+	} else {
+		assert_int_equal(ep.status, ej.status);
+		assert_string_equal(ep.msg, ej.msg);
+	}
+	free(bf.x);
+	free(bj.x);
+	free(bp.x);
+	return rf == 0;
+}
+
+/* Bodies the fast path takes, in both protocols where they apply. */
+static void
+test_fast_taken(void **state)
+{
+	static const char *const features[] = {
+		"{\"features\":[17.99,10.38,122.8]}",
+		"{\"features\":[0,-0,-0.0]}",
+		"{\"features\":[0.0,-0e5,0e-400]}",
+		"{\"features\":[null,null,null]}",
+		"{\"features\":[1e38,3.4028234e38,-3.4028235e38]}",
+		"{\"features\":[1e-45,1.4e-45,1e-46]}",
+		"{\"features\":[1.17549435e-38,7e-39,-1e-40]}",
+		"{\"features\":[16777217,16777216.5,-16777219]}",
+		"{\"features\":[123456789012345678,-999999999999999999,"
+		    "9007199254740993]}",
+		"{\"features\":[9007199254740993.0,0.1,0.30000000000000004]}",
+		"{\"features\":[1E5,1e+5,1e-5]}",
+		"{\"features\":[12345678901234567890123.0,1.5e22,1.5e23]}",
+		"{\"features\":[0.000000000000000000000000001234,"
+		    "1.00000005960464477539062,1.0000000596046448]}",
+		"{\"features\":[2.5e-8,1e-22,1e22]}",
+		"{\"features\":[3.0000001192092896,1e00001,7e-000003]}",
+		" \t\r\n{ \"features\" :\n[ 1 , null ,\t-2.5 ] \r}\n ",
+	};
+	static const char *const instances[] = {
+		"{\"instances\":[[1,2,3]]}",
+		"{\"instances\":[[1,2,3],[4,5,6],[null,0.5,-7e-3],[8,9,10]]}",
+		"{ \"instances\" : [ [1, 2, 3] , [ 4,5,6 ] ] }",
+		"{\"instances\":[[0.1,0.2,0.3],[1e-7,2e-7,3e-7]]}",
+	};
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+		agree(features[i], 0, 1);
+		agree(features[i], 1, 0);	/* v1 has no "features" */
+	}
+	for (i = 0; i < sizeof(instances) / sizeof(instances[0]); i++) {
+		agree(instances[i], 0, 1);
+		agree(instances[i], 1, 1);
+	}
+}
+
+/* Bodies the fast path leaves to jansson: other shapes, errors. */
+static void
+test_fast_declined(void **state)
+{
+	static const char *const bodies[] = {
+		"", " ", "{", "[]", "null", "{}", "{\"features\":[1,2]}",
+		"{\"features\":[1,2,3,4]}", "{\"features\":[1,2,3],}",
+		"{\"features\":[1,2,3]} x", "{\"features\":[1,2,3]}{}",
+		"{\"features\":[1,2,3],\"extra\":1}",
+		"{\"extra\":1,\"features\":[1,2,3]}",
+		"{\"features\":{\"f0\":1}}", "{\"features\":[01,2,3]}",
+		"{\"features\":[1.,2,3]}", "{\"features\":[.5,2,3]}",
+		"{\"features\":[+1,2,3]}", "{\"features\":[1e,2,3]}",
+		"{\"features\":[1e+,2,3]}", "{\"features\":[-,2,3]}",
+		"{\"features\":[1x,2,3]}", "{\"features\":[nul,2,3]}",
+		"{\"features\":[nullx,2,3]}", "{\"features\":[true,2,3]}",
+		"{\"features\":[\"1\",2,3]}", "{\"features\":[1,2,3,]}",
+		"{\"features\":[1 2 3]}", "{\"features\":[NaN,2,3]}",
+		"{\"features\":[Infinity,2,3]}", "{\"features\":[1e39,2,3]}",
+		"{\"features\":[-1e400,2,3]}", "{\"features\":[1e-400,2,3]}",
+		"{\"features\":[1234567890123456789,2,3]}",
+		"{\"features\":[99999999999999999999,2,3]}",
+		"{\"features\":[0x10,2,3]}", "{\"feature\\u0073\":[1,2,3]}",
+		"{\"features\":[1,2,3],\"features\":[1,2,3]}",
+		"{\"features\":[1,2,3],\"instances\":[[1,2,3]]}",
+		"{\"instances\":[]}", "{\"instances\":[[]]}",
+		"{\"instances\":[[1,2,3],]}", "{\"instances\":[[1,2,3]],}",
+		"{\"instances\":[[1,2,3],[1,2]]}", "{\"instances\":[1,2,3]}",
+		"{\"instances\":[[1,2,3],[4,5,6],[7,8,9],[1,2,3],[4,5,6]]}",
+		"{\"instances\":[{\"f0\":1}]}", "{\"instances\":[[1,2,3]]]}",
+		"{\"features\":[1,2,\xff]}",
+		"{\"features\":[12345678901234567890123,2,3]}",
+	};
+	size_t	 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		agree(bodies[i], 0, 0);
+		agree(bodies[i], 1, 0);
+	}
+}
+
+/* Append to s a random JSON spelling of a random number. */
+static void
+random_number(char *s, size_t size)
+{
+	char	 digits[40];
+	int	 n = 1 + rand() % 25, point = rand() % (n + 1), i, k = 0;
+
+	digits[k++] = (char)('1' + rand() % 9);
+	for (i = 1; i < n; i++)
+		digits[k++] = (char)('0' + (rand() % 3 ? rand() % 10 : 0));
+	digits[k] = '\0';
+	if (rand() % 4 == 0)
+		digits[0] = '0', n = 1, digits[1] = '\0', point = 1;
+	snprintf(s + strlen(s), size - strlen(s), "%s", rand() % 2 ? "-" :
+	    "");
+	if (point == 0 || point == n)
+		snprintf(s + strlen(s), size - strlen(s), "%s", digits);
+	else
+		snprintf(s + strlen(s), size - strlen(s), "%.*s.%s", point,
+		    digits, digits + point);
+	if (rand() % 2)
+		snprintf(s + strlen(s), size - strlen(s), "%s%s%d",
+		    rand() % 2 ? "e" : "E", rand() % 3 == 0 ? "+" :
+		    rand() % 2 ? "-" : "", rand() % 50);
+}
+
+/* Random numbers: whatever the fast path takes, jansson reads the same. */
+static void
+test_fast_random(void **state)
+{
+	char	 body[256];
+	int	 i, c, taken = 0;
+
+	(void)state;
+	srand(11);
+	for (i = 0; i < 200000; i++) {
+		snprintf(body, sizeof(body), "{\"features\":[");
+		for (c = 0; c < 3; c++) {
+			if (c > 0)
+				strcat(body, ",");
+			random_number(body, sizeof(body));
+		}
+		strcat(body, "]}");
+		taken += agree(body, 0, -1);
+	}
+	/* Most of them are in the fast path's reach (the others have long
+	 * mantissas or large exponents): it must not decline them all. */
+	if (taken < 100000)
+		fail_msg("the fast path took only %d of 200000", taken);
+}
+
+/* numfmt_float (fast path) writes what numfmt_float_slow writes. */
+static void
+same_text(float v)
+{
+	char	 a[NUMFMT_LEN], b[NUMFMT_LEN];
+	size_t	 la = numfmt_float(a, v), lb = numfmt_float_slow(b, v);
+
+	if (la != lb || strcmp(a, b) != 0)
+		fail_msg("%a: fast \"%s\", search \"%s\"", (double)v, a, b);
+}
+
+/* The float32 formatter's fast path matches the search, bit for bit. */
+static void
+test_numfmt_fast(void **state)
+{
+	static const float chosen[] = {
+		0.1f, 0.5f, 1.0f, -1.0f, 0.0f, -0.0f, 1e-4f, 9.9999997e-5f,
+		1e-5f, 3.8e-6f, 1e-6f, 1e-38f, 1.17549435e-38f, 1e-45f,
+		16777216.0f, 16777215.0f, 1e10f, 123456792.0f, 1e16f, 1e15f,
+		9.999999e15f, 1e17f, 3.4028235e38f, 2.5e34f, 0.3f, 2.0f / 3,
+		0.9999999f, 0.99999994f, 0.0123456789f, 7.038531e-26f,
+		(float)INFINITY, -(float)INFINITY, (float)NAN,
+	};
+	uint32_t	 bits = 11, u;
+	float		 v;
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(chosen) / sizeof(chosen[0]); i++)
+		same_text(chosen[i]);
+	for (i = 0; i < 300000; i++) {
+		bits ^= bits << 13;
+		bits ^= bits >> 17;
+		bits ^= bits << 5;
+		/* every other one a probability: exponents of 2^-18 to 1 */
+		u = i % 2 ? bits : 0x36800000u + bits % 0x08800000u;
+		memcpy(&v, &u, sizeof(v));
+		same_text(v);
+	}
+	for (u = 0x3f7fff00u; u < 0x3f800100u; u++) {	/* near 1 */
+		memcpy(&v, &u, sizeof(v));
+		same_text(v);
+	}
+	/* both edges of every binade, where the gap below is narrower */
+	for (u = 1; u < 0xff; u++)
+		for (i = 0; i < 6; i++) {
+			bits = u << 23 | (i < 3 ? (uint32_t)i : 0x7fffffu - (i - 3));
+			memcpy(&v, &bits, sizeof(v));
+			same_text(v);
+			same_text(-v);
+		}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fast_taken),
+		cmocka_unit_test(test_fast_declined),
+		cmocka_unit_test(test_fast_random),
+		cmocka_unit_test(test_numfmt_fast),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
