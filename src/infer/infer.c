@@ -53,8 +53,9 @@ infer_load(const char *body, size_t len, const char *hint,
 	}
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		infer_fail(err, 400, "invalid JSON at line %d, column %d: %s",
-		    jerr.line, jerr.column, jerr.text);
+		infer_fail(err, 400, "invalid JSON at line %d, column %d: %s; "
+		    "the body must be JSON: %s", jerr.line, jerr.column,
+		    jerr.text, hint);
 		return NULL;
 	}
 	if (!json_is_object(root)) {

@@ -705,7 +705,16 @@ def test_bad_configuration_stops_startup():
         start_fails(["-c", os.path.join(tmp, "missing.conf")],
                     "missing.conf: cannot open: No such file or directory")
         start_fails(["--model", os.path.join(tmp, "none.json")],
-                    "none.json")
+                    "command line (--model): model: %s: cannot open: "
+                    "No such file or directory" % os.path.join(tmp,
+                                                               "none.json"))
+        start_fails(["-o", "model=" + os.path.join(tmp, "none.json")],
+                    "command line (-o model): model: ")
+        with open(conf, "w") as f:
+            f.write("# a comment\nmodel = %s\n" %
+                    os.path.join(tmp, "none.json"))
+        start_fails(["-c", conf], "%s:2: model: %s: cannot open" %
+                    (conf, os.path.join(tmp, "none.json")))
         start_fails(["-l", "127.0.0.1:99999"], "listen: '127.0.0.1:99999'")
         # the command line overrides the file
         with open(conf, "w") as f:

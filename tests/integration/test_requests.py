@@ -50,6 +50,11 @@ CORPUS = [
     ("POST", "/predict", b"{\"features\":\n [1,, 2]}", 400,
      "invalid JSON at line 2, column"),
     ("POST", "/predict", b"\xff\xfe garbage", 400, "invalid JSON"),
+    # Not JSON at all (CSV): the answer says what the body must be.
+    ("POST", "/predict", b"1.5,2,3\n4,5,6\n", 400,
+     "the body must be JSON: {\"features\": [...]} for one row"),
+    ("POST", "/v1/models/breast_cancer:predict", b"1.5,2,3\n", 400,
+     "the body must be JSON: {\"instances\": [[...], ...]}"),
     ("POST", "/predict", b"[1, 2, 3]", 400, "request body is an array"),
     ("POST", "/predict", b"{}", 400, "no \"features\" or \"instances\""),
     ("POST", "/predict", j({"features": GOOD_ROW, "instances": [GOOD_ROW]}),
