@@ -86,14 +86,24 @@ class QuietInferd(harness.Inferd):
             self._cond.notify_all()
 
 
+def rules_from_etc():
+    """{file name: text} of etc/prometheus/rules/*.yml, as they are."""
+    d = os.path.join(SRCDIR, "etc", "prometheus", "rules")
+    out = {}
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".yml"):
+            with open(os.path.join(d, name)) as f:
+                out[name] = f.read()
+    return out
+
+
 def prometheus_config_from_etc(metrics_port, prom_port, am_port):
-    """etc/prometheus/prometheus.yml with this run's ports and the rule
-    files of etc/prometheus/rules/ by absolute path."""
+    """etc/prometheus/prometheus.yml with this run's ports; the rule files
+    are copied beside it (rules_from_etc)."""
     with open(os.path.join(SRCDIR, "etc", "prometheus",
                            "prometheus.yml")) as f:
         cfg = yaml.safe_load(f)
-    cfg["rule_files"] = [os.path.join(SRCDIR, "etc", "prometheus", "rules",
-                                      "*.yml")]
+    cfg["rule_files"] = ["inferd-*.yml"]
     cfg["alerting"]["alertmanagers"][0]["static_configs"] = [
         {"targets": ["127.0.0.1:%d" % am_port]}]
     for job in cfg["scrape_configs"]:
@@ -158,7 +168,7 @@ class Demo:
             prom = Prometheus(prometheus_config([target], alertmanager=self.am),
                               rules=rules_for_test(**FAST_RULES))
         else:
-            prom = Prometheus(None)
+            prom = Prometheus(None, rules=rules_from_etc())
             if ports["prometheus"]:
                 prom.port = ports["prometheus"]
             prom.config = prometheus_config_from_etc(

@@ -160,6 +160,13 @@ def capture(demo, outdir, alert=demomod.P95):
                       alert in t else None)(d.find_element(
                           By.TAG_NAME, "body").text))
         assert '"state":"active"' in body.replace(" ", ""), body[:500]
+        # Chromium's JSON viewer: pretty-printed reads better.
+        for box in b.driver.find_elements(By.CSS_SELECTOR,
+                                          "input[type=checkbox]"):
+            box.click()
+        b.wait("the alerts pretty-printed", lambda d: "\n  " in d.find_element(
+            By.TAG_NAME, "body").text or not d.find_elements(
+                By.CSS_SELECTOR, "input[type=checkbox]"), 5)
         seen["alertmanager"] = alert
         b.shot(os.path.join(outdir, "alertmanager.png"))
     return seen
@@ -173,7 +180,7 @@ def main():
         demo.wait("inferd scraped", lambda: demo.prom.value(
             'up{job="inferd"}') == 1, 120)
         # Some normal traffic first, so the graph shows the rise.
-        time.sleep(120)
+        time.sleep(60)
         demo.incident(900)
         # Let the graph show some minutes above the SLO.
         time.sleep(60)
