@@ -366,7 +366,7 @@ master_start(struct master *m)
 }
 
 /*
- * issue 8: started as root with `user` set, become that user once the
+ * Started as root with `user` set, become that user once the
  * sockets are bound and the segment exists; the master too, so that no
  * process of inferd keeps root.  The segment is given to the user first:
  * the master unlinks it at exit.  0 or -1.

@@ -23,6 +23,7 @@
 #include "inferd/model.h"
 #include "inferd/notify.h"
 #include "inferd/procstat.h"
+#include "inferd/routes.h"
 #include "inferd/shm.h"
 
 /*
@@ -53,6 +54,8 @@ master_metrics(struct expo_metrics *em, void *arg)
 	for (i = 0; i < m->nprocs && n < 2 * CONFIG_MAX_WORKERS; i++)
 		pids[n++] = m->procs[i].pid;
 	procstat_gather(&em->proc, pids, n);
+	em->handler_names = routes_handler_names;
+	em->handler_main = ROUTES_H_PREDICT;
 	em->workers = m->nls;
 	em->workers_alive = master_alive(m);
 	em->worker_restarts = m->restarts;

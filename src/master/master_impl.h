@@ -76,7 +76,6 @@ struct master {
 	double			 start_time;
 	int			 stopping;
 	int			 reload_pending;	/* SIGHUP during a reload */
-	/* issue 8: reload, heartbeats, status */
 	master_config_cb	 reconf;	/* builds the configuration */
 	void			*reconf_arg;
 	struct config		 next;		/* being reloaded */

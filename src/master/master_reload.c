@@ -94,6 +94,7 @@ master_reloaded(struct model *model, const char *err, void *arg)
 void
 master_sighup(struct master *m)
 {
+	struct model_limits lim;
 	char	src[CONFIG_PATH_MAX + 64], err[1024], changed[256];
 
 	if (m->stopping)
@@ -120,8 +121,9 @@ master_sighup(struct master *m)
 	if (changed[0] != '\0')
 		log_warnx("reload: %s changed: a restart applies it; keeping "
 		    "the running value", changed);
-	m->loader = loadthread_start(m->base, m->next.model,
-	    &m->next.model_limits, master_reloaded, m);
+	lim = model_limits_config(&m->next);
+	m->loader = loadthread_start(m->base, m->next.model, &lim,
+	    master_reloaded, m);
 	if (m->loader == NULL) {
 		m->reload_failures[MASTER_RELOAD_MODEL]++;
 		notify_send("READY=1");

@@ -1,4 +1,4 @@
-"""Heartbeats and the watchdog (issue 8): a worker stuck in a loop is
+"""Heartbeats and the watchdog: a worker stuck in a loop is
 killed and replaced, counted, and holds back systemd's WATCHDOG=1 until
 then; STATUS= reports the workers and requests.  Privileges: as root with
 `user` set, no process of inferd keeps root."""
