@@ -368,11 +368,12 @@ master_start(struct master *m)
 /*
  * Started as root with `user` set, become that user once the
  * sockets are bound and the segment exists; the master too, so that no
- * process of inferd keeps root.  The segment is given to the user first:
- * the master unlinks it at exit.  0 or -1.
+ * process of inferd keeps root.  The segment needs nothing: it was
+ * unlinked when it was mapped, and the mapping is what every process
+ * uses.  0 or -1.
  */
 static int
-master_privdrop(struct master *m, const struct config *cfg)
+master_privdrop(const struct config *cfg)
 {
 	struct priv_ids		 ids;
 	char			 err[256];
@@ -396,8 +397,6 @@ master_privdrop(struct master *m, const struct config *cfg)
 		    "as uid %u", cfg->user, (unsigned)geteuid());
 		return -1;
 	}
-	if (shm_chown(&m->seg, ids.uid, ids.gid) == -1)
-		return -1;
 	if (priv_drop(&ids, err, sizeof(err)) == -1) {
 		log_errorx("%s", err);
 		return -1;
@@ -421,7 +420,7 @@ master_run(struct config *cfg, struct model *model, master_config_cb reconf,
 	if (master_init(m, cfg, model, reconf, arg) == -1 ||
 	    master_listeners(m, cfg) == -1 ||
 	    shm_create(&m->seg, m->w.nprocs, cfg->buckets, cfg->nbuckets) ==
-	    -1 || master_privdrop(m, cfg) == -1 || master_events(m) == -1)
+	    -1 || master_privdrop(cfg) == -1 || master_events(m) == -1)
 		goto out;
 	master_start(m);
 	if (event_base_dispatch(m->base) == -1) {
