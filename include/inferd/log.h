@@ -25,6 +25,9 @@ extern const char *const log_facility_names[];
  * log_facility_names); may be called again to change the level. */
 void	log_init(enum log_level, int use_syslog, int facility);
 void	log_set_level(enum log_level);
+/* In a child right after it closed every inherited descriptor: connect to
+ * syslog afresh (nothing when logging to stderr). */
+void	log_reopen(void);
 
 /* A fatal error, at level error; the caller stops (with errno / without). */
 void	log_error(const char *, ...) __attribute__((format(printf, 1, 2)));

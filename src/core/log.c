@@ -16,6 +16,7 @@
 
 static enum log_level	log_level = LOG_LEVEL_INFO;
 static int		log_syslog;
+static int		log_facility = LOG_DAEMON;
 
 const char *const log_level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -52,9 +53,26 @@ log_init(enum log_level level, int use_syslog, int facility)
 		if (facility < 0 || (size_t)facility >=
 		    sizeof(log_facilities) / sizeof(log_facilities[0]))
 			facility = 0;
-		openlog("inferd", LOG_PID | LOG_NDELAY, log_facilities[facility]);
+		log_facility = log_facilities[facility];
+		openlog("inferd", LOG_PID | LOG_NDELAY, log_facility);
 	}
 	log_syslog = use_syslog;
+}
+
+/*
+ * In a child that has just closed the descriptors it inherited: the
+ * syslog socket was one of them, and syslog(3) would otherwise write to
+ * whatever file the child opens next under its number.  Forget it (the
+ * close of a closed descriptor is harmless, nothing has been opened since)
+ * and connect afresh.
+ */
+void
+log_reopen(void)
+{
+	if (!log_syslog)
+		return;
+	closelog();
+	openlog("inferd", LOG_PID | LOG_NDELAY, log_facility);
 }
 
 /* Change the level, for example after the configuration was read. */

@@ -121,6 +121,7 @@ mworkers_forget(struct mworkers *w, unsigned keep)
 			if (i != fd)
 				close((int)i);
 	}
+	log_reopen();
 }
 
 /*
