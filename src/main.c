@@ -272,12 +272,13 @@ main(int argc, char *argv[])
 	static struct config	 cfg;
 	struct main_args	 args = { 0 };
 	struct model		*model;
+	struct model_limits	 lim;
 	char			 err[1024], src[CONFIG_PATH_MAX + 64];
 	char			 origin[CONFIG_PATH_MAX + 64];
 	int			 rc;
 
 	setproctitle_init(argc, argv, environ);
-	log_init(LOG_LEVEL_INFO, 0);
+	log_init(LOG_LEVEL_INFO, 0, 0);
 	event_set_log_callback(main_event_log);
 	main_parse_args(argc, argv, &args);
 	if (main_build_config(&cfg, src, sizeof(src), err, sizeof(err),
@@ -286,7 +287,8 @@ main(int argc, char *argv[])
 		exit(1);
 	}
 	log_set_level(cfg.log_level);
-	if ((model = model_load_limits(cfg.model, &cfg.model_limits, err,
+	lim = model_limits_config(&cfg);
+	if ((model = model_load_limits(cfg.model, &lim, err,
 	    sizeof(err))) == NULL) {
 		main_model_origin(&args, origin, sizeof(origin));
 		fprintf(stderr, "inferd: %s: model: %s\n", origin, err);
@@ -303,6 +305,10 @@ main(int argc, char *argv[])
 		free(args.opts);
 		exit(0);
 	}
+	/* From here on the log goes where the configuration says; a
+	 * reload keeps it (log and log_facility are restart-only). */
+	log_init(cfg.log_level, cfg.log_to == CONFIG_LOG_SYSLOG,
+	    cfg.log_facility);
 	log_info("configuration: %s", src);
 	/* A client that goes away must not kill the process that writes. */
 	signal(SIGPIPE, SIG_IGN);

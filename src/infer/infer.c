@@ -1,6 +1,6 @@
 /*
- * infer: what the request formats share (see infer.h, infer_impl.h), and
- * the dispatch by protocol.
+ * infer: what the request formats share (see infer.h, infer_impl.h); the
+ * dispatch by protocol is infer_proto.c's, above the formats.
  *
  * Requests are parsed with jansson; every error names the place in the
  * request that is wrong (instances[2][5], inputs[0].shape, ...) and what to
@@ -220,26 +220,4 @@ int
 infer_add_str(struct evbuffer *out, const char *s)
 {
 	return evbuffer_add(out, s, strlen(s));
-}
-
-/* Parse a request of protocol proto; see infer.h. */
-int
-infer_parse(enum infer_proto proto, const char *body, size_t len,
-    const struct model *m, size_t max_rows, struct infer_batch *b,
-    struct infer_error *err)
-{
-	if (proto == INFER_OIP)
-		return infer_parse_oip(body, len, m, max_rows, b, err);
-	return infer_parse_predict(body, len, m, max_rows, b, err,
-	    proto == INFER_V1);
-}
-
-/* The answer of protocol proto; see infer.h. */
-int
-infer_format(struct evbuffer *out, enum infer_proto proto,
-    const struct model *m, const struct infer_batch *b, const double *y)
-{
-	if (proto == INFER_OIP)
-		return infer_format_oip(out, m, b, y);
-	return infer_format_predict(out, m, y, b->rows);
 }

@@ -6,8 +6,8 @@
  * the two functions XGBoost's Booster.predict applies: ProbToMargin, which
  * turns the stored base_score (a mean on the output scale) into the
  * starting margin, and PredTransform, which turns the summed margin into
- * the output (src/objective/ in XGBoost; the table in NOTES-issue9.md
- * names file and line for each).  An objective inferd cannot serve is in
+ * the output (src/objective/ in XGBoost, regression_obj.cu,
+ * multiclass_obj.cu, rank_obj.cc, survival_obj.cu).  An objective inferd cannot serve is in
  * the table too, with the reason it is refused.
  */
 #include "autoconf.h"

@@ -1,4 +1,4 @@
-"""Hostile network and faults (issue 7): slow and idle clients, connection
+"""Hostile network and faults: slow and idle clients, connection
 limits from accept, a master that cannot be starved, respawn that keeps the
 service up, bounded output, 499 decided by what happened.  The real inferd
 on loopback, at a small scale."""

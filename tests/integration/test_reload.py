@@ -1,4 +1,4 @@
-"""SIGHUP reloads the configuration file and the model (issue 8): what can
+"""SIGHUP reloads the configuration file and the model: what can
 change without new sockets changes, the rest is logged and kept; a bad file
 or model keeps everything and is counted; the model loads off the master's
 loop, so /metrics answers during the load of a ~90 MB model; a reload under

@@ -19,7 +19,7 @@ import tempfile
 import time
 
 from gen_models import build
-from harness import BIN, MODEL, Inferd, note, run
+from harness import BIN, MODEL, Inferd, note, run, segments_of
 
 NFEAT = 30                         # the bundled breast cancer model
 MAX_ROWS = 50
@@ -279,7 +279,7 @@ def start_fails(path, want):
     assert p.returncode != 0, "started with %s:\n%s" % (path, out)
     assert want in out, "%s: %r lacks %r" % (path, out, want)
     assert path in out, "%s: the message does not name the file" % path
-    assert not os.path.exists("/dev/shm/inferd.%d" % p.pid)
+    assert not segments_of(p.pid), segments_of(p.pid)
     note("%-16s exit %d: %s" % (os.path.basename(path), p.returncode,
                                  out.strip().splitlines()[-1]))
 

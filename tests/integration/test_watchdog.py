@@ -1,4 +1,4 @@
-"""Heartbeats and the watchdog (issue 8): a worker stuck in a loop is
+"""Heartbeats and the watchdog: a worker stuck in a loop is
 killed and replaced, counted, and holds back systemd's WATCHDOG=1 until
 then; STATUS= reports the workers and requests.  Privileges: as root with
 `user` set, no process of inferd keeps root."""
@@ -11,7 +11,8 @@ import signal
 import tempfile
 import time
 
-from harness import BIN, MODEL, Inferd, Skip, public_copy, run
+from harness import (BIN, MODEL, Inferd, Skip, mapped_segment, public_copy,
+                     run, segments_of)
 from test_systemd import NotifySocket
 
 BUILDDIR = os.environ.get("INFERD_BUILDDIR",
@@ -159,8 +160,10 @@ def test_privileges_dropped():
             assert st["Groups"].split() == [str(nobody.pw_gid)], st["Groups"]
             for cap in ("CapPrm", "CapEff", "CapAmb"):
                 assert int(st[cap], 16) == 0, (pid, cap, st[cap])
-        seg = os.stat("/dev/shm/inferd.%d" % d.proc.pid)
-        assert seg.st_uid == nobody.pw_uid, seg
+        # The segment is no file anyone could open: mapped, unlinked.
+        seg = mapped_segment(d.proc.pid)
+        assert seg and seg[0].endswith(" (deleted)"), seg
+        assert not segments_of(d.proc.pid), segments_of(d.proc.pid)
         st, _, _ = d.request("GET", "/predict")
         assert st == 200
         # A reload works as nobody (the model is world-readable).

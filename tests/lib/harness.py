@@ -152,10 +152,11 @@ class Inferd:
             self.proc.kill()
             self.proc.wait()
         if self.proc:
-            try:
-                os.unlink("/dev/shm/inferd.%d" % self.proc.pid)
-            except FileNotFoundError:
-                pass
+            for path in segments_of(self.proc.pid):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
 
     def __enter__(self):
         try:
@@ -174,8 +175,8 @@ class Inferd:
         for line in self.lines:
             assert not _SANITIZER.search(line), \
                 "sanitizer or libevent report in inferd's output:\n" + self.log
-        assert not os.path.exists("/dev/shm/inferd.%d" % pid), \
-            "shared memory /dev/shm/inferd.%d left behind" % pid
+        assert not segments_of(pid), \
+            "shared memory left behind: %s" % segments_of(pid)
         return False
 
     # -- HTTP --------------------------------------------------------------
@@ -228,6 +229,26 @@ class Inferd:
     def sample(self, name, text=None, **labels):
         """The value of one sample (0 when absent)."""
         return self.samples(text).get((name, frozenset(labels.items())), 0.0)
+
+
+def segments_of(pid):
+    """The names in /dev/shm of master pid's segments (none while it
+    runs: it unlinks its segment as soon as it is mapped)."""
+    import glob
+    return glob.glob("/dev/shm/inferd.%d" % pid) + \
+        glob.glob("/dev/shm/inferd.%d.*" % pid)
+
+
+def mapped_segment(pid):
+    """(path in /proc/PID/maps, /proc/PID/map_files/RANGE) of the shared
+    segment process pid maps, or None."""
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            parts = line.split(None, 5)
+            if len(parts) == 6 and "/dev/shm/inferd." in parts[5]:
+                return (parts[5].strip(),
+                        "/proc/%d/map_files/%s" % (pid, parts[0]))
+    return None
 
 
 def _alive(pid):

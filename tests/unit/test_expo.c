@@ -70,6 +70,8 @@ setup(void **state)
 		snap.rows_cumulative[i] = 2;
 	snap.rows_sum = 7;
 	metrics = (struct expo_metrics){
+		.handler_names = routes_handler_names,
+		.handler_main = ROUTES_H_PREDICT,
 		.snap = &snap,
 		.workers = 2,
 		.workers_alive = 2,
