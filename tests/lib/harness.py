@@ -22,6 +22,20 @@ import tempfile as _tempfile
 import threading
 import time
 
+# The tests are plain asserts: with PYTHONOPTIMIZE (python -O) every one
+# of them would vanish and a broken inferd would pass.  Refuse to run.
+try:
+    assert False
+except AssertionError:
+    pass
+else:
+    sys.stderr.write("harness: Python runs with asserts disabled "
+                     "(PYTHONOPTIMIZE or -O); the tests would check "
+                     "nothing. Unset PYTHONOPTIMIZE.\n")
+    print("Bail out! asserts disabled (PYTHONOPTIMIZE)")
+    sys.stdout.flush()
+    sys.exit(99)
+
 BIN = os.environ.get("INFERD_BIN", "src/inferd")
 SRCDIR = os.environ.get("INFERD_SRCDIR", ".")
 MODEL = os.path.join(SRCDIR, "models", "breast_cancer.json")
@@ -226,8 +240,37 @@ class Inferd:
         return out
 
     def sample(self, name, text=None, **labels):
-        """The value of one sample (0 when absent)."""
-        return self.samples(text).get((name, frozenset(labels.items())), 0.0)
+        """The value of one sample; a missing series is a failure (a check
+        such as == 0 must not pass because the series vanished)."""
+        text = text if text is not None else self.metrics()
+        key = (name, frozenset(labels.items()))
+        s = self.samples(text)
+        if key not in s:
+            raise AssertionError("no sample %s%s in the scrape:\n%s" % (
+                name, _labels(labels), text))
+        return s[key]
+
+    def count(self, name, text=None, **labels):
+        """A counter whose labelled series appears at its first event
+        (handler and code, reload failures): 0 while the series is absent,
+        but its family must be declared (# TYPE) in the scrape."""
+        text = text if text is not None else self.metrics()
+        key = (name, frozenset(labels.items()))
+        s = self.samples(text)
+        if key in s:
+            return s[key]
+        family = re.sub(r"_(total|count|sum|bucket)$", "", name)
+        if not re.search(r"^# TYPE (%s|%s) " % (re.escape(name),
+                                                 re.escape(family)),
+                         text, re.M):
+            raise AssertionError("no metric family %s in the scrape:\n%s"
+                                 % (name, text))
+        return 0.0
+
+
+def _labels(labels):
+    return "{%s}" % ",".join('%s="%s"' % kv for kv in sorted(
+        labels.items())) if labels else ""
 
 
 def _alive(pid):
