@@ -63,6 +63,19 @@ def public_copy(*paths):
     return out
 
 
+def variant_model(dst, base_score):
+    """A copy of the bundled model (same trees and name) with another
+    base_score, so that every prediction differs from the original's: a
+    reload that kept the old model shows in the answers."""
+    with open(MODEL) as f:
+        m = json.load(f)
+    m["learner"]["learner_model_param"]["base_score"] = repr(base_score)
+    with open(dst + ".new", "w") as f:
+        json.dump(m, f)
+    os.replace(dst + ".new", dst)
+    return dst
+
+
 class Inferd:
     """A running inferd.  Its stderr is collected in self.log."""
 
