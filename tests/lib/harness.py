@@ -63,6 +63,34 @@ def public_copy(*paths):
     return out
 
 
+def free_port():
+    """A loopback TCP port that was free a moment ago (for a server that
+    cannot take port 0 and say which it got, as inferd does)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_request(port, method, path, body=None, headers=None, timeout=30):
+    """One request to 127.0.0.1:port on a new connection: (status,
+    {lower-case header: value}, body bytes).  A dict or list body is sent
+    as JSON."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            headers = dict(headers or {},
+                           **{"Content-Type": "application/json"})
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in
+                             resp.getheaders()}, data
+    finally:
+        conn.close()
+
+
 def variant_model(dst, base_score):
     """A copy of the bundled model (same trees and name) with another
     base_score, so that every prediction differs from the original's: a
@@ -81,7 +109,7 @@ class Inferd:
 
     def __init__(self, workers=2, model=MODEL, options=None, args=(),
                  config=None, start_timeout=20, env=None, prefix=(),
-                 binary=None):
+                 binary=None, echo=True):
         self.cmd = list(prefix) + [binary or BIN, "-l", "127.0.0.1:0",
                                    "-m", "127.0.0.1:0", "-w", str(workers)]
         if model is not None:       # None: the configuration's model
@@ -93,6 +121,7 @@ class Inferd:
             self.cmd += ["-o", "%s=%s" % (k, v)]
         self.cmd += list(args)
         self.start_timeout = start_timeout
+        self.echo = echo            # copy inferd's output to stderr
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.port = self.metrics_port = None
@@ -121,7 +150,8 @@ class Inferd:
 
     def _read(self):
         for line in self.proc.stdout:
-            sys.stderr.write("  | " + line)
+            if self.echo:
+                sys.stderr.write("  | " + line)
             with self._cond:
                 self.lines.append(line.rstrip("\n"))
                 self._cond.notify_all()
@@ -209,20 +239,8 @@ class Inferd:
     def request(self, method, path, body=None, headers=None, port=None,
                 timeout=30):
         """One request on a new connection: (status, headers, body)."""
-        conn = http.client.HTTPConnection("127.0.0.1", port or self.port,
-                                          timeout=timeout)
-        try:
-            if isinstance(body, (dict, list)):
-                body = json.dumps(body).encode()
-                headers = dict(headers or {},
-                               **{"Content-Type": "application/json"})
-            conn.request(method, path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            data = resp.read()
-            return resp.status, {k.lower(): v for k, v in
-                                 resp.getheaders()}, data
-        finally:
-            conn.close()
+        return http_request(port or self.port, method, path, body, headers,
+                            timeout)
 
     def json(self, method, path, body=None, headers=None):
         """A request whose answer must be JSON: (status, decoded body)."""
