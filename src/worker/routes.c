@@ -571,8 +571,7 @@ routes_dispatch(struct routes *rt, struct conn_req *r)
 	if (path == NULL || *path == '\0')
 		path = "/";
 	if ((route = routes_match(rt, path, &found)) == NULL) {
-		conn_error(r, 404, "no route for %.200s (see the README's "
-		    "Routes)", path);
+		conn_error(r, 404, "no route for %.200s (see doc/api.md)", path);
 		return;
 	}
 	conn_req_set_handler(r, route->handler);

@@ -292,7 +292,7 @@ def raw_http(port, data):
 
 def test_malformed_http():
     """libevent answers unparseable requests itself (HTML body, see the
-    README's known limits); the status is right and the worker lives."""
+    doc/limits.md); the status is right and the worker lives."""
     with Inferd(workers=1, options={"max_header_bytes": "1024"}) as d:
         pid = d.worker_pids()
         for data, status in [
