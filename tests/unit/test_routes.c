@@ -2,7 +2,8 @@
  * test_routes: the parts of the route table that need no connection.
  * ?delay= parsing: the bounds (0 and max_delay are both allowed, a hair
  * beyond is not), the spellings strtod would take but the query must not,
- * percent-encoding, repetition and the other parameters; and the handler
+ * percent-encoding, repetition and the other parameters; the route
+ * lookup (exact paths, {name} and {version}, what is 404); and the handler
  * labels the exposition counts requests by.
  */
 #include <setjmp.h>
@@ -16,8 +17,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "inferd/model.h"
 #include "inferd/routes.h"
 #include "inferd/shm.h"
+
+#include "infer_common.h"
 
 /* query must parse, with max, to want. */
 static void
@@ -114,6 +118,66 @@ test_delay_on_error(void **state)
 	}
 }
 
+/* path must route to handler h, matched as how (routes.h). */
+static void
+route_is(const char *path, enum routes_handler h, int how)
+{
+	int	 got_how = 99;
+	enum routes_handler got = routes_lookup(tiny, path, &got_how);
+
+	if (got != h || got_how != how)
+		fail_msg("%s: handler %s (how %d), want %s (how %d)", path,
+		    routes_handler_names[got], got_how, routes_handler_names[h],
+		    how);
+}
+
+static void
+test_route_lookup(void **state)
+{
+	char	 v[64], p[128];
+
+	(void)state;
+	/* the model's version: the first 12 hex digits of its SHA-256 */
+	snprintf(v, sizeof(v), "%.12s", model_sha256(tiny));
+	route_is("/predict", ROUTES_H_PREDICT, 0);
+	route_is("/healthz", ROUTES_H_HEALTHZ, 0);
+	route_is("/v2", ROUTES_H_V2_SERVER, 0);
+	route_is("/v2/", ROUTES_H_V2_SERVER, 0);
+	route_is("/v2/health/live", ROUTES_H_V2_LIVE, 0);
+	route_is("/v2/health/ready", ROUTES_H_V2_READY, 0);
+	route_is("/v2/models/tiny", ROUTES_H_V2_MODEL, 0);
+	route_is("/v2/models/tiny/ready", ROUTES_H_V2_MODEL_READY, 0);
+	route_is("/v2/models/tiny/infer", ROUTES_H_V2_INFER, 0);
+	route_is("/v2/models/t%69ny/infer", ROUTES_H_V2_INFER, 0);
+	route_is("/v1/models/tiny", ROUTES_H_V1_MODEL, 0);
+	route_is("/v1/models/tiny:predict", ROUTES_H_V1_PREDICT, 0);
+	snprintf(p, sizeof(p), "/v2/models/tiny/versions/%s", v);
+	route_is(p, ROUTES_H_V2_VERSION, 0);
+	snprintf(p, sizeof(p), "/v2/models/tiny/versions/%s/ready", v);
+	route_is(p, ROUTES_H_V2_VERSION_READY, 0);
+	snprintf(p, sizeof(p), "/v2/models/tiny/versions/%s/infer", v);
+	route_is(p, ROUTES_H_V2_VERSION_INFER, 0);
+	/* another model, another version: the route's handler, then 404 */
+	route_is("/v2/models/other/infer", ROUTES_H_V2_INFER, 1);
+	route_is("/v2/models/tin/infer", ROUTES_H_V2_INFER, 1);
+	route_is("/v2/models/tinyy/infer", ROUTES_H_V2_INFER, 1);
+	route_is("/v1/models/other:predict", ROUTES_H_V1_PREDICT, 1);
+	route_is("/v2/models/tiny/versions/000000000000/infer",
+	    ROUTES_H_V2_VERSION_INFER, 2);
+	/* no route */
+	route_is("/", ROUTES_H_OTHER, -1);
+	route_is("/predict/", ROUTES_H_OTHER, -1);
+	route_is("/predictx", ROUTES_H_OTHER, -1);
+	route_is("/PREDICT", ROUTES_H_OTHER, -1);
+	route_is("/v2/models/", ROUTES_H_OTHER, -1);
+	route_is("/v2/models//infer", ROUTES_H_OTHER, -1);
+	route_is("/v2/models/a/b/infer", ROUTES_H_OTHER, -1);
+	route_is("/v2/models/tiny/versions//infer", ROUTES_H_OTHER, -1);
+	route_is("/v2/models/tiny/infer/x", ROUTES_H_OTHER, -1);
+	route_is("/v1/models/:predict", ROUTES_H_V1_MODEL, 1);	/* name ":predict" */
+	route_is("/metrics", ROUTES_H_OTHER, -1);
+}
+
 /* The labels are the route patterns, one per handler, and "other". */
 static void
 test_handler_labels(void **state)
@@ -148,8 +212,9 @@ main(void)
 		cmocka_unit_test(test_delay_bounds),
 		cmocka_unit_test(test_delay_spellings),
 		cmocka_unit_test(test_delay_on_error),
+		cmocka_unit_test(test_route_lookup),
 		cmocka_unit_test(test_handler_labels),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }
