@@ -88,8 +88,7 @@ model_objective_read(struct model_err *e, struct model *m, json_t *learner)
 			m->obj = &model_objectives[i];
 	if (m->obj == NULL)
 		return model_fail(e, "learner.objective.name: \"%s\" is not an "
-		    "objective of XGBoost 1.7 to 3.x (see \"Supported models\" "
-		    "in inferd's README)", s);
+		    "objective of XGBoost 1.7 to 3.x (see doc/models.md)", s);
 	if (m->obj->refused != NULL)
 		return model_fail(e, "learner.objective.name: objective \"%s\" "
 		    "is not supported: %s", s, m->obj->refused);

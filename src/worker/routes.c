@@ -530,7 +530,7 @@ routes_match_prefix(const struct routes_route *rt, const char *path,
  * "m:predict") takes the one whose name is the model's.
  */
 static const struct routes_route *
-routes_match(const struct routes *rt, const char *path, int *found)
+routes_match(const struct model *m, const char *path, int *found)
 {
 	const struct routes_route	*first = NULL;
 	size_t				 i;
@@ -544,7 +544,7 @@ routes_match(const struct routes *rt, const char *path, int *found)
 	for (i = 0; i < ROUTES_N; i++) {
 		if (routes_table[i].prefix == NULL ||
 		    (how = routes_match_prefix(&routes_table[i], path,
-		    rt->model)) == -1)
+		    m)) == -1)
 			continue;
 		if (how == ROUTES_FOUND)
 			return &routes_table[i];
@@ -554,6 +554,19 @@ routes_match(const struct routes *rt, const char *path, int *found)
 		}
 	}
 	return first;
+}
+
+/* The handler path routes to for model m; see routes.h. */
+enum routes_handler
+routes_lookup(const struct model *m, const char *path, int *how)
+{
+	const struct routes_route	*route;
+	int				 found;
+
+	route = routes_match(m, path, &found);
+	if (how != NULL)
+		*how = route == NULL ? -1 : found;
+	return route == NULL ? ROUTES_H_OTHER : route->handler;
 }
 
 /* Route and answer one request. */
@@ -570,9 +583,8 @@ routes_dispatch(struct routes *rt, struct conn_req *r)
 	query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
 	if (path == NULL || *path == '\0')
 		path = "/";
-	if ((route = routes_match(rt, path, &found)) == NULL) {
-		conn_error(r, 404, "no route for %.200s (see the README's "
-		    "Routes)", path);
+	if ((route = routes_match(rt->model, path, &found)) == NULL) {
+		conn_error(r, 404, "no route for %.200s (see doc/api.md)", path);
 		return;
 	}
 	conn_req_set_handler(r, route->handler);

@@ -80,6 +80,12 @@ def test_response_headers():
                 date = parsedate_to_datetime(hdrs["date"]).timestamp()
                 assert abs(date - time.time()) < 5, hdrs["date"]
                 assert hdrs["date"].endswith(" GMT"), hdrs["date"]
+        # Cached per second, not for ever: two seconds on, a new Date.
+        time.sleep(2.2)
+        st, hdrs, _ = d.request("GET", "/healthz")
+        later = parsedate_to_datetime(hdrs["date"]).timestamp()
+        assert later - date >= 2, (date, hdrs["date"])
+        assert abs(later - time.time()) <= 1.5, hdrs["date"]
         s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
         s.sendall(b"GET /predict HTTP/1.0\r\n\r\n")
         raw = b""
@@ -286,7 +292,7 @@ def raw_http(port, data):
 
 def test_malformed_http():
     """libevent answers unparseable requests itself (HTML body, see the
-    README's known limits); the status is right and the worker lives."""
+    doc/limits.md); the status is right and the worker lives."""
     with Inferd(workers=1, options={"max_header_bytes": "1024"}) as d:
         pid = d.worker_pids()
         for data, status in [

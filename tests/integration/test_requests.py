@@ -133,7 +133,7 @@ def check_one(d, method, path, body, status, want):
         return "%s: status %d, want %d: %r" % (what, st, status, data[:200])
     if st == 413 and body is not None and len(body) > MAX_BODY:
         # libevent 2.1 refuses an oversized body itself, with its own HTML
-        # page and no hook to change it (README, "Known limits").
+        # page and no hook to change it (doc/limits.md).
         return None
     if not hdrs.get("content-type", "").startswith("application/json"):
         return "%s: content-type %r, want application/json: %r" % (
