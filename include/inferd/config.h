@@ -53,6 +53,8 @@ struct config {
 	size_t		max_predictions;	/* rows x outputs, a response */
 	unsigned	metrics_max_connections;
 	double		metrics_timeout;	/* seconds, metrics port */
+	size_t		max_body_memory;	/* bytes, bodies of a worker */
+	unsigned	pipeline_depth;		/* responses queued, at most */
 };
 
 /* Fill cfg with the defaults. */

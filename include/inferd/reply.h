@@ -9,7 +9,6 @@
 #include <stdarg.h>
 
 struct evbuffer;
-struct evhttp_request;
 
 /* The reason phrase of a status inferd sends ("Internal Server Error" for
  * any other). */
@@ -31,14 +30,5 @@ struct evbuffer	*reply_error_newv(const char *fmt, va_list)
  * NULL when out of memory. */
 struct evbuffer	*reply_json_new(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2)));
-
-/*
- * Send status with body (taken over and freed; NULL sends no body) as
- * application/json with reply_reason's phrase.  For servers that need
- * nothing more than evhttp's own sending; the workers' requests go through
- * conn_respond().
- */
-void		 reply_send(struct evhttp_request *, int status,
-		    struct evbuffer *body);
 
 #endif /* INFERD_REPLY_H */

@@ -109,6 +109,13 @@ static const struct config_key config_keys[] = {
 	{ "metrics_timeout", CT_SECONDS, OFF(metrics_timeout), 0.001, 3600,
 	    "10", "seconds a metrics request may take to arrive, an idle "
 	    "metrics connection is kept, or a write may stall" },
+	/* HTTP behind a proxy: memory per worker bounded */
+	{ "max_body_memory", CT_SIZE, OFF(max_body_memory), 1, 1099511627776.0,
+	    "67108864", "bytes of request bodies a worker holds at once; a "
+	    "body beyond is answered 503" },
+	{ "pipeline_depth", CT_UINT, OFF(pipeline_depth), 1, 1024, "4",
+	    "responses waiting to be written on a connection before it is "
+	    "read no further" },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))

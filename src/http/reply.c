@@ -8,7 +8,6 @@
 #include <stdio.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
 
 #include "inferd/reply.h"
 
@@ -23,8 +22,10 @@ reply_reason(int status)
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
-	case 413: return "Payload Too Large";
+	case 413: return "Content Too Large";
+	case 499: return "Client Closed Request";
 	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
 	default: return "Internal Server Error";
 	}
 }
@@ -148,15 +149,4 @@ reply_json_new(const char *fmt, ...)
 		return NULL;
 	}
 	return buf;
-}
-
-/* Send a JSON answer through evhttp. */
-void
-reply_send(struct evhttp_request *req, int status, struct evbuffer *body)
-{
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	evhttp_send_reply(req, status, reply_reason(status), body);
-	if (body != NULL)
-		evbuffer_free(body);
 }

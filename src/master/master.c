@@ -313,7 +313,7 @@ master_listeners(struct master *m)
 	    (int)cfg->backlog) == -1)
 		return -1;
 	if ((m->mhttp = metrics_http_new(m->base, mfd, &lim, &m->seg,
-	    master_metrics, m)) == NULL)
+	    master_metrics, master_metrics_alive, m)) == NULL)
 		return -1;
 	return 0;
 }

@@ -68,6 +68,13 @@ master_metrics(struct expo_metrics *em, void *arg)
 	master_check_shm(m);
 }
 
+/* The workers alive (metrics_http's alive callback, for /healthz). */
+unsigned
+master_metrics_alive(void *arg)
+{
+	return master_alive(arg);
+}
+
 /*
  * Seconds since worker i last showed life: its heartbeat, or its fork if it
  * has not stamped one yet.

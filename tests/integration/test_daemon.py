@@ -253,7 +253,7 @@ def test_bad_queries():
         st, body = d.json("GET", "/nope")
         assert st == 404 and "error" in body
         st, hdrs, data = d.request("DELETE", "/predict")
-        assert st == 405 and hdrs["allow"] == "GET, POST", (st, hdrs)
+        assert st == 405 and hdrs["allow"] == "GET, HEAD, POST", (st, hdrs)
         assert "error" in json.loads(data)
         st, body = d.json("GET", "/predict?delay=0.01&other=1")
         assert st == 200
@@ -285,8 +285,8 @@ def raw_http(port, data):
 
 
 def test_malformed_http():
-    """libevent answers unparseable requests itself (HTML body, see the
-    README's known limits); the status is right and the worker lives."""
+    """Unparseable requests are answered before any handler, with a JSON
+    error and Connection: close; the worker lives."""
     with Inferd(workers=1, options={"max_header_bytes": "1024"}) as d:
         pid = d.worker_pids()
         for data, status in [
@@ -298,6 +298,9 @@ def test_malformed_http():
                  b"Content-Length: 99999999\r\n\r\n", b" 413 ")]:
             out = raw_http(d.port, data)
             assert status in out.split(b"\r\n")[0] + b" ", out
+            head, _, body = out.partition(b"\r\n\r\n")
+            assert b"\r\nConnection: close" in head, out
+            assert "error" in json.loads(body), out
         st, body = d.json("GET", "/predict")
         assert st == 200 and d.worker_pids() == pid
 
