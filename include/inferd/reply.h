@@ -31,4 +31,15 @@ struct evbuffer	*reply_error_newv(const char *fmt, va_list)
 struct evbuffer	*reply_json_new(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2)));
 
+/*
+ * Whether an Accept-Encoding value (NULL: none) takes gzip: the token
+ * gzip (or x-gzip, or *) with no q=0.
+ */
+int		 reply_accepts_gzip(const char *accept_encoding);
+/*
+ * body gzip-compressed (RFC 1952) into a new buffer; body is left as it
+ * is.  NULL when out of memory.
+ */
+struct evbuffer	*reply_gzip(struct evbuffer *body);
+
 #endif /* INFERD_REPLY_H */

@@ -2,7 +2,8 @@
  * metrics_http: /metrics and /healthz on the master's metrics listener,
  * served by the same HTTP layer as the workers (conn.h), with its routes
  * in a table.  A scrape sums the workers' slots at the moment it arrives
- * (see shm.h) and takes the master's own figures from its fill callback;
+ * (see shm.h) and takes the master's own figures from its fill callback,
+ * gzip-compressed when the client accepts it (Prometheus does);
  * /healthz asks only how many workers are alive (no /proc read).
  */
 #include "autoconf.h"
@@ -61,7 +62,7 @@ metrics_http_metrics(struct metrics_http *mh, struct conn_req *r)
 {
 	struct shm_snapshot	 snap;
 	struct expo_metrics	 em;
-	struct evbuffer		*buf;
+	struct evbuffer		*buf, *gz;
 	enum expo_format	 fmt;
 
 	memset(&em, 0, sizeof(em));
@@ -77,10 +78,24 @@ metrics_http_metrics(struct metrics_http *mh, struct conn_req *r)
 		return;
 	}
 	if (conn_req_add_header(r, "Content-Type",
-	    expo_content_type(fmt)) == -1) {
+	    expo_content_type(fmt)) == -1 ||
+	    conn_req_add_header(r, "Vary", "Accept-Encoding") == -1) {
 		evbuffer_free(buf);
 		conn_error(r, 500, "out of memory");
 		return;
+	}
+	/* Prometheus asks for gzip: a scrape shrinks about tenfold. */
+	if (reply_accepts_gzip(conn_req_header(r, "Accept-Encoding"))) {
+		gz = reply_gzip(buf);
+		evbuffer_free(buf);
+		if (gz == NULL || conn_req_add_header(r, "Content-Encoding",
+		    "gzip") == -1) {
+			if (gz != NULL)
+				evbuffer_free(gz);
+			conn_error(r, 500, "out of memory");
+			return;
+		}
+		buf = gz;
 	}
 	conn_respond(r, 200, buf);
 }
