@@ -26,6 +26,9 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/ioctl.h>
+
+#include <linux/sockios.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -719,15 +722,38 @@ conn_write_out(struct conn *c)
 	return total;
 }
 
-/* After a write: free what is written, run the write deadline. */
+/*
+ * Bytes handed to the kernel that the client has not acknowledged yet
+ * (SIOCOUTQ); 0 when it cannot tell.
+ */
+static int
+conn_unacked(const struct conn *c)
+{
+	int	n = 0;
+
+	if (ioctl(c->fd, SIOCOUTQ, &n) == -1)
+		return 0;
+	return n;
+}
+
+/*
+ * After a write: free what is written, run the write deadline.  The
+ * deadline is armed when the output stalls (the kernel took less than we
+ * had) and cleared only once the client has taken everything, not merely
+ * when our buffer emptied into the kernel's: a client that reads a burst
+ * now and then (while its pipelined requests keep the kernel's buffer
+ * full) is still closed write_timeout after it first stalled.  SIOCOUTQ
+ * is asked only while the deadline runs, never on the fast path.
+ */
 static void
 conn_write_done(struct conn *c)
 {
 	conn_written(c);
 	if (evbuffer_get_length(c->out) == 0) {
-		if (c->wt_armed)
+		if (c->wt_armed && conn_unacked(c) == 0) {
 			evtimer_del(c->wtimer);
-		c->wt_armed = 0;
+			c->wt_armed = 0;
+		}
 	} else if (!c->wt_armed) {
 		/* A whole time from now: reading in bursts does not extend
 		 * it. */
@@ -1607,6 +1633,10 @@ conn_write_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 
+	if (evbuffer_get_length(c->out) == 0 && conn_unacked(c) == 0) {
+		c->wt_armed = 0;	/* it took everything meanwhile */
+		return;
+	}
 	log_debug("%s: closing a connection whose client does not read its "
 	    "answer", c->set->name);
 	c->dead = 1;
