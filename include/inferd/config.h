@@ -52,6 +52,8 @@ struct config {
 	size_t		max_batch_rows;
 	size_t		max_predictions;	/* rows x outputs, a response */
 	double		max_delay;		/* seconds, ?delay= bound */
+	size_t		max_body_memory;	/* bytes, bodies of a worker */
+	unsigned	pipeline_depth;		/* responses queued, at most */
 	/* the model (model_load_limits takes the limits) */
 	char		model[CONFIG_PATH_MAX];
 	size_t		max_model_bytes;	/* largest model file */

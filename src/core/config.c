@@ -111,6 +111,13 @@ static const struct config_key config_keys[] = {
 	    "most predictions (rows x outputs) in one response" },
 	{ "max_delay", CT_SECONDS, OFF(max_delay), 0, 3600, "10", CA_RELOAD,
 	    NULL, "largest ?delay= a request may ask for, in seconds" },
+	{ "max_body_memory", CT_SIZE, OFF(max_body_memory), 1,
+	    1099511627776.0, "67108864", CA_RELOAD, NULL,
+	    "bytes of request bodies a worker holds at once; a body beyond "
+	    "is answered 503" },
+	{ "pipeline_depth", CT_UINT, OFF(pipeline_depth), 1, 1024, "4",
+	    CA_RELOAD, NULL, "responses waiting to be written on a connection "
+	    "before it is read no further" },
 	/* The model */
 	{ "model", CT_PATH, OFF(model), 0, 0, INFERD_DEFAULT_MODEL, CA_RELOAD,
 	    NULL, "XGBoost model file (JSON or UBJSON)" },

@@ -53,9 +53,20 @@ infer_load(const char *body, size_t len, const char *hint,
 	}
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		infer_fail(err, 400, "invalid JSON at line %d, column %d: %s; "
-		    "the body must be JSON: %s", jerr.line, jerr.column,
-		    jerr.text, hint);
+		/*
+		 * Out of memory is the server's failure, not the client's: a
+		 * 500.  jansson says so with json_error_out_of_memory, or
+		 * (when it cannot even start its lexer) with no error at all:
+		 * line -1 and an empty text.
+		 */
+		if (json_error_code(&jerr) == json_error_out_of_memory ||
+		    (jerr.line == -1 && jerr.text[0] == '\0'))
+			infer_fail(err, 500, "out of memory parsing a request "
+			    "body of %zu bytes", len);
+		else
+			infer_fail(err, 400, "invalid JSON at line %d, column "
+			    "%d: %s; the body must be JSON: %s", jerr.line,
+			    jerr.column, jerr.text, hint);
 		return NULL;
 	}
 	if (!json_is_object(root)) {

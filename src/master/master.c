@@ -231,6 +231,15 @@ master_metrics_limits(const struct config *cfg)
 	};
 }
 
+/* The workers alive (metrics_http's alive callback, for /healthz). */
+static unsigned
+master_metrics_alive(void *arg)
+{
+	struct master	*m = arg;
+
+	return mworkers_alive(&m->w);
+}
+
 /* The master's figures for a scrape (metrics_http's fill callback). */
 static void
 master_metrics(struct expo_metrics *em, void *arg)
@@ -331,7 +340,7 @@ master_listeners(struct master *m, const struct config *cfg)
 	    (int)cfg->backlog) == -1)
 		return -1;
 	if ((m->mhttp = metrics_http_new(m->base, mfd, &lim, &m->seg,
-	    master_metrics, m)) == NULL)
+	    master_metrics, master_metrics_alive, m)) == NULL)
 		return -1;
 	return 0;
 }

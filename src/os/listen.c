@@ -111,6 +111,10 @@ listen_open(const struct config_addr *addr, const char *what, int *fds,
 			log_error("%s: setsockopt", what);
 			goto fail;
 		}
+		/* The kernel's receive time on every read (guard.h), also
+		 * for connections queued before a worker runs. */
+		(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on,
+		    sizeof(on));
 		if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
 			log_error("%s: bind %s:%s", what, addr->host,
 			    addr->port);

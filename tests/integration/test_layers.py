@@ -29,7 +29,7 @@ BUILDDIR = os.environ.get("INFERD_BUILDDIR", ".")
 LAYERS = ["core", "os", "metrics", "model", "http", "infer", "worker",
           "master", "main"]
 # Public headers with no .c of their own (inline functions only).
-HEADER_ONLY = {"clock": "core"}
+HEADER_ONLY = {"clock": "core", "timeline": "http", "http_parse": "http"}
 # Headers the build or the system provides.
 EXTERNAL = {"autoconf.h"}
 _INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
