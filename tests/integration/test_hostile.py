@@ -413,7 +413,13 @@ def test_499_both_ways():
         # A client that resets during the delay never gets it: 499.
         s = socket.create_connection(("127.0.0.1", d.port))
         s.sendall(b"GET /predict?delay=0.5 HTTP/1.1\r\nHost: x\r\n\r\n")
-        time.sleep(0.1)
+        # Reset only once the worker has read the request (on a loaded
+        # machine 0.1 s may not be enough, and a request reset before it
+        # was read is rightly never counted).
+        t0 = time.monotonic()
+        while d.sample("inferd_http_requests_in_flight") != 1:
+            assert time.monotonic() - t0 < 5, "request never read"
+            time.sleep(0.01)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                      struct.pack("ii", 1, 0))
         s.close()       # RST

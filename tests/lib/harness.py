@@ -309,8 +309,10 @@ def segments_of(pid):
     """The names in /dev/shm of master pid's segments (none while it
     runs: it unlinks its segment as soon as it is mapped)."""
     import glob
-    return glob.glob("/dev/shm/inferd.%d" % pid) + \
-        glob.glob("/dev/shm/inferd.%d.*" % pid)
+    # inferd names its segment inferd.<pid>.<random>; a bare inferd.<pid>
+    # is some other program's (an older inferd's, whose pid this master
+    # happens to reuse), not this master's.
+    return glob.glob("/dev/shm/inferd.%d.*" % pid)
 
 
 def mapped_segment(pid):
