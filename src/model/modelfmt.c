@@ -27,7 +27,7 @@
 static const char *const modelfmt_names[] = {
 	[MODELFMT_JSON] = "JSON",
 	[MODELFMT_UBJSON] = "UBJSON",
-	[MODELFMT_BINARY] = "XGBoost's deprecated binary format",
+	[MODELFMT_BINARY] = "XGBoost's binary format",
 	[MODELFMT_BASE64] = "XGBoost's old base64 format",
 	[MODELFMT_SNAPSHOT] = "an XGBoost 1.x raw snapshot (save_raw or pickle)",
 	[MODELFMT_UNKNOWN] = "not an XGBoost model",
@@ -72,7 +72,7 @@ modelfmt_sniff(const void *buf, size_t len)
 	const unsigned char	*p = buf;
 	size_t			 i = 0;
 
-	if (modelfmt_prefix(p, len, "binf"))
+	if (xgbbin_sniff(p, len))
 		return MODELFMT_BINARY;
 	if (modelfmt_prefix(p, len, "bs64"))
 		return MODELFMT_BASE64;
@@ -244,6 +244,8 @@ modelfmt_parse(const void *buf, size_t len, const char *name, char *err,
 		return modelfmt_parse_json(buf, len, name, err, errlen);
 	case MODELFMT_UBJSON:
 		return ubjson_decode(buf, len, name, err, errlen);
+	case MODELFMT_BINARY:
+		return xgbbin_parse(buf, len, name, err, errlen);
 	case MODELFMT_UNKNOWN:
 		if (len == 0) {
 			modelfmt_fail(err, errlen, "%s: empty file, not an "
