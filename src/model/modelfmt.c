@@ -1,12 +1,14 @@
 /*
- * modelfmt: tell an XGBoost model's format from its bytes and parse JSON
- * or UBJSON into one jansson tree.
+ * modelfmt: tell an XGBoost model's format from its bytes and parse JSON,
+ * UBJSON or the binary format (model_xgbbin.c) into one jansson tree.
  *
  * The sniffing follows XGBoost's own loader (src/learner.cc, LoadModel of
  * 1.7 to 3.x): '{' then '"' after optional spaces is JSON, '{' then a
  * letter is UBJSON ('L', the int64 length marker XGBoost writes before each
- * key); "binf" starts the deprecated binary format 1.x writes for any file
- * name but .json and .ubj, "bs64" the base64 form XGBoost < 1.0 wrote, and
+ * key); "binf" starts the binary format 1.x writes for any file name but
+ * .json and .ubj (0.x wrote it without "binf": xgbbin_sniff knows it by the
+ * objective and booster names after its first 136 bytes), "bs64" the
+ * base64 form XGBoost < 1.0 wrote (1.x refuses it too), and
  * "CONFIG-offset:" the raw snapshot (save_raw, pickle) of 1.x.
  */
 #include <math.h>
