@@ -5,7 +5,8 @@
  *
  *	INFER_PREDICT	inferd's own POST /predict (src/infer_predict.c)
  *	INFER_V1	KServe v1, POST /v1/models/{name}:predict (the same
- *			file: {"instances"} in, {"predictions"} out)
+ *			file: {"instances"} or {"inputs"} in,
+ *			{"predictions"} out)
  *	INFER_OIP	the Open Inference Protocol (KServe v2) REST API,
  *			POST /v2/models/{name}[/versions/{v}]/infer and its
  *			metadata (src/infer_oip.c)
@@ -78,6 +79,8 @@ int	 infer_format_predict(struct evbuffer *, const struct model *,
 
 /* KServe v1 model status: {"name": ..., "ready": true}.  0, or -1. */
 int	 infer_format_v1_status(struct evbuffer *, const struct model *);
+/* KServe v1 list of models: {"models": [name]}.  0, or -1. */
+int	 infer_format_v1_models(struct evbuffer *, const struct model *);
 
 /* OIP server metadata: {"name": "inferd", "version", "extensions"}. */
 int	 infer_format_oip_server(struct evbuffer *);
