@@ -264,8 +264,13 @@ def test_oip_routes_and_rules():
         check_model_metadata(meta)
         assert meta["inputs"] == [{"name": "input-0", "datatype": "FP32",
                                    "shape": [-1, 30]}], meta
-        assert meta["outputs"] == [{"name": "predict", "datatype": "FP32",
-                                    "shape": [-1]}], meta
+        # the model's outputs: its probability, and the class it picks
+        assert meta["outputs"] == [
+            {"name": "predict", "datatype": "FP32", "shape": [-1],
+             "parameters": {"objective": "binary:logistic",
+                            "content": "probability of class 1"}},
+            {"name": "label", "datatype": "INT64", "shape": [-1],
+             "parameters": {"class_labels": ["0", "1"]}}], meta
         ver = meta["versions"][0]
         with open(MODEL, "rb") as f:
             import hashlib
@@ -302,7 +307,13 @@ def test_oip_routes_and_rules():
                                       "parameters": {"binary_data": False}}]))
         assert [o["name"] for o in b["outputs"]] == ["predict"], b
         b = infer(d, "/v2/models/breast_cancer/infer", dict(req, outputs=[]))
-        assert [o["name"] for o in b["outputs"]] == ["predict"], b
+        assert [o["name"] for o in b["outputs"]] == ["predict", "label"], b
+        p, lab = b["outputs"]
+        assert lab["datatype"] == "INT64" and lab["shape"] == [1] and \
+            lab["data"] == [1 if p["data"][0] > 0.5 else 0], b
+        b = infer(d, "/v2/models/breast_cancer/infer",
+                  dict(req, outputs=[{"name": "label"}]))
+        assert [o["name"] for o in b["outputs"]] == ["label"], b
         b = infer(d, "/v2/models/breast_cancer/infer",
                   dict(req, outputs=[{"name": "proba"}]), 400)
         assert "unknown output \"proba\"" in b["error"], b

@@ -233,8 +233,11 @@ CORRUPT = [
     ("badjson.json", lambda t: b"{\"learner\": nope}\n",
      "(line 1, column 16): not valid JSON: invalid token near 'nope'"),
     ("legacy.model", lambda t: b"binf" + bytes(60),
-     "deprecated binary format, which inferd does not read: load it with "
-     "XGBoost and re-save it with save_model(\"model.json\")"),
+     "XGBoost binary model, byte 4: truncated: LearnerModelParam needs 136 "
+     "bytes, 60 left"),
+    ("snapshot.bin", lambda t: b"CONFIG-offset:" + bytes(60),
+     "1.x raw snapshot (save_raw or pickle), which inferd does not read: "
+     "load it with XGBoost and re-save it with save_model(\"model.json\")"),
     ("truncated.json", lambda t: t[:len(t) // 2], "truncated JSON"),
     ("empty.json", lambda t: b"", "file is empty"),
     ("objective.json", _edit(_objective),
