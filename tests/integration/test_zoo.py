@@ -25,9 +25,11 @@ a categorical model and a dart model.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -204,19 +206,92 @@ XGB_TREE_PARAM = 148
 
 
 def test_daemon_binary():
-    """The real daemon serves a binary model: /predict, GET /predict, OIP
-    and KServe v1 give Booster.predict's answers."""
+    """The real daemon serves a binary model on every route: GET and POST
+    /predict, OIP metadata and inference, KServe v1 (instances and
+    inputs) give Booster.predict's answers; a SIGHUP reload from a JSON
+    model to a binary one and back; the limits (max_model_bytes,
+    max_tree_depth) hold for binary files too."""
     case = [c for c in manifest["cases"] if c["name"] == "softprob"][0]
     ref = load_ref(case)
+    rows = ref["rows"]
+    want = np.asarray(ref["predict"], dtype=np.float32)
     with Inferd(workers=1, model=case["bin"]) as d:
-        st, body = d.json("POST", "/predict", {"instances": ref["rows"]})
+        name = "softprob.bin"
+        st, body = d.json("POST", "/predict", {"instances": rows})
         assert st == 200, (st, body)
-        same_f32("daemon softprob.bin", body["predictions"], ref["predict"])
-        st, body = d.json("POST", "/v1/models/softprob.bin:predict",
-                          {"instances": ref["rows"]})
-        assert st == 200, (st, body)
-        same_f32("daemon softprob.bin v1", body["predictions"],
-                 ref["predict"])
+        same_f32("daemon softprob.bin", body["predictions"], want)
+        for key in ("instances", "inputs"):
+            st, body = d.json("POST", "/v1/models/%s:predict" % name,
+                              {key: rows})
+            assert st == 200, (st, body)
+            same_f32("daemon softprob.bin v1 " + key, body["predictions"],
+                     want)
+        st, body = d.json("GET", "/v1/models")
+        assert st == 200 and body == {"models": [name]}, body
+        # GET /predict: the row of missing values, rows[0] of the zoo
+        assert all(v is None for v in rows[0])
+        st, body = d.json("GET", "/predict")
+        assert st == 200, body
+        same_f32("daemon GET /predict", body["predictions"], want[:1])
+        # OIP: metadata from the model, inference with both outputs
+        st, meta = d.json("GET", "/v2/models/" + name)
+        assert st == 200, meta
+        assert meta["inputs"] == [{"name": "input-0", "datatype": "FP32",
+                                   "shape": [-1, 4]}], meta
+        labels = ["0", "1", "2"]
+        assert meta["outputs"] == [
+            {"name": "predict", "datatype": "FP32", "shape": [-1, 3],
+             "parameters": {"objective": "multi:softprob",
+                            "content": "class probabilities",
+                            "class_labels": labels}},
+            {"name": "label", "datatype": "INT64", "shape": [-1],
+             "parameters": {"class_labels": labels}}], meta
+        st, body = d.json("POST", "/v2/models/%s/infer" % name, {
+            "inputs": [{"name": "input-0", "shape": [len(rows), 4],
+                        "datatype": "FP32", "data": rows}]})
+        assert st == 200, body
+        p, lab = body["outputs"]
+        same_f32("daemon OIP", p["data"], want.ravel())
+        assert lab["data"] == np.argmax(want, axis=1).tolist(), lab
+    # reload: JSON -> binary -> JSON, the version following the bytes
+    conf = os.path.join(tmpdir, "reload.conf")
+    model = os.path.join(tmpdir, "served")
+    shutil.copy(case["json"], model)
+    with open(conf, "w") as f:
+        f.write("model = %s\n" % model)
+    with Inferd(workers=1, model=None, config=conf) as d:
+        v_json = d.json("GET", "/v2/models/served")[1]["versions"][0]
+        shutil.copy(case["bin"], model + ".new")
+        os.replace(model + ".new", model)
+        n = len(d.lines)
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_log(r"reload: model served ", 20, n)
+        deadline = time.monotonic() + 20
+        while True:
+            st, meta = d.json("GET", "/v2/models/served")
+            if st == 200 and meta["versions"][0] != v_json:
+                break
+            assert time.monotonic() < deadline, meta
+            time.sleep(0.05)
+        st, body = d.json("POST", "/predict", {"instances": rows})
+        assert st == 200, body
+        same_f32("daemon after reload to binary", body["predictions"], want)
+    # limits: max_model_bytes and max_tree_depth refuse a binary file
+    size = os.path.getsize(case["bin"])
+    p = subprocess.run([os.path.join(BUILDDIR, "src", "inferd"), "-t",
+                        "--no-config", "--model", case["bin"], "-o",
+                        "max_model_bytes=%d" % (size - 1)],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "max_model_bytes" in p.stderr, p.stderr
+    p = subprocess.run([os.path.join(BUILDDIR, "src", "inferd"), "-t",
+                        "--no-config", "--model", case["bin"], "-o",
+                        "max_tree_depth=2"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "max_tree_depth" in p.stderr, p.stderr
+    p = subprocess.run([os.path.join(BUILDDIR, "src", "inferd"), "-t",
+                        "--no-config", "--model", case["bin"]],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0 and "multi:softprob" in p.stdout, p
 
 
 def test_daemon_ubjson_categorical_dart():
