@@ -229,7 +229,8 @@ modelfmt_parse_json(const char *text, size_t len, const char *name,
 	return NULL;
 }
 
-/* Parse a JSON or UBJSON model; refuse anything else, saying what to do. */
+/* Parse a JSON, UBJSON or binary model; refuse anything else, saying what
+ * to do. */
 json_t *
 modelfmt_parse(const void *buf, size_t len, const char *name, char *err,
     size_t errlen)
@@ -257,8 +258,8 @@ modelfmt_parse(const void *buf, size_t len, const char *name, char *err,
 		for (i = 0; i < len && i < 8; i++)
 			snprintf(hex + 3 * i, sizeof(hex) - 3 * i, " %02x",
 			    p[i]);
-		modelfmt_fail(err, errlen, "%s: not an XGBoost JSON or UBJSON "
-		    "model (first bytes%s); if XGBoost can load it, "
+		modelfmt_fail(err, errlen, "%s: not an XGBoost JSON, UBJSON or "
+		    "binary model (first bytes%s); if XGBoost can load it, "
 		    MODELFMT_RESAVE, name, hex);
 		return NULL;
 	default:

@@ -229,7 +229,7 @@ def _num_class(m):
 
 CORRUPT = [
     ("notjson.json", lambda t: b"this is not JSON\n",
-     "not an XGBoost JSON or UBJSON model (first bytes 74 68 69 73"),
+     "not an XGBoost JSON, UBJSON or binary model (first bytes 74 68 69 73"),
     ("badjson.json", lambda t: b"{\"learner\": nope}\n",
      "(line 1, column 16): not valid JSON: invalid token near 'nope'"),
     ("legacy.model", lambda t: b"binf" + bytes(60),

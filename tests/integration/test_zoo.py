@@ -216,7 +216,7 @@ def test_daemon_binary():
     rows = ref["rows"]
     want = np.asarray(ref["predict"], dtype=np.float32)
     with Inferd(workers=1, model=case["bin"]) as d:
-        name = "softprob.bin"
+        name = "softprob"
         st, body = d.json("POST", "/predict", {"instances": rows})
         assert st == 200, (st, body)
         same_f32("daemon softprob.bin", body["predictions"], want)
