@@ -50,7 +50,7 @@ static const struct config_key config_keys[] = {
 	{ "workers", CT_UINT, OFF(workers), 0, CONFIG_MAX_WORKERS, "0",
 	    "worker processes; 0 means one per online CPU" },
 	{ "model", CT_PATH, OFF(model), 0, 0, INFERD_DEFAULT_MODEL,
-	    "XGBoost model file (JSON or UBJSON)" },
+	    "XGBoost model file (JSON, UBJSON or binary)" },
 	{ "max_delay", CT_SECONDS, OFF(max_delay), 0, 3600, "10",
 	    "largest ?delay= a request may ask for, in seconds" },
 	{ "max_body_bytes", CT_SIZE, OFF(max_body_bytes), 1, 1 << 30,
