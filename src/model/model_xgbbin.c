@@ -60,6 +60,7 @@
 
 #define XGBBIN_RESAVE	"if XGBoost loads it, re-save it with " \
 	"save_model(\"model.json\")"
+#define XGBBIN_DAMAGED	"(a damaged file? " XGBBIN_RESAVE ")"
 
 /* Where the reader is in the file, and where its message goes. */
 struct xgbbin {
@@ -154,9 +155,8 @@ xgbbin_string(struct xgbbin *r, uint64_t max, const char *what)
 		return NULL;
 	if ((n = xgbbin_u64at(b)) > max) {
 		r->off -= 8;
-		xgbbin_fail(r, "%s: length %llu is over %llu (not an XGBoost "
-		    "model, or a damaged one)", what, (unsigned long long)n,
-		    (unsigned long long)max);
+		xgbbin_fail(r, "%s: length %llu is over %llu " XGBBIN_DAMAGED,
+		    what, (unsigned long long)n, (unsigned long long)max);
 		return NULL;
 	}
 	if ((b = xgbbin_block(r, (size_t)n, what)) == NULL)
@@ -169,7 +169,7 @@ xgbbin_string(struct xgbbin *r, uint64_t max, const char *what)
 	s[n] = '\0';
 	if (strlen(s) != n) {
 		r->off -= (size_t)n;
-		xgbbin_fail(r, "%s: holds a NUL byte", what);
+		xgbbin_fail(r, "%s: holds a NUL byte " XGBBIN_DAMAGED, what);
 		free(s);
 		return NULL;
 	}
@@ -200,7 +200,7 @@ xgbbin_floats(struct xgbbin *r, const char *what, size_t *countp)
 	n = xgbbin_u64at(b);
 	if (n > (r->len - r->off) / 4) {
 		xgbbin_fail(r, "%s: %llu values, but only %zu bytes are left "
-		    "(a damaged file?)", what, (unsigned long long)n,
+		    XGBBIN_DAMAGED, what, (unsigned long long)n,
 		    r->len - r->off);
 		return NULL;
 	}
@@ -321,7 +321,7 @@ xgbbin_gbtree(struct xgbbin *r)
 	    XGBBIN_NODE_SIZE + XGBBIN_STAT_SIZE + 4)) {
 		r->off -= XGBBIN_GBTREE_SIZE;
 		xgbbin_fail(r, "GBTreeModelParam.num_trees %d: negative or more "
-		    "trees than the file can hold (a damaged file?)", nt);
+		    "trees than the file can hold " XGBBIN_DAMAGED, nt);
 		return NULL;
 	}
 	if (npt < 0)
@@ -386,8 +386,8 @@ xgbbin_booster(struct xgbbin *r, const char *booster)
 		return gb;
 	}
 	if (strcmp(booster, "gbtree") != 0 && strcmp(booster, "dart") != 0) {
-		xgbbin_fail(r, "booster \"%s\" is not one of gbtree, dart, "
-		    "gblinear", booster);
+		xgbbin_fail(r, "booster \"%.64s\" is not one of gbtree, dart, "
+		    "gblinear " XGBBIN_DAMAGED, booster);
 		goto fail;
 	}
 	if ((model = xgbbin_gbtree(r)) == NULL)
@@ -438,7 +438,7 @@ xgbbin_attributes(struct xgbbin *r, json_t *attrs, json_t **objp)
 	if ((n = xgbbin_u64at(b)) > (r->len - r->off) / 16) {
 		r->off -= 8;
 		return xgbbin_fail(r, "%llu attributes, more than the %zu "
-		    "bytes left can hold (a damaged file?)",
+		    "bytes left can hold " XGBBIN_DAMAGED,
 		    (unsigned long long)n, r->len - r->off - 8);
 	}
 	for (i = 0; i < n; i++) {
@@ -584,7 +584,7 @@ xgbbin_parse(const void *buf, size_t len, const char *name, char *err,
 	ntarget = xgbbin_u32at(mp + 28);
 	if (nclass < 0) {
 		r.off -= XGBBIN_MPARAM_SIZE - 8;
-		xgbbin_fail(&r, "num_class %d is negative (a damaged file?)",
+		xgbbin_fail(&r, "num_class %d is negative " XGBBIN_DAMAGED,
 		    nclass);
 		goto fail;
 	}
