@@ -63,7 +63,7 @@ main_usage(int status)
 "  -l, --listen ADDR:PORT      inference HTTP server (default 0.0.0.0:8000)\n"
 "  -m, --metrics-listen ADDR:PORT  /metrics server (default 0.0.0.0:9180)\n"
 "  -w, --workers N             worker processes (default: online CPUs)\n"
-"      --model FILE            XGBoost model to serve (JSON or UBJSON)\n"
+"      --model FILE            XGBoost model to serve (JSON, UBJSON, binary)\n"
 "  -o, --option KEY=VALUE      set any configuration key\n"
 "  -t, --check                 check configuration and model, then exit\n"
 "  -h, --help                  show this help\n"

@@ -59,7 +59,8 @@ size_t		 model_ntrees(const struct model *);
 const char	*model_objective(const struct model *);
 /* "gbtree", "dart" or "gblinear". */
 const char	*model_booster(const struct model *);
-/* A name for the model: the file's base name without ".json" / ".ubj". */
+/* A name for the model: the file's base name without ".json", ".ubj",
+ * ".bin", ".model" or ".bst". */
 const char	*model_name(const struct model *);
 /* Hex SHA-256 of the model file's bytes (64 chars). */
 const char	*model_sha256(const struct model *);

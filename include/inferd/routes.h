@@ -29,6 +29,7 @@ struct model;
 	X(V2_VERSION_INFER, "/v2/models/{name}/versions/{version}/infer") \
 	X(V1_MODEL, "/v1/models/{name}")			\
 	X(V1_PREDICT, "/v1/models/{name}:predict")		\
+	X(V1_MODELS, "/v1/models")				\
 	X(OTHER, "other")
 
 enum routes_handler {

@@ -37,7 +37,7 @@
  * ids and labels, are the route table's (routes.h), which checks this
  * count; the segment only sizes its arrays by it.
  */
-#define SHM_NHANDLERS	14
+#define SHM_NHANDLERS	15
 
 /*
  * The status codes inferd answers with; anything else counts as 500.  499

@@ -120,7 +120,7 @@ static const struct config_key config_keys[] = {
 	    "before it is read no further" },
 	/* The model */
 	{ "model", CT_PATH, OFF(model), 0, 0, INFERD_DEFAULT_MODEL, CA_RELOAD,
-	    NULL, "XGBoost model file (JSON or UBJSON)" },
+	    NULL, "XGBoost model file (JSON, UBJSON or binary)" },
 	{ "max_model_bytes", CT_SIZE, OFF(max_model_bytes), 1,
 	    1099511627776.0, "1073741824", CA_RELOAD, NULL,
 	    "largest model file, in bytes (checked before it is read)" },

@@ -64,6 +64,8 @@ static void	routes_v1_model(struct routes *, struct conn_req *,
 		    const char *);
 static void	routes_v1_predict(struct routes *, struct conn_req *,
 		    const char *);
+static void	routes_v1_models(struct routes *, struct conn_req *,
+		    const char *);
 
 /*
  * The routes.  A path is either exact, or prefix, {name}, then (for a
@@ -121,6 +123,9 @@ static const struct routes_route {
 	{ .prefix = V1_MODELS, .suffix = "", .methods = M_GET | M_HEAD,
 	    .allow = "GET, HEAD", .handler = ROUTES_H_V1_MODEL,
 	    .fn = routes_v1_model },
+	{ .path = "/v1/models", .methods = M_GET | M_HEAD,
+	    .allow = "GET, HEAD", .handler = ROUTES_H_V1_MODELS,
+	    .fn = routes_v1_models },
 };
 
 #define ROUTES_N	(sizeof(routes_table) / sizeof(routes_table[0]))
@@ -508,6 +513,15 @@ routes_v1_predict(struct routes *rt, struct conn_req *r, const char *query)
 
 	if ((body = routes_infer(rt, r, INFER_V1)) != NULL)
 		conn_respond(r, 200, body);
+}
+
+/* KServe v1 list of models: the one model. */
+static void
+routes_v1_models(struct routes *rt, struct conn_req *r, const char *query)
+{
+	(void)query;
+
+	conn_respond(r, 200, routes_build(infer_format_v1_models, rt->model));
 }
 
 /* Whether the percent-encoded path segment name names the model mine. */

@@ -234,12 +234,15 @@ def _num_class(m):
 
 CORRUPT = [
     ("notjson.json", lambda t: b"this is not JSON\n",
-     "not an XGBoost JSON or UBJSON model (first bytes 74 68 69 73"),
+     "not an XGBoost JSON, UBJSON or binary model (first bytes 74 68 69 73"),
     ("badjson.json", lambda t: b"{\"learner\": nope}\n",
      "(line 1, column 16): not valid JSON: invalid token near 'nope'"),
     ("legacy.model", lambda t: b"binf" + bytes(60),
-     "deprecated binary format, which inferd does not read: load it with "
-     "XGBoost and re-save it with save_model(\"model.json\")"),
+     "XGBoost binary model, byte 4: truncated: LearnerModelParam needs 136 "
+     "bytes, 60 left"),
+    ("snapshot.bin", lambda t: b"CONFIG-offset:" + bytes(60),
+     "1.x raw snapshot (save_raw or pickle), which inferd does not read: "
+     "load it with XGBoost and re-save it with save_model(\"model.json\")"),
     ("truncated.json", lambda t: t[:len(t) // 2], "truncated JSON"),
     ("empty.json", lambda t: b"", "file is empty"),
     ("objective.json", _edit(_objective),

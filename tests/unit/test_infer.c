@@ -276,11 +276,27 @@ test_rows_by_name(void **state)
 	    "null, got an array");
 	parse_bad(INFER_PREDICT, "{\"instances\": [{\"age\": 1, \"age\": 2}]}",
 	    named, 400, "duplicate object key");
-	/* KServe v1: instances only */
+	/* KServe v1: instances or inputs, as KServe's servers read them */
 	parse_bad(INFER_V1, "{\"features\": [1, 2, 3]}", named, 400,
-	    "no \"instances\"; send {\"instances\"");
+	    "no \"instances\" or \"inputs\"; send {\"instances\"");
 	parse_bad(INFER_V1, "{\"instances\": 3}", named, 400, "instances: "
 	    "expected an array of rows, got a number");
+	parse_ok(INFER_V1, "{\"inputs\": [{\"bmi\": 1.5}, [1, 2, 3]]}", named,
+	    &b);
+	assert_int_equal(b.rows, 2);
+	assert_true(isnan(b.x[0]) && b.x[1] == 1.5f && b.x[5] == 3.0f);
+	free(b.x);
+	parse_bad(INFER_V1, "{\"inputs\": 3}", named, 400, "inputs: "
+	    "expected an array of rows, got a number");
+	parse_bad(INFER_V1, "{\"inputs\": []}", named, 400, "inputs: empty "
+	    "batch");
+	parse_bad(INFER_V1, "{\"inputs\": [[1, 2]]}", named, 400,
+	    "inputs[0]");
+	parse_bad(INFER_V1, "{\"inputs\": [[1, 2, 3]], \"instances\": "
+	    "[[1, 2, 3]]}", named, 400, "both \"instances\" and \"inputs\"");
+	/* /predict has no "inputs" */
+	parse_bad(INFER_PREDICT, "{\"inputs\": [[1, 2, 3]]}", named, 400,
+	    "no \"features\" or \"instances\"");
 }
 
 static void

@@ -115,6 +115,10 @@ test_fast_taken(void **state)
 		agree(instances[i], 0, 1);
 		agree(instances[i], 1, 1);
 	}
+	/* KServe v1's "inputs": fast for v1, not a /predict body */
+	agree("{\"inputs\":[[1,2,3],[null,0.5,-7e-3]]}", 1, 1);
+	agree("{\"inputs\":[[1,2,3],[null,0.5,-7e-3]]}", 0, 0);
+	agree("{ \"inputs\" : [ [1, 2, 3] ] }", 1, 1);
 }
 
 /* Bodies the fast path leaves to jansson: other shapes, errors. */
