@@ -422,8 +422,13 @@ def test_serving_workers_replaced_at_once():
             while d.sample("inferd_workers_alive") != 1:
                 assert time.monotonic() - t0 < 1, "not replaced at once"
                 time.sleep(0.01)
-            os.kill(d.worker_pids()[0], signal.SIGKILL)
-            time.sleep(0.02)
+            pid = d.worker_pids()[0]
+            os.kill(pid, signal.SIGKILL)
+            # Reaped (a zombie is still a child, and still counted alive
+            # until the master reaps it): only then is the next one new.
+            while pid in d.worker_pids():
+                assert time.monotonic() - t0 < 5, "not reaped"
+                time.sleep(0.005)
         t0 = time.monotonic()
         while d.sample("inferd_workers_alive") != 1:
             assert time.monotonic() - t0 < 1, "not replaced at once"
