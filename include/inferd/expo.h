@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "inferd/procstat.h"
+
 struct evbuffer;
 struct shm_snapshot;
 
@@ -95,14 +97,6 @@ struct expo_family {
 
 extern const struct expo_family expo_families[EXPO_NFAMILIES];
 
-/* The master's and its workers' resources, summed (see procstat.h). */
-struct expo_process {
-	double		 cpu_seconds;
-	double		 resident_bytes;
-	double		 virtual_bytes;
-	double		 open_fds;
-	double		 max_fds;
-};
 
 /* Everything a scrape shows: the workers' aggregate and the master's own. */
 struct expo_metrics {
@@ -123,7 +117,7 @@ struct expo_metrics {
 	uint64_t	 reload_failures_config;	/* SIGHUP, bad file */
 	uint64_t	 reload_failures_model;		/* SIGHUP, bad model */
 	double		 start_time;		/* Unix seconds */
-	struct expo_process proc;
+	struct procstat	 proc;		/* master and workers, summed */
 	const char	*version;
 	const char	*model_name;
 	const char	*model_sha256;

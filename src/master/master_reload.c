@@ -123,9 +123,11 @@ mreload_loaded(struct model *model, const char *err, void *arg)
 	char		 note[512];
 	int		 applied = 0;
 
+	/* The thread has been joined: forks are safe again.  Workers of a
+	 * new generation replace the ones held meanwhile. */
 	r->loader = NULL;
-	mworkers_release_forks(r->w);
 	if (r->stopping) {
+		mworkers_release_forks(r->w);
 		model_free(model);
 		return;
 	}
@@ -136,6 +138,7 @@ mreload_loaded(struct model *model, const char *err, void *arg)
 	else
 		log_warnx("reload: %s; keeping model %s and the running "
 		    "configuration", err, model_name(r->gen->model));
+	mworkers_release_forks(r->w);
 	if (!applied)
 		r->failures[MRELOAD_MODEL]++;
 	notify_send("READY=1");

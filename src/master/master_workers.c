@@ -285,6 +285,9 @@ mworkers_start_generation(struct mworkers *w, const struct master_gen *gen)
 	unsigned	i;
 	int		old;
 
+	/* A generation starts once its model is loaded: no thread runs, and
+	 * its workers take the place of any fork held meanwhile. */
+	w->forks_held = 0;
 	w->gen = gen;
 	for (i = 0; i < w->nls; i++) {
 		old = w->ls[i].cur;

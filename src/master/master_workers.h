@@ -80,6 +80,8 @@ void	 mworkers_start(struct mworkers *);
 /*
  * A new generation: a worker of gen starts on every listener slot, and the
  * workers of earlier generations are told to drain (SIGTERM) and retire.
+ * Called with no other thread running; forks held are dropped (the new
+ * workers take their place).
  */
 void	 mworkers_start_generation(struct mworkers *,
 	    const struct master_gen *gen);

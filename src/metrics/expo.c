@@ -272,7 +272,7 @@ expo_write(struct evbuffer *out, enum expo_format fmt,
 	const char *build[2] = { "version", m->version };
 	const char *model[6] = { "name", m->model_name, "sha256",
 	    m->model_sha256, "objective", m->model_objective };
-	const struct expo_process *p = &m->proc;
+	const struct procstat *p = &m->proc;
 
 	if (expo_histograms(out, fmt, m->snap) == -1 ||
 	    expo_requests(out, fmt, m) == -1 ||

@@ -285,7 +285,7 @@ int
 expo_pb_write(struct evbuffer *out, const struct expo_metrics *em)
 {
 	const struct shm_snapshot *s = em->snap;
-	const struct expo_process *p = &em->proc;
+	const struct procstat *p = &em->proc;
 	const char *build[2] = { "version", em->version };
 	const char *model[6] = { "name", em->model_name, "sha256",
 	    em->model_sha256, "objective", em->model_objective };

@@ -37,6 +37,14 @@ _SYSLOG = re.compile(r"^<(\d+)>.*? inferd\[(\d+)\]: (.*)$")
 LOCAL3, INFO, WARNING = 19, 6, 4
 
 
+def metrics(port):
+    """The text exposition of the metrics port."""
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                timeout=10) as r:
+        return r.read().decode()
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -96,6 +104,12 @@ def test_syslog_master_and_workers():
         master = m[2]
         assert master == proc.pid, (m, proc.pid)
         log.wait(r"^http listening on 127\.0\.0\.1:%d$" % port)
+        # Both workers serving (their handlers set) before a reload.
+        deadline = time.monotonic() + 30
+        while not re.search(r"^inferd_workers_alive 2$", metrics(mport),
+                            re.M):
+            assert time.monotonic() < deadline, log.msgs
+            time.sleep(0.05)
         # A reload: its workers start, the old ones drain and say so
         # (debug) from their own pids, over their own connections to
         # /dev/log (the inherited one was closed with the other

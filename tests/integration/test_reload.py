@@ -136,6 +136,18 @@ def test_scrape_during_big_model_reload():
             n = len(d.lines)
             t0 = time.monotonic()
             d.proc.send_signal(signal.SIGHUP)
+            # No fork while the loader thread runs: a worker killed now
+            # is replaced only once the model is loaded, by the new
+            # generation's worker.
+            d.wait_log(r"reload: configuration", start=n)
+            old = d.worker_pids()
+            assert len(old) == 1, old
+            os.kill(old[0], signal.SIGKILL)
+            d.wait_log(r"worker 0 \(pid %d\) killed by signal 9" % old[0],
+                       start=n)
+            held = d.worker_pids()
+            loading = not any("reload: model big" in l for l in d.lines[n:])
+            assert held == [] or not loading, (held, d.log)
             lat = []
             while not any("reload: model big" in l for l in d.lines[n:]):
                 assert time.monotonic() - t0 < 300, d.log
@@ -162,6 +174,11 @@ def test_scrape_during_big_model_reload():
             s = d.samples()
             assert any(k[0] == "inferd_model_info" and
                        dict(k[1])["name"] == "big" for k in s)
+            deadline = time.monotonic() + 20
+            while d.sample("inferd_workers_alive") != 1:
+                assert time.monotonic() < deadline, d.log
+                time.sleep(0.05)
+            assert d.sample("inferd_worker_restarts_total") == 1
     finally:
         shutil.rmtree(tmp)
 
