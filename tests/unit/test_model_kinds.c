@@ -231,6 +231,9 @@ test_gblinear(void **state)
 	    "multi:softmax"), NULL);
 	assert_true(predict1(m, 1, 0) == 0);
 	assert_true(predict1(m, -1, 0) == 1);
+	/* a tie goes to the first class, as XGBoost's FindMaxIndex */
+	assert_true(predict1(m, 0, 0) == 0);
+	assert_true(predict1(m, NAN, 0) == 0);
 	model_free(m);
 	m = load(write_model("", "{\"name\":\"gblinear\",\"model\":{"
 	    "\"weights\":[1,-1,0,0,0,0]}}", "0.5", "2", "1",
