@@ -365,6 +365,17 @@ def run(tests):
     its first line to stdout as a diagnostic.  A crash before the end
     leaves the plan unfulfilled, which the TAP driver reports as an error.
     """
+    # INFERD_TEST_ONLY="test_x.py:test_a test_x.py:test_b ...": of this
+    # file, run only those (tests/mutate runs the cases that catch a bug).
+    me = os.path.basename(sys.argv[0])
+    only = {c for f, _, c in (w.partition(":") for w in
+                              os.environ.get("INFERD_TEST_ONLY", "").split())
+            if f == me and c}
+    if only:
+        unknown = only - {t.__name__ for t in tests}
+        assert not unknown, "INFERD_TEST_ONLY: no test %s in %s" % (
+            ", ".join(sorted(unknown)), me)
+        tests = [t for t in tests if t.__name__ in only]
     print("1..%d" % len(tests))
     sys.stdout.flush()
     failed = 0

@@ -177,6 +177,40 @@ test_integers_strict(void **state)
 	assert_int_equal(cfg.max_body_bytes, 1073741824);
 }
 
+/* Seconds: both ends of a key's range are allowed, a hair beyond is not. */
+static void
+test_seconds_bounds(void **state)
+{
+	static const struct { const char *key, *value; int ok; } cases[] = {
+		{ "max_delay", "3600", 0 }, { "max_delay", "0", 0 },
+		{ "max_delay", "3600.001", -1 }, { "max_delay", "-0.001", -1 },
+		{ "worker_stall_timeout", "0.1", 0 },
+		{ "worker_stall_timeout", "3600", 0 },
+		{ "worker_stall_timeout", "0.099", -1 },
+		{ "keepalive_timeout", "3600", 0 },
+		{ "header_timeout", "0.001", 0 },
+		{ "header_timeout", "0.0009", -1 },
+	};
+	struct config	cfg;
+	char		err[256];
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_defaults(&cfg);
+		err[0] = '\0';
+		if (config_set(&cfg, cases[i].key, cases[i].value, "o", err,
+		    sizeof(err)) != cases[i].ok)
+			fail_msg("%s = %s: %s, want %s (%s)", cases[i].key,
+			    cases[i].value, cases[i].ok ? "accepted" : "refused",
+			    cases[i].ok ? "refused" : "accepted", err);
+	}
+	config_defaults(&cfg);
+	assert_int_equal(config_set(&cfg, "max_delay", "3600", "o", err,
+	    sizeof(err)), 0);
+	assert_true(cfg.max_delay == 3600);
+}
+
 /* Ports are decimal digits from 0 to 65535. */
 static void
 test_port_strict(void **state)
@@ -448,6 +482,7 @@ main(void)
 		cmocka_unit_test(test_parse_file),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_integers_strict),
+		cmocka_unit_test(test_seconds_bounds),
 		cmocka_unit_test(test_port_strict),
 		cmocka_unit_test(test_buckets_limit),
 		cmocka_unit_test(test_command_line_origin),

@@ -194,6 +194,27 @@ test_categorical_set_bound(void **state)
 	model_free(m);
 }
 
+/*
+ * The sigmoid as XGBoost's common::Sigmoid: the exponent clamped at 88.7
+ * (expf stays finite) and 1e-16 in the denominator, in float32.  A very
+ * negative margin gives a tiny positive number, not 0.
+ */
+static void
+test_sigmoid_clamp(void **state)
+{
+	struct model	*m;
+	double		 want = (double)(1.0f / (expf(88.7f) + 1.0f + 1e-16f));
+
+	(void)state;
+	m = load(write_model("", GBTREE("[0]", STUMP("0.5", "-100", "100")),
+	    "0.5", "0", "1", "binary:logistic"), NULL);
+	assert_true(want > 0);
+	if (predict1(m, 0, 0) != want)
+		fail_msg("sigmoid(-100): %a, want %a", predict1(m, 0, 0), want);
+	assert_true(predict1(m, 1, 0) == 1.0);
+	model_free(m);
+}
+
 static void
 test_dart_weights(void **state)
 {
@@ -231,6 +252,9 @@ test_gblinear(void **state)
 	    "multi:softmax"), NULL);
 	assert_true(predict1(m, 1, 0) == 0);
 	assert_true(predict1(m, -1, 0) == 1);
+	/* a tie goes to the first class, as XGBoost's FindMaxIndex */
+	assert_true(predict1(m, 0, 0) == 0);
+	assert_true(predict1(m, NAN, 0) == 0);
 	model_free(m);
 	m = load(write_model("", "{\"name\":\"gblinear\",\"model\":{"
 	    "\"weights\":[1,-1,0,0,0,0]}}", "0.5", "2", "1",
@@ -406,6 +430,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_categorical_rule),
 		cmocka_unit_test(test_categorical_set_bound),
+		cmocka_unit_test(test_sigmoid_clamp),
 		cmocka_unit_test(test_dart_weights),
 		cmocka_unit_test(test_gblinear),
 		cmocka_unit_test(test_exp_hinge_quantile),
