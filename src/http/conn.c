@@ -60,6 +60,8 @@
 #define CONN_DATE_LEN		30	/* "Sun, 06 Nov 1994 08:49:37 GMT" */
 #define CONN_READ_CHUNK		(16384 - 128) /* bytes of one recvmsg(2): a
 					   16 KiB evbuffer chain, header included */
+#define CONN_READ_SMALL		(4096 - 64) /* outside a body: a 4 KiB
+					   chain, as a trickled head needs */
 #define CONN_READ_TURN		(256 * 1024) /* bytes read per event */
 #define CONN_BODY_WANT		65536	/* input buffered while in a body */
 #define CONN_CHUNK_LINE		1024	/* bytes of a chunk-size line */
@@ -1369,7 +1371,7 @@ conn_read(struct conn *c)
 	struct msghdr		 msg;
 	struct cmsghdr		*cm;
 	struct timespec		 kts, ts;
-	size_t			 want, got = 0, left;
+	size_t			 want, got = 0, left, asked;
 	ssize_t			 n;
 	int			 nv, i, have;
 
@@ -1386,7 +1388,8 @@ conn_read(struct conn *c)
 			nv = 1;
 		} else {
 			if ((nv = evbuffer_reserve_space(c->in,
-			    CONN_READ_CHUNK, v, 2)) <= 0) {
+			    c->state == CS_BODY ? CONN_READ_CHUNK :
+			    CONN_READ_SMALL, v, 2)) <= 0) {
 				c->dead = 1;
 				return;
 			}
@@ -1422,6 +1425,8 @@ conn_read(struct conn *c)
 		got += (size_t)n;
 		if (c->state == CS_LINGER)
 			continue;
+		for (asked = 0, i = 0; i < nv; i++)
+			asked += iov[i].iov_len;
 		for (left = (size_t)n, i = 0; i < nv; i++) {
 			if (v[i].iov_len > left)
 				v[i].iov_len = left;
@@ -1453,6 +1458,12 @@ conn_read(struct conn *c)
 					c->cwait += w;
 			}
 			c->dry = (struct timespec){ 0, 0 };
+		}
+		if ((size_t)n < asked) {
+			/* A short read: the kernel held no more.  No need
+			 * for the recvmsg that would say EAGAIN. */
+			c->drained = conn_now();
+			return;
 		}
 	}
 }
