@@ -68,6 +68,8 @@
 #define CONN_RX_RING		8	/* reads whose receive times we keep */
 #define CONN_HEADER_MAX		8192	/* bytes of one added header */
 #define CONN_TRIM_DELAY		1.0	/* seconds from a close to malloc_trim */
+#define CONN_TRIM_BODIES	(1 << 20) /* bodies held that make it worth it */
+#define CONN_TRIM_CONNS		256	/* open connections that make it worth it */
 
 enum conn_state {
 	CS_HEAD,		/* reading a request head */
@@ -181,6 +183,8 @@ struct conn_set {
 	TAILQ_HEAD(, conn_req)	  requests;	/* every request not freed */
 	LIST_HEAD(, conn)	  conns;
 	struct event		 *ev_trim;	/* memory back after closes */
+	int			  trim_due;	/* much was held since the last */
+	unsigned		  nconns;	/* open */
 	/* The Date header of the current second (conn_date). */
 	time_t			  date_sec;
 	char			  date[CONN_DATE_LEN];
@@ -1082,6 +1086,8 @@ conn_reserve(struct conn_req *r, uint64_t n)
 		return -1;
 	set->body_bytes += (size_t)n;
 	r->reserved += (size_t)n;
+	if (set->body_bytes >= CONN_TRIM_BODIES)
+		set->trim_due = 1;
 	return 0;
 }
 
@@ -1498,23 +1504,28 @@ conn_free(struct conn *c)
 	close(c->fd);
 	free(c);
 	guard_release(set->guard);
-	if (set->ev_trim != NULL && !evtimer_pending(set->ev_trim, NULL))
+	set->nconns--;
+	if (set->trim_due && set->ev_trim != NULL &&
+	    !evtimer_pending(set->ev_trim, NULL))
 		conn_arm(set->ev_trim, CONN_TRIM_DELAY);
 }
 
 /*
  * A second after connections closed: give the memory they held back to
  * the system.  glibc keeps freed chunks below the top of its heaps (a
- * flood's buffers, 300 bodies held open) resident until malloc_trim;
- * once a second at most costs nothing measurable.
+ * flood's buffers, 300 bodies held open) resident until malloc_trim.
+ * Only after much was held (CONN_TRIM_BODIES of bodies, CONN_TRIM_CONNS
+ * connections), at most once a second: a trim walks every arena.
  */
 static void
 conn_trim(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn_set	*set = arg;
+
 	(void)fd;
 	(void)what;
-	(void)arg;
 
+	set->trim_due = 0;
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
@@ -1712,6 +1723,8 @@ conn_accept(int fd, const struct sockaddr *sa, socklen_t salen, void *arg)
 		c->port = ntohs(in6->sin6_port);
 	}
 	LIST_INSERT_HEAD(&set->conns, c, entry);
+	if (++set->nconns >= CONN_TRIM_CONNS)
+		set->trim_due = 1;
 	conn_arm(c->rtimer, set->p.header_timeout);
 	conn_settle(c);
 }
