@@ -26,11 +26,12 @@ enum expo_format {
  */
 #define EXPO_FAMILIES(X)						\
 	X(LATENCY, "prediction_latency_seconds", "histogram",		\
-	    "Time from the arrival of a valid inference request "	\
+	    "Time from the kernel's receipt of the first byte of a "	\
+	    "valid inference request "					\
 	    "(/predict, /v1/models/{name}:predict, "			\
-	    "/v2/models/{name}[/versions/{version}]/infer) to its "	\
-	    "response, "							\
-	    "requested delay included. Observed for responses 2xx and "	\
+	    "/v2/models/{name}[/versions/{version}]/infer) to the "	\
+	    "write of its response, less the time spent waiting for "	\
+	    "the client's bytes; requested delay included. Observed for responses 2xx and "	\
 	    "5xx and for 499 (the client left first); never for client " \
 	    "errors 4xx, which inferd_http_requests_total counts.")	\
 	X(COMPUTE, "inferd_model_compute_seconds", "histogram",	\

@@ -60,12 +60,16 @@
 #define CONN_DATE_LEN		30	/* "Sun, 06 Nov 1994 08:49:37 GMT" */
 #define CONN_READ_CHUNK		(16384 - 128) /* bytes of one recvmsg(2): a
 					   16 KiB evbuffer chain, header included */
+#define CONN_READ_SMALL		(4096 - 64) /* outside a body: a 4 KiB
+					   chain, as a trickled head needs */
 #define CONN_READ_TURN		(256 * 1024) /* bytes read per event */
 #define CONN_BODY_WANT		65536	/* input buffered while in a body */
 #define CONN_CHUNK_LINE		1024	/* bytes of a chunk-size line */
 #define CONN_RX_RING		8	/* reads whose receive times we keep */
 #define CONN_HEADER_MAX		8192	/* bytes of one added header */
 #define CONN_TRIM_DELAY		1.0	/* seconds from a close to malloc_trim */
+#define CONN_TRIM_BODIES	(1 << 20) /* bodies held that make it worth it */
+#define CONN_TRIM_CONNS		256	/* open connections that make it worth it */
 
 enum conn_state {
 	CS_HEAD,		/* reading a request head */
@@ -179,6 +183,8 @@ struct conn_set {
 	TAILQ_HEAD(, conn_req)	  requests;	/* every request not freed */
 	LIST_HEAD(, conn)	  conns;
 	struct event		 *ev_trim;	/* memory back after closes */
+	int			  trim_due;	/* much was held since the last */
+	unsigned		  nconns;	/* open */
 	/* The Date header of the current second (conn_date). */
 	time_t			  date_sec;
 	char			  date[CONN_DATE_LEN];
@@ -1080,6 +1086,8 @@ conn_reserve(struct conn_req *r, uint64_t n)
 		return -1;
 	set->body_bytes += (size_t)n;
 	r->reserved += (size_t)n;
+	if (set->body_bytes >= CONN_TRIM_BODIES)
+		set->trim_due = 1;
 	return 0;
 }
 
@@ -1369,7 +1377,7 @@ conn_read(struct conn *c)
 	struct msghdr		 msg;
 	struct cmsghdr		*cm;
 	struct timespec		 kts, ts;
-	size_t			 want, got = 0, left;
+	size_t			 want, got = 0, left, asked;
 	ssize_t			 n;
 	int			 nv, i, have;
 
@@ -1386,7 +1394,8 @@ conn_read(struct conn *c)
 			nv = 1;
 		} else {
 			if ((nv = evbuffer_reserve_space(c->in,
-			    CONN_READ_CHUNK, v, 2)) <= 0) {
+			    c->state == CS_BODY ? CONN_READ_CHUNK :
+			    CONN_READ_SMALL, v, 2)) <= 0) {
 				c->dead = 1;
 				return;
 			}
@@ -1422,6 +1431,8 @@ conn_read(struct conn *c)
 		got += (size_t)n;
 		if (c->state == CS_LINGER)
 			continue;
+		for (asked = 0, i = 0; i < nv; i++)
+			asked += iov[i].iov_len;
 		for (left = (size_t)n, i = 0; i < nv; i++) {
 			if (v[i].iov_len > left)
 				v[i].iov_len = left;
@@ -1453,6 +1464,12 @@ conn_read(struct conn *c)
 					c->cwait += w;
 			}
 			c->dry = (struct timespec){ 0, 0 };
+		}
+		if ((size_t)n < asked) {
+			/* A short read: the kernel held no more.  No need
+			 * for the recvmsg that would say EAGAIN. */
+			c->drained = conn_now();
+			return;
 		}
 	}
 }
@@ -1487,23 +1504,28 @@ conn_free(struct conn *c)
 	close(c->fd);
 	free(c);
 	guard_release(set->guard);
-	if (set->ev_trim != NULL && !evtimer_pending(set->ev_trim, NULL))
+	set->nconns--;
+	if (set->trim_due && set->ev_trim != NULL &&
+	    !evtimer_pending(set->ev_trim, NULL))
 		conn_arm(set->ev_trim, CONN_TRIM_DELAY);
 }
 
 /*
  * A second after connections closed: give the memory they held back to
  * the system.  glibc keeps freed chunks below the top of its heaps (a
- * flood's buffers, 300 bodies held open) resident until malloc_trim;
- * once a second at most costs nothing measurable.
+ * flood's buffers, 300 bodies held open) resident until malloc_trim.
+ * Only after much was held (CONN_TRIM_BODIES of bodies, CONN_TRIM_CONNS
+ * connections), at most once a second: a trim walks every arena.
  */
 static void
 conn_trim(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn_set	*set = arg;
+
 	(void)fd;
 	(void)what;
-	(void)arg;
 
+	set->trim_due = 0;
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
@@ -1701,6 +1723,8 @@ conn_accept(int fd, const struct sockaddr *sa, socklen_t salen, void *arg)
 		c->port = ntohs(in6->sin6_port);
 	}
 	LIST_INSERT_HEAD(&set->conns, c, entry);
+	if (++set->nconns >= CONN_TRIM_CONNS)
+		set->trim_due = 1;
 	conn_arm(c->rtimer, set->p.header_timeout);
 	conn_settle(c);
 }

@@ -6,6 +6,7 @@ parsed as a request; a body on any method is read by its framing, never
 parsed as a request; HEAD is answered like GET without the body on every
 route of both ports; pipelined requests are answered in order."""
 
+import gzip
 import json
 import os
 import socket
@@ -231,8 +232,13 @@ def head_matches_get(port, path):
     (gs, gh, gb), (hs, hh, hb) = rs
     assert gs == hs, (path, gs, hs)
     assert hb == b"", (path, raw)
-    assert hh["content-length"] == gh["content-length"] == str(len(gb)), \
-        (path, gh, hh)
+    assert gh["content-length"] == str(len(gb)), (path, gh)
+    if path == b"/metrics":
+        # Two scrapes differ by a few figures (counts, CPU seconds).
+        assert abs(int(hh["content-length"]) - len(gb)) < len(gb) // 20, \
+            (path, gh, hh)
+    else:
+        assert hh["content-length"] == gh["content-length"], (path, gh, hh)
     assert hh["content-type"] == gh["content-type"], (path, gh, hh)
     assert raw.endswith(b"\r\n\r\n"), (path, raw[-50:])
     return gs
@@ -291,8 +297,36 @@ def test_expect_continue():
         s.close()
 
 
+def test_metrics_gzip():
+    """/metrics honours Accept-Encoding: gzip, as Prometheus asks."""
+    with Inferd(workers=1) as d:
+        st, hdrs, data = d.request("GET", "/metrics", port=d.metrics_port,
+                                   headers={"Accept-Encoding": "gzip"})
+        assert st == 200 and hdrs.get("content-encoding") == "gzip", hdrs
+        assert hdrs.get("vary") == "Accept-Encoding", hdrs
+        text = gzip.decompress(data).decode()
+        assert "prediction_latency_seconds_count" in text
+        assert len(data) < len(text) / 3, (len(data), len(text))
+        for ae in [None, "gzip;q=0", "identity", "br"]:
+            st, hdrs, data = d.request(
+                "GET", "/metrics", port=d.metrics_port,
+                headers={"Accept-Encoding": ae} if ae else {})
+            assert st == 200 and "content-encoding" not in hdrs, (ae, hdrs)
+            assert b"prediction_latency_seconds_count" in data
+        # The protobuf format compresses too.
+        st, hdrs, data = d.request(
+            "GET", "/metrics", port=d.metrics_port,
+            headers={"Accept-Encoding": "deflate, gzip",
+                     "Accept": "application/vnd.google.protobuf; "
+                     "proto=io.prometheus.client.MetricFamily; "
+                     "encoding=delimited"})
+        assert hdrs.get("content-encoding") == "gzip", hdrs
+        assert b"prediction_latency_seconds" in gzip.decompress(data)
+
+
 if __name__ == "__main__":
     run([test_ambiguous_framing, test_malformed_chunks,
          test_chunked_body_served, test_body_on_any_method_is_never_a_request,
          test_other_refusals, test_head_on_every_route,
-         test_pipelined_in_order, test_expect_continue])
+         test_pipelined_in_order, test_expect_continue,
+         test_metrics_gzip])

@@ -15,7 +15,13 @@ import time
 
 sys.path.insert(0, os.path.join(os.environ.get("INFERD_SRCDIR", "."),
                                 "tests", "lib"))
-from harness import Inferd, note, run  # noqa: E402
+from harness import BIN, Inferd, note, run  # noqa: E402
+
+# Under AddressSanitizer freed memory sits in its quarantine (256 MB): the
+# attacks still run and their closes and refusals are checked, but
+# resident sizes say nothing there.
+with open(BIN, "rb") as _f:
+    ASAN = b"__asan_init" in _f.read()
 
 MiB = 1 << 20
 KiB = 1 << 10
@@ -86,7 +92,7 @@ def test_pipelining_flood():
         note("pipelining flood: %d bytes sent, worker grew %.1f MiB at "
              "peak, closed after %s s" % (sent, (peak - base) / MiB,
                                           closed and round(closed, 1)))
-        assert peak - base < per_conn() + SLACK, (base, peak)
+        assert ASAN or peak - base < per_conn() + SLACK, (base, peak)
         assert closed is not None and closed < 3 + 3, closed
         st, _ = d.json("GET", "/predict")
         assert st == 200
@@ -99,10 +105,10 @@ def test_pipelining_flood():
         note("metrics flood: %d bytes sent, master grew %.1f MiB, closed "
              "after %s s" % (sent, (mpeak - mbase) / MiB,
                              closed and round(closed, 1)))
-        assert status(mpid, "VmHWM") - mbase < \
+        assert ASAN or status(mpid, "VmHWM") - mbase < \
             per_conn(response=64 * KiB, depth=2) + SLACK
         assert closed is not None and closed < 10 + 3, closed
-        assert settle_rss(mpid, mbase + SLACK) <= mbase + SLACK
+        assert ASAN or settle_rss(mpid, mbase + SLACK) <= mbase + SLACK
 
 
 def test_burst_reader():
@@ -148,8 +154,10 @@ def test_burst_reader():
              (closed and round(closed, 1), (peak - base) / MiB))
         # The client sees the close only once it has read what the kernel
         # still held for it (several bursts): loose; evhttp kept it 40 s.
-        assert closed is not None and closed < 3 + 9, closed
-        assert peak - base < per_conn() + SLACK, (base, peak)
+        # (Under ASan the worker is too slow to keep the kernel's buffer
+        # full: the client then reads all there is, and is served.)
+        assert ASAN or (closed is not None and closed < 3 + 9), closed
+        assert ASAN or peak - base < per_conn() + SLACK, (base, peak)
 
 
 def test_bodies_held_open():
@@ -194,7 +202,7 @@ def test_bodies_held_open():
              "MiB; bound %.1f MiB), %d refused 503" %
              ((held - base) / MiB, (peak - base) / MiB, bound / MiB,
               refused))
-        assert peak - base < bound, (base, peak, bound)
+        assert ASAN or peak - base < bound, (base, peak, bound)
         assert refused >= n - 32 - 2, statuses
         assert set(statuses) <= {503}, statuses
         for s in socks:
@@ -202,7 +210,7 @@ def test_bodies_held_open():
         after = settle_rss(pid, base + SLACK)
         note("after they closed: worker %.1f MiB above rest" %
              ((after - base) / MiB))
-        assert after <= base + SLACK, (base, after)
+        assert ASAN or after <= base + SLACK, (base, after)
         # The 503s are counted (handler other), as resource exhaustion.
         assert d.sample("inferd_http_requests_total", handler="other",
                         code="503") == refused
