@@ -115,12 +115,16 @@ def test_busy_workers_do_not_stall():
     ns = TimedNotify(os.path.join(tmp, "notify"))
     try:
         import threading
-        with Inferd(workers=2, options={"worker_stall_timeout": "0.4"},
+        # A loop blocked for the 1.5 s delay would miss a 1 s deadline;
+        # 1 s (not less) leaves room for a machine so loaded that a nice
+        # worker waits for the CPU (1.8 s was seen at load 20 on 2 cores
+        # with 0.4 s).
+        with Inferd(workers=2, options={"worker_stall_timeout": "1"},
                     env={"NOTIFY_SOCKET": ns.sock.getsockname(),
                          "WATCHDOG_USEC": "100000"}) as d:
             ns.expect("READY=1")
             threads = [threading.Thread(target=d.request,
-                                        args=("GET", "/predict?delay=1.5"))
+                                        args=("GET", "/predict?delay=2.5"))
                        for _ in range(8)]
             for t in threads:
                 t.start()
