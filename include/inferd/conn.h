@@ -80,8 +80,14 @@ struct conn_req;
 
 /* Route and answer a request; arg as given to conn_set_new. */
 typedef void	(*conn_route_cb)(struct conn_req *, void *arg);
-/* A request was freed; arg as given to conn_set_new. */
-typedef void	(*conn_done_cb)(void *arg);
+/*
+ * A request is done and about to be freed: answered and written (its
+ * timeline's written is set), or its client left (conn_req_status says
+ * 499), or its connection closed before it was complete (never counted;
+ * status 0).  Every accessor works on it; it must not be answered or
+ * kept.  The place for an access log.  arg as given to conn_set_new.
+ */
+typedef void	(*conn_done_cb)(const struct conn_req *, void *arg);
 
 /*
  * A server on base accepting on the listening socket fd (taken over,
@@ -128,6 +134,9 @@ unsigned	 conn_req_port(const struct conn_req *);
  * response handed to the kernel so far. */
 uint64_t	 conn_req_bytes_in(const struct conn_req *);
 uint64_t	 conn_req_bytes_out(const struct conn_req *);
+/* The status counted for the request (0 until it is answered; 499 when
+ * its client left). */
+int		 conn_req_status(const struct conn_req *);
 /* The request's timeline (timeline.h). */
 const struct timeline *conn_req_timeline(const struct conn_req *);
 

@@ -421,9 +421,9 @@ conn_req_finish(struct conn_req *r)
 
 	conn_record(r);
 	TAILQ_REMOVE(&set->requests, r, entry);
-	conn_req_free(r);
 	if (set->done != NULL)
-		set->done(set->arg);
+		set->done(r, set->arg);
+	conn_req_free(r);
 }
 
 unsigned
@@ -496,6 +496,12 @@ conn_req_bytes_out(const struct conn_req *r)
 	done = r->conn->out_done;
 	return done <= r->out_start ? 0 : (done >= r->out_end ?
 	    r->out_end : done) - r->out_start;
+}
+
+int
+conn_req_status(const struct conn_req *r)
+{
+	return r->started ? r->status : 0;
 }
 
 const struct timeline *

@@ -111,8 +111,10 @@ worker_maybe_exit(void *arg)
 
 /* A request is finished (conn's callback). */
 static void
-worker_request_done(void *arg)
+worker_request_done(const struct conn_req *r, void *arg)
 {
+	(void)r;
+
 #ifdef INFERD_TEST_FAULTS
 	worker_fault_count(arg);
 #endif

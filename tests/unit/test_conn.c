@@ -38,7 +38,10 @@ struct server {
 	struct conn_set		*set;
 	int			 port;
 	int			 routed;
-	struct timeline		 tl;		/* of the last request done */
+	struct timeline		 tl;		/* of the last request routed */
+	int			 done_status;	/* of the last request done */
+	int			 done_written;	/* it was written */
+	uint64_t		 done_in, done_out;
 	char			 seen[512];	/* what the route saw */
 };
 
@@ -64,6 +67,18 @@ route(struct conn_req *r, void *arg)
 	conn_respond(r, 200, reply_json_new("{\"ok\":true}"));
 }
 
+/* A request is done: what an access log would see. */
+static void
+done(const struct conn_req *r, void *arg)
+{
+	struct server	*s = arg;
+
+	s->done_status = conn_req_status(r);
+	s->done_written = timeline_set(&conn_req_timeline(r)->written);
+	s->done_in = conn_req_bytes_in(r);
+	s->done_out = conn_req_bytes_out(r);
+}
+
 static int
 setup(void **state)
 {
@@ -87,7 +102,7 @@ setup(void **state)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
 	srv.port = ntohs(sin.sin_port);
 	srv.base = event_base_new();
-	srv.set = conn_set_new(srv.base, fd, &p, NULL, NULL, 0, route, NULL,
+	srv.set = conn_set_new(srv.base, fd, &p, NULL, NULL, 0, route, done,
 	    &srv);
 	assert_non_null(srv.set);
 	return 0;
@@ -174,6 +189,10 @@ test_accessors(void **state)
 	assert_non_null(strstr(out, "\r\nContent-Length: 12\r\n"));
 	assert_non_null(strstr(out, "{\"ok\":true}\n"));
 	assert_int_equal(closed, 0);
+	assert_int_equal(srv.done_status, 200);
+	assert_true(srv.done_written);
+	assert_int_equal(srv.done_in, 66 + 5);
+	assert_int_equal(srv.done_out, strlen(out));
 	close(fd);
 }
 
