@@ -87,4 +87,19 @@ int		 model_trees_note(const struct model *, char *note, size_t len);
 void		 model_predict(const struct model *, const float *x, size_t nrows,
 		    double *out);
 
+/*
+ * A LightGBM model compares double feature values with double thresholds:
+ * model_wants_double says so, and model_predict_double takes the rows as
+ * doubles (the request's numbers unrounded), so the answers equal
+ * LightGBM's predict on a float64 array.  raw: the sum of the trees, as
+ * LightGBM's predict(raw_score=True) (model_has_raw: the model has such a
+ * score; for other models raw is ignored).  A model that computes in
+ * float32 rounds x to float32 first.  Cannot fail but for memory on that
+ * last path (the outputs are then NaN).
+ */
+int		 model_wants_double(const struct model *);
+int		 model_has_raw(const struct model *);
+void		 model_predict_double(const struct model *, const double *x,
+		    size_t nrows, double *out, int raw);
+
 #endif /* INFERD_MODEL_H */

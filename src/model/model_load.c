@@ -20,6 +20,7 @@
 #include "inferd/model.h"
 #include "model/model_build.h"
 #include "model/model_impl.h"
+#include "model/model_lgbm.h"
 #include "model/modelfmt.h"
 #include "inferd/readfile.h"
 
@@ -60,7 +61,8 @@ model_set_name(struct model *m, const char *path)
 	n = strlen(b);
 	if (n > 5 && strcmp(b + n - 5, ".json") == 0)
 		n -= 5;
-	else if (n > 4 && strcmp(b + n - 4, ".ubj") == 0)
+	else if (n > 4 && (strcmp(b + n - 4, ".ubj") == 0 ||
+	    strcmp(b + n - 4, ".txt") == 0))
 		n -= 4;
 	if (n == 0) {
 		b = "model";
@@ -104,10 +106,17 @@ model_load_limits(const char *path, const struct model_limits *lim,
 		goto fail;
 	SHA256Data((const uint8_t *)buf, len, m->sha256);
 	m->trees_mode = e.lim->trees;
-	root = modelfmt_parse(buf, len, path, err, errlen);
-	free(buf);
-	if (root == NULL || model_build(m, root, &e) == -1)
-		goto fail;
+	if (modelfmt_sniff(buf, len) == MODELFMT_LIGHTGBM) {
+		len = model_lgbm_build(m, buf, len, &e) == -1 ? 0 : 1;
+		free(buf);
+		if (len == 0)
+			goto fail;
+	} else {
+		root = modelfmt_parse(buf, len, path, err, errlen);
+		free(buf);
+		if (root == NULL || model_build(m, root, &e) == -1)
+			goto fail;
+	}
 	if (model_set_name(m, path) == -1) {
 		model_fail(&e, "out of memory");
 		goto fail;
