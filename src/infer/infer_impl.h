@@ -68,10 +68,12 @@ int	 infer_feature_find(const struct model *, const char *name,
 /*
  * Read one row into x (cols floats): a JSON array of cols values, or an
  * object keyed by feature name (a key left out is a missing value).  path
- * names the row in messages ("instances[3]"), r is its number.
+ * names the row in messages ("instances[3]"), r is its number.  xd, when
+ * not NULL, gets the same values as doubles, unrounded (a model that
+ * computes in double: then a value beyond float32's range is no error).
  */
 int	 infer_row(const json_t *row, const char *path, size_t r,
-	    const struct model *, float *x, struct infer_error *);
+	    const struct model *, float *x, double *xd, struct infer_error *);
 
 /* Append a prediction: a float32 value with the fewest digits that read
  * back as it, null for NaN and infinities.  0, or -1. */

@@ -280,11 +280,53 @@ routes_body(struct routes *rt, struct conn_req *r, size_t *len)
 }
 
 /*
+ * ?output= in a raw query: *raw 1 for "raw" (the sum of the trees, as
+ * LightGBM's predict(raw_score=True)), 0 for "predict" or when absent.
+ * -1 with why for any other value, or raw asked of a model that has no
+ * raw score apart from its prediction.
+ */
+static int
+routes_parse_output(const struct model *m, const char *query, int *raw,
+    char *why, size_t len)
+{
+	const char	*p, *amp, *v;
+	size_t		 vlen;
+
+	*raw = 0;
+	for (p = query; p != NULL && *p != '\0'; p = amp ? amp + 1 : NULL) {
+		amp = strchr(p, '&');
+		if (strncmp(p, "output=", 7) != 0)
+			continue;
+		v = p + 7;
+		vlen = amp != NULL ? (size_t)(amp - v) : strlen(v);
+		if (vlen == 3 && strncmp(v, "raw", 3) == 0)
+			*raw = 1;
+		else if (vlen == 7 && strncmp(v, "predict", 7) == 0)
+			*raw = 0;
+		else {
+			snprintf(why, len, "output=%.*s: expected output=raw "
+			    "or output=predict", (int)(vlen > 32 ? 32 : vlen),
+			    v);
+			return -1;
+		}
+	}
+	if (*raw && !model_has_raw(m)) {
+		snprintf(why, len, "output=raw: raw scores are served for "
+		    "LightGBM models; this model (%s) answers its predictions "
+		    "only", model_objective(m));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Parse the body, predict its rows and format them, in protocol proto;
- * answers errors itself and returns NULL then.
+ * answers errors itself and returns NULL then.  query may ask for raw
+ * scores (routes_parse_output).
  */
 static struct evbuffer *
-routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
+routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto,
+    const char *query)
 {
 	const struct model	*m = rt->model;
 	struct infer_batch	 b = { 0 };
@@ -292,10 +334,14 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
 	struct evbuffer		*out;
 	struct timespec		 t0;
 	double			*y;
-	char			*body;
+	char			*body, why[256];
 	size_t			 len;
-	int			 rc;
+	int			 rc, raw;
 
+	if (routes_parse_output(m, query, &raw, why, sizeof(why)) == -1) {
+		conn_error(r, 400, "%s", why);
+		return NULL;
+	}
 	if ((body = routes_body(rt, r, &len)) == NULL)
 		return NULL;
 	rc = infer_parse(proto, body, len, m, rt->cfg->max_batch_rows, &b,
@@ -308,6 +354,7 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
 	/* Bound the output before any work: rows x outputs predictions. */
 	if (b.rows > rt->cfg->max_predictions / model_noutputs(m)) {
 		free(b.x);
+		free(b.xd);
 		conn_error(r, 413, "%zu rows x %zu outputs exceed "
 		    "max_predictions (%zu); send fewer rows", b.rows,
 		    model_noutputs(m), rt->cfg->max_predictions);
@@ -315,11 +362,17 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
 	}
 	if ((y = calloc(b.rows * model_noutputs(m), sizeof(*y))) == NULL) {
 		free(b.x);
+		free(b.xd);
 		conn_error(r, 500, "out of memory");
 		return NULL;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	model_predict(m, b.x, b.rows, y);
+	/* b.xd: a LightGBM model from /predict or KServe v1, the only
+	 * requests that may ask for raw scores */
+	if (b.xd != NULL)
+		model_predict_double(m, b.xd, b.rows, y, raw);
+	else
+		model_predict(m, b.x, b.rows, y);
 	conn_req_set_work(r, b.rows, clock_since(&t0));
 	if ((out = evbuffer_new()) != NULL &&
 	    (infer_format(out, proto, m, &b, y) == -1 ||
@@ -329,6 +382,7 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
 	}
 	free(y);
 	free(b.x);
+	free(b.xd);
 	if (out == NULL)
 		conn_error(r, 500, "out of memory");
 	return out;
@@ -345,7 +399,7 @@ routes_predict(struct routes *rt, struct conn_req *r, const char *query)
 	struct evbuffer	*body;
 
 	if (evhttp_request_get_command(conn_req_http(r)) != EVHTTP_REQ_GET) {
-		if ((body = routes_infer(rt, r, INFER_PREDICT)) == NULL)
+		if ((body = routes_infer(rt, r, INFER_PREDICT, query)) == NULL)
 			return;		/* answered */
 	} else if (query == NULL) {
 		conn_respond_text(r, 200, rt->probe, rt->probelen);
@@ -416,7 +470,7 @@ routes_v2_infer(struct routes *rt, struct conn_req *r, const char *query)
 
 	(void)query;
 
-	if ((body = routes_infer(rt, r, INFER_OIP)) != NULL)
+	if ((body = routes_infer(rt, r, INFER_OIP, NULL)) != NULL)
 		conn_respond(r, 200, body);
 }
 
@@ -455,7 +509,7 @@ routes_v1_predict(struct routes *rt, struct conn_req *r, const char *query)
 
 	(void)query;
 
-	if ((body = routes_infer(rt, r, INFER_V1)) != NULL)
+	if ((body = routes_infer(rt, r, INFER_V1, query)) != NULL)
 		conn_respond(r, 200, body);
 }
 
