@@ -59,22 +59,36 @@
 #define LGBM_MISS_NONE	0
 #define LGBM_MISS_ZERO	1
 #define LGBM_MISS_NAN	2
-#define LGBM_CAT	3			/* kind of a categorical node */
 
-/* An internal node; child[0] is the left one.  A child >= 0 is a node
- * index in lgbm.nodes, below 0 the leaf ~child in lgbm.leaf. */
+/*
+ * A node of the flat array: each tree laid out breadth-first, a node's
+ * children adjacent (right = left + 1).  A numerical node holds its
+ * threshold made to compare raw values (lgbm_thr) and in feat, beside the
+ * feature, what LightGBM's NumericalDecision does with NaN and zero; a
+ * categorical node the offset in lgbm.cats of its bitset (the word count,
+ * then the words); a leaf has threshold +inf, no flags and itself as left
+ * child, so a row that reached it stays (its value is in lgbm.leaf).
+ */
 struct lgbm_node {
-	double		 thr;
+	union {
+		double	 thr;
+		uint64_t cats;
+	};
 	uint32_t	 feat;
-	uint32_t	 cats;		/* categorical: offset in lgbm.cats of
-					 * the word count, then the words */
-	int32_t		 child[2];
-	uint8_t		 kind;		/* LGBM_MISS_* or LGBM_CAT */
-	uint8_t		 dleft;		/* missing value goes left */
+	uint32_t	 left;
 };
 
+#define LGBM_F_NANRIGHT	0x80000000u	/* NaN goes right */
+#define LGBM_F_ZERO	0x40000000u	/* missing type Zero: |v| <= K is
+					 * missing */
+#define LGBM_F_ZRIGHT	0x20000000u	/* ... and goes right */
+#define LGBM_F_CAT	0x10000000u	/* categorical split */
+#define LGBM_F_MASK	0x0fffffffu	/* the feature */
+
+/* A tree: its root in lgbm.nodes, the steps to any leaf, its kind. */
 struct lgbm_tree {
-	int32_t		 root;		/* as a child: node or ~leaf */
+	uint32_t	 root;
+	uint32_t	 depth;
 	int		 linear;
 };
 
@@ -99,9 +113,10 @@ struct lgbm {
 	size_t			 ntrees, treecap;
 	struct lgbm_node	*nodes;
 	size_t			 nnodes, nodecap;
-	double			*leaf;
-	size_t			 nleaves, leafcap;
-	/* linear trees: per leaf, its constant and its features */
+	double			*leaf;		/* by node: a leaf's value */
+	/* linear trees, by leaf node: constant, feature count and offset
+	 * in lfeat / lcoef */
+	int			 linear;
 	double			*lconst;
 	uint32_t		*lnfeat, *loff;
 	size_t			 lcap;
@@ -291,12 +306,12 @@ lgbm_numbers(struct model_err *e, const struct lgbm_val *v, const char *key,
 		errno = 0;
 		if (dbl != NULL) {
 			dbl[i] = strtod(buf, &ep);
-			if (*ep != '\0' || ep == buf)
+			if (ep != buf + len || len == 0)
 				return model_fail(e, "line %zu: %s[%zu]: \"%s\" "
 				    "is not a number", v->lineno, key, i, buf);
 		} else {
 			lng[i] = strtoll(buf, &ep, 10);
-			if (*ep != '\0' || ep == buf)
+			if (ep != buf + len || len == 0)
 				return model_fail(e, "line %zu: %s[%zu]: \"%s\" "
 				    "is not an integer", v->lineno, key, i,
 				    buf);
@@ -333,6 +348,9 @@ lgbm_objective(struct model_err *e, struct lgbm *g, const struct lgbm_val *v,
 	int				 sqrt = 0, first = 1;
 	double				 sig = -1.0, nc = -1.0;
 
+	if (memchr(v->s, '\0', v->len) != NULL)
+		return model_fail(e, "line %zu: objective: NUL byte in the line",
+		    v->lineno);
 	if ((g->objective = strndup(v->s, v->len)) == NULL)
 		return model_fail(e, "out of memory");
 	g->obj.name = g->objective;
@@ -632,7 +650,7 @@ lgbm_block(struct lgbm_text *t, size_t tree, struct lgbm_val v[K_NKEYS])
 
 /* Scratch arrays for one tree, grown as needed. */
 struct lgbm_scratch {
-	long long	*feat, *dt, *left, *right, *cb, *ct, *nf, *lf;
+	long long	*feat, *dt, *left, *right, *cb, *ct, *nf, *lf, *lf_at;
 	double		*thr, *leaf, *lconst, *lcoef;
 	long long	*stack;
 	uint32_t	*seen;		/* per node then per leaf, tree mark */
@@ -650,6 +668,7 @@ lgbm_scratch_free(struct lgbm_scratch *s)
 	free(s->ct);
 	free(s->nf);
 	free(s->lf);
+	free(s->lf_at);
 	free(s->thr);
 	free(s->leaf);
 	free(s->lconst);
@@ -673,6 +692,8 @@ lgbm_scratch_room(struct lgbm_scratch *s, size_t n)
 	    (s->right = reallocarray(s->right, c, sizeof(long long))) ==
 	    NULL ||
 	    (s->nf = reallocarray(s->nf, c, sizeof(long long))) == NULL ||
+	    (s->lf_at = reallocarray(s->lf_at, c, sizeof(long long))) ==
+	    NULL ||
 	    (s->thr = reallocarray(s->thr, c, sizeof(double))) == NULL ||
 	    (s->leaf = reallocarray(s->leaf, c, sizeof(double))) == NULL ||
 	    (s->lconst = reallocarray(s->lconst, c, sizeof(double))) == NULL ||
@@ -731,6 +752,90 @@ lgbm_shape(struct lgbm_text *t, size_t tree, size_t nl,
 	return 0;
 }
 
+/*
+ * A numerical split's threshold t made to compare the raw value: LightGBM
+ * compares the value with |v| <= kZeroThreshold made 0, and
+ * z(v) <= t  <=>  v <= lgbm_thr(t)  for every non-NaN v, so the walk
+ * needs no zeroing step.  For t >= 0, values up to K compare as 0 (left):
+ * max(t, K).  For t < 0, values from -K up compare as 0 (right): the
+ * double below -K when t >= -K, else t.
+ */
+static double
+lgbm_thr(double t)
+{
+	if (t >= 0.0)
+		return t > LGBM_ZERO ? t : LGBM_ZERO;
+	return t < -LGBM_ZERO ? t : nextafter(-LGBM_ZERO, -INFINITY);
+}
+
+/*
+ * Lay tree `tree' (checked, in s) out in g's flat arrays in breadth-first
+ * order, so that a node's children are adjacent; leaves become nodes that
+ * step to themselves.  Linear leaves get their constant and the offset of
+ * their features in g->lfeat (lin0 + the tree's running count).
+ */
+static void
+lgbm_layout(struct lgbm *g, struct lgbm_scratch *s, size_t nl, size_t cat0,
+    int lin, size_t lin0)
+{
+	struct lgbm_node	*nd;
+	struct lgbm_tree	*tr = &g->trees[g->ntrees];
+	size_t			 ni = nl - 1, n = ni + nl, head, tail = 1;
+	size_t			 base = g->nnodes, k, l;
+	long long		 c, mt, dt;
+	uint32_t		 depth = 0;
+
+	/* s->stack: the file's codes (node >= 0, leaf < 0) in BFS order;
+	 * s->seen: their depths */
+	s->stack[0] = ni > 0 ? 0 : -1;
+	s->seen[0] = 0;
+	for (head = 0; head < n; head++) {
+		c = s->stack[head];
+		nd = &g->nodes[base + head];
+		if (s->seen[head] > depth)
+			depth = s->seen[head];
+		if (c < 0) {
+			l = (size_t)~c;
+			nd->thr = INFINITY;
+			nd->feat = 0;
+			nd->left = (uint32_t)(base + head);
+			g->leaf[base + head] = s->leaf[l];
+			if (lin) {
+				g->lconst[base + head] = s->lconst[l];
+				g->lnfeat[base + head] = (uint32_t)s->nf[l];
+				g->loff[base + head] = (uint32_t)(lin0 +
+				    (size_t)s->lf_at[l]);
+			}
+			continue;
+		}
+		nd->left = (uint32_t)(base + tail);
+		s->stack[tail] = s->left[c];
+		s->stack[tail + 1] = s->right[c];
+		s->seen[tail] = s->seen[tail + 1] = s->seen[head] + 1;
+		tail += 2;
+		g->leaf[base + head] = 0.0;
+		dt = s->dt[c];
+		nd->feat = (uint32_t)s->feat[c];
+		if (dt & 1) {
+			k = (size_t)s->thr[c];
+			nd->cats = (uint64_t)(cat0 + (size_t)s->cb[k] + k);
+			nd->feat |= LGBM_F_CAT;
+			continue;
+		}
+		mt = (dt >> 2) & 3;
+		nd->thr = lgbm_thr(s->thr[c]);
+		if (mt == LGBM_MISS_NONE ? 0.0 > s->thr[c] : !(dt & 2))
+			nd->feat |= LGBM_F_NANRIGHT;
+		if (mt == LGBM_MISS_ZERO)
+			nd->feat |= LGBM_F_ZERO | (!(dt & 2) ? LGBM_F_ZRIGHT : 0);
+	}
+	tr->root = (uint32_t)base;
+	tr->depth = depth;
+	tr->linear = lin;
+	g->nnodes += n;
+	g->ntrees++;
+}
+
 /* Read one tree block, the line "Tree=N" at hand, into g. */
 static int
 lgbm_tree(struct lgbm_text *t, struct model *m, struct lgbm *g, size_t tree,
@@ -738,11 +843,9 @@ lgbm_tree(struct lgbm_text *t, struct model *m, struct lgbm *g, size_t tree,
 {
 	struct model_err	*e = t->e;
 	struct lgbm_val		 v[K_NKEYS];
-	struct lgbm_node	*nd;
-	struct lgbm_tree	*tr;
 	long long		 x, ncat = 0, lin = 0;
 	size_t			 head = t->lineno, nl, ni, i, j, nlin = 0;
-	size_t			 node0, leaf0, cat0;
+	size_t			 cat0, lin0 = g->nlin;
 	char			 name[32];
 	int			 k;
 
@@ -754,12 +857,12 @@ lgbm_tree(struct lgbm_text *t, struct model *m, struct lgbm *g, size_t tree,
 	if (lgbm_block(t, tree, v) == -1)
 		return -1;
 	for (k = K_NUM_LEAVES; k <= K_LEAF_VALUE; k++)
-		if (v[k].s == NULL && k != K_DECISION_TYPE && (k == K_NUM_LEAVES
-		    || k == K_NUM_CAT || k == K_LEAF_VALUE))
+		if (v[k].s == NULL && (k == K_NUM_LEAVES || k == K_NUM_CAT ||
+		    k == K_LEAF_VALUE))
 			return model_fail(e, "line %zu: Tree=%zu: no %s line",
 			    head, tree, lgbm_keys[k]);
 	if (lgbm_int(e, &v[K_NUM_LEAVES], "num_leaves", 1,
-	    (long long)MODEL_MAX_NODES, &x) == -1 ||
+	    (long long)MODEL_MAX_NODES / 2, &x) == -1 ||
 	    lgbm_int(e, &v[K_NUM_CAT], "num_cat", 0,
 	    (long long)MODEL_MAX_NODES, &ncat) == -1)
 		return -1;
@@ -768,26 +871,20 @@ lgbm_tree(struct lgbm_text *t, struct model *m, struct lgbm *g, size_t tree,
 	if (v[K_IS_LINEAR].s != NULL && lgbm_int(e, &v[K_IS_LINEAR],
 	    "is_linear", 0, 1, &lin) == -1)
 		return -1;
-	if (g->nnodes + ni > MODEL_MAX_NODES ||
-	    g->nleaves + nl > MODEL_MAX_NODES)
+	if (g->nnodes + ni + nl > MODEL_MAX_NODES)
 		return model_fail(e, "line %zu: Tree=%zu: more than %zu nodes "
 		    "in all trees", head, tree, MODEL_MAX_NODES);
 	if (lgbm_scratch_room(s, nl) == -1 ||
 	    lgbm_grow((void **)&g->trees, &g->treecap, tree + 1,
 	    sizeof(*g->trees)) == -1 ||
-	    lgbm_grow((void **)&g->nodes, &g->nodecap, g->nnodes + ni,
+	    lgbm_grow((void **)&g->nodes, &g->nodecap, g->nnodes + ni + nl,
 	    sizeof(*g->nodes)) == -1 ||
-	    lgbm_grow((void **)&g->leaf, &g->leafcap, g->nleaves + nl,
-	    sizeof(*g->leaf)) == -1)
+	    (g->leaf = reallocarray(g->leaf, g->nodecap,
+	    sizeof(*g->leaf))) == NULL)
 		return model_fail(e, "out of memory");
 	if (lgbm_numbers(e, &v[K_LEAF_VALUE], "leaf_value", nl, s->leaf,
 	    NULL, 0, 0) == -1)
 		return -1;
-	node0 = g->nnodes;
-	leaf0 = g->nleaves;
-	tr = &g->trees[tree];
-	tr->linear = (int)lin;
-	tr->root = ni == 0 ? ~(int32_t)leaf0 : (int32_t)node0;
 	if (ni > 0) {
 		for (k = K_SPLIT_FEATURE; k <= K_RIGHT_CHILD; k++)
 			if (v[k].s == NULL && k != K_DECISION_TYPE)
@@ -813,7 +910,7 @@ lgbm_tree(struct lgbm_text *t, struct model *m, struct lgbm *g, size_t tree,
 		if (lgbm_shape(t, tree, nl, s, head) == -1)
 			return -1;
 	}
-	/* categorical bitsets */
+	/* categorical bitsets, each as its word count then its words */
 	cat0 = g->ncats;
 	if (ncat > 0) {
 		if (v[K_CAT_BOUNDARIES].s == NULL ||
@@ -852,24 +949,8 @@ lgbm_tree(struct lgbm_text *t, struct model *m, struct lgbm *g, size_t tree,
 		if (lgbm_numbers(e, &v[K_CAT_THRESHOLD], "cat_threshold",
 		    (size_t)s->cb[ncat], NULL, s->ct, 0, UINT32_MAX) == -1)
 			return -1;
-		/* each set as its word count, then its words */
-		for (j = 0; j < (size_t)ncat; j++) {
-			g->cats[g->ncats++] = (uint32_t)(s->cb[j + 1] - s->cb[j]);
-			for (x = s->cb[j]; x < s->cb[j + 1]; x++)
-				g->cats[g->ncats++] = (uint32_t)s->ct[x];
-		}
 	}
 	for (i = 0; i < ni; i++) {
-		nd = &g->nodes[node0 + i];
-		nd->feat = (uint32_t)s->feat[i];
-		nd->thr = s->thr[i];
-		nd->dleft = (s->dt[i] & 2) != 0;
-		nd->cats = 0;
-		nd->child[0] = s->left[i] >= 0 ? (int32_t)(node0 +
-		    (size_t)s->left[i]) : ~(int32_t)(leaf0 + (size_t)~s->left[i]);
-		nd->child[1] = s->right[i] >= 0 ? (int32_t)(node0 +
-		    (size_t)s->right[i]) : ~(int32_t)(leaf0 +
-		    (size_t)~s->right[i]);
 		if (s->dt[i] & 1) {
 			/* threshold is the index of the node's bitset */
 			if (!(s->thr[i] >= 0.0 && s->thr[i] < (double)ncat &&
@@ -879,42 +960,21 @@ lgbm_tree(struct lgbm_text *t, struct model *m, struct lgbm *g, size_t tree,
 				    "set below num_cat=%lld (decision_type[%zu] "
 				    "is categorical)", v[K_THRESHOLD].lineno, i,
 				    s->thr[i], ncat, i);
-			nd->kind = LGBM_CAT;
-			x = (long long)s->thr[i];
-			nd->cats = (uint32_t)(cat0 + (size_t)s->cb[x] +
-			    (size_t)x);
-		} else {
-			nd->kind = (uint8_t)((s->dt[i] >> 2) & 3);
-			if (nd->kind > LGBM_MISS_NAN)
-				return model_fail(e, "line %zu: decision_type[%zu]"
-				    ": %lld has missing type 3 (LightGBM's are 0 "
-				    "None, 1 Zero, 2 NaN)",
-				    v[K_DECISION_TYPE].lineno, i, s->dt[i]);
-			if (isnan(s->thr[i]))
-				return model_fail(e, "line %zu: threshold[%zu]: "
-				    "NaN", v[K_THRESHOLD].lineno, i);
-		}
+		} else if (((s->dt[i] >> 2) & 3) > LGBM_MISS_NAN)
+			return model_fail(e, "line %zu: decision_type[%zu]: %lld "
+			    "has missing type 3 (LightGBM's are 0 None, 1 Zero, "
+			    "2 NaN)", v[K_DECISION_TYPE].lineno, i, s->dt[i]);
+		else if (isnan(s->thr[i]))
+			return model_fail(e, "line %zu: threshold[%zu]: NaN",
+			    v[K_THRESHOLD].lineno, i);
 	}
-	/* linear leaves */
-	if (lgbm_grow((void **)&g->lconst, &g->lcap, g->nleaves + nl,
-	    sizeof(*g->lconst)) == -1 ||
-	    (g->lnfeat = reallocarray(g->lnfeat, g->lcap,
-	    sizeof(*g->lnfeat))) == NULL ||
-	    (g->loff = reallocarray(g->loff, g->lcap, sizeof(*g->loff))) ==
-	    NULL)
-		return model_fail(e, "out of memory");
-	for (i = 0; i < nl; i++) {
-		g->leaf[leaf0 + i] = s->leaf[i];
-		g->lconst[leaf0 + i] = 0.0;
-		g->lnfeat[leaf0 + i] = 0;
-		g->loff[leaf0 + i] = (uint32_t)g->nlin;
-	}
+	/* linear leaves: constant, features and coefficients */
 	if (lin) {
-		if (v[K_LEAF_CONST].s != NULL && lgbm_numbers(e,
-		    &v[K_LEAF_CONST], "leaf_const", nl, s->lconst, NULL, 0,
-		    0) == -1)
-			return -1;
-		if (v[K_LEAF_CONST].s == NULL)
+		if (v[K_LEAF_CONST].s != NULL) {
+			if (lgbm_numbers(e, &v[K_LEAF_CONST], "leaf_const", nl,
+			    s->lconst, NULL, 0, 0) == -1)
+				return -1;
+		} else
 			memset(s->lconst, 0, nl * sizeof(*s->lconst));
 		if (v[K_NUM_FEATURES].s != NULL) {
 			if (lgbm_numbers(e, &v[K_NUM_FEATURES], "num_features",
@@ -922,8 +982,10 @@ lgbm_tree(struct lgbm_text *t, struct model *m, struct lgbm *g, size_t tree,
 				return -1;
 		} else
 			memset(s->nf, 0, nl * sizeof(*s->nf));
-		for (i = 0; i < nl; i++)
+		for (i = 0; i < nl; i++) {
+			s->lf_at[i] = (long long)nlin;
 			nlin += (size_t)s->nf[i];
+		}
 		if (nlin > 0 && (v[K_LEAF_FEATURES].s == NULL ||
 		    v[K_LEAF_COEFF].s == NULL))
 			return model_fail(e, "line %zu: Tree=%zu: num_features "
@@ -934,13 +996,19 @@ lgbm_tree(struct lgbm_text *t, struct model *m, struct lgbm *g, size_t tree,
 			return model_fail(e, "line %zu: Tree=%zu: more than %zu "
 			    "linear coefficients in all trees", head, tree,
 			    MODEL_MAX_NODES);
-		if (nlin > 0 && ((s->lf = reallocarray(s->lf, nlin,
+		if ((nlin > 0 && ((s->lf = reallocarray(s->lf, nlin,
 		    sizeof(long long))) == NULL || (s->lcoef =
 		    reallocarray(s->lcoef, nlin, sizeof(double))) == NULL ||
 		    lgbm_grow((void **)&g->lfeat, &g->lincap, g->nlin + nlin,
 		    sizeof(*g->lfeat)) == -1 || (g->lcoef =
 		    reallocarray(g->lcoef, g->lincap, sizeof(*g->lcoef))) ==
-		    NULL))
+		    NULL)) ||
+		    lgbm_grow((void **)&g->lconst, &g->lcap, g->nodecap,
+		    sizeof(*g->lconst)) == -1 ||
+		    (g->lnfeat = reallocarray(g->lnfeat, g->lcap,
+		    sizeof(*g->lnfeat))) == NULL ||
+		    (g->loff = reallocarray(g->loff, g->lcap,
+		    sizeof(*g->loff))) == NULL)
 			return model_fail(e, "out of memory");
 		if (nlin > 0 && (lgbm_numbers(e, &v[K_LEAF_FEATURES],
 		    "leaf_features", nlin, NULL, s->lf, 0,
@@ -948,21 +1016,20 @@ lgbm_tree(struct lgbm_text *t, struct model *m, struct lgbm *g, size_t tree,
 		    lgbm_numbers(e, &v[K_LEAF_COEFF], "leaf_coeff", nlin,
 		    s->lcoef, NULL, 0, 0) == -1))
 			return -1;
-		for (i = 0, j = 0; i < nl; i++) {
-			g->lconst[leaf0 + i] = s->lconst[i];
-			g->lnfeat[leaf0 + i] = (uint32_t)s->nf[i];
-			g->loff[leaf0 + i] = (uint32_t)(g->nlin + j);
-			j += (size_t)s->nf[i];
-		}
 		for (j = 0; j < nlin; j++) {
 			g->lfeat[g->nlin + j] = (uint32_t)s->lf[j];
 			g->lcoef[g->nlin + j] = s->lcoef[j];
 		}
 		g->nlin += nlin;
+		g->linear = 1;
 	}
-	g->nnodes += ni;
-	g->nleaves += nl;
-	g->ntrees = tree + 1;
+	if (ncat > 0)
+		for (j = 0; j < (size_t)ncat; j++) {
+			g->cats[g->ncats++] = (uint32_t)(s->cb[j + 1] - s->cb[j]);
+			for (x = s->cb[j]; x < s->cb[j + 1]; x++)
+				g->cats[g->ncats++] = (uint32_t)s->ct[x];
+		}
+	lgbm_layout(g, s, nl, cat0, (int)lin, lin0);
 	return 0;
 }
 
@@ -1025,80 +1092,67 @@ out:
 	return rc;
 }
 
-/* Feature f of a row, as LightGBM's row readers leave it: from double or
- * float input, |v| <= kZeroThreshold made 0. */
+/*
+ * One step down from flat node i (see struct lgbm_node): a numerical node
+ * sends v right when v > thr (the threshold made to compare raw values,
+ * lgbm_thr), NaN the way LGBM_F_NANRIGHT says, and for missing type Zero a
+ * value within kZeroThreshold of 0 the way LGBM_F_ZRIGHT says; a leaf
+ * (thr +inf, no flags) stays.  A categorical node (cat models only):
+ * NaN, a negative integer part or one from 2^31 up goes right; a category
+ * in the node's bitset goes left.
+ */
+static inline __attribute__((always_inline)) uint32_t
+lgbm_step(const struct lgbm *g, int cat, int dbl, uint32_t i, const float *xf,
+    const double *xd)
+{
+	const struct lgbm_node	*nd = &g->nodes[i];
+	uint32_t		 f = nd->feat, c, isn, gt, z;
+	const uint32_t		*set;
+	double			 v;
+
+	v = dbl ? xd[f & LGBM_F_MASK] : (double)xf[f & LGBM_F_MASK];
+	if (cat && (f & LGBM_F_CAT)) {
+		if (!(v > -1.0 && v < 2147483648.0))
+			return nd->left + 1;
+		c = (uint32_t)(int32_t)v;
+		set = g->cats + nd->cats;
+		return nd->left + (c / 32 < set[0] ?
+		    !((set[1 + c / 32] >> (c % 32)) & 1u) : 1u);
+	}
+	isn = (uint32_t)(v != v);
+	gt = (uint32_t)(v > nd->thr);
+	z = ((f >> 30) & 1u) & (uint32_t)(v >= -LGBM_ZERO && v <= LGBM_ZERO);
+	return nd->left + ((gt & ~z) | (isn & (f >> 31)) | (z & ((f >> 29) &
+	    1u)));
+}
+
+/* Feature f of a row as LightGBM's row readers leave it: |v| <=
+ * kZeroThreshold is 0. */
 static inline __attribute__((always_inline)) double
-lgbm_value(const float *xf, const double *xd, int dbl, size_t f)
+lgbm_value(int dbl, const float *xf, const double *xd, uint32_t f)
 {
 	double	 v = dbl ? xd[f] : (double)xf[f];
 
 	return fabs(v) <= LGBM_ZERO ? 0.0 : v;
 }
 
-/* The leaf a row reaches in a tree from child-coded node n. */
-static inline __attribute__((always_inline)) uint32_t
-lgbm_leaf(const struct lgbm *g, int32_t n, const float *xf, const double *xd,
-    int dbl)
+/* A linear tree's output at leaf node l (Tree::Predict): the constant
+ * plus coefficient times value, or the plain leaf value when one of the
+ * leaf's features is NaN. */
+static double
+lgbm_linear(const struct lgbm *g, int dbl, uint32_t l, const float *xf,
+    const double *xd)
 {
-	const struct lgbm_node	*nd;
-	const uint32_t		*set;
-	double			 v;
-	int			 right;
-	uint32_t		 c;
+	const uint32_t	*feat = g->lfeat + g->loff[l];
+	const double	*coef = g->lcoef + g->loff[l];
+	double		 o = g->lconst[l], v;
+	uint32_t	 i;
 
-	while (n >= 0) {
-		nd = &g->nodes[n];
-		v = lgbm_value(xf, xd, dbl, nd->feat);
-		switch (nd->kind) {
-		case LGBM_MISS_NONE:
-			right = !((isnan(v) ? 0.0 : v) <= nd->thr);
-			break;
-		case LGBM_MISS_ZERO:
-			if (isnan(v) || v == 0.0)
-				right = !nd->dleft;
-			else
-				right = !(v <= nd->thr);
-			break;
-		case LGBM_MISS_NAN:
-			if (isnan(v))
-				right = !nd->dleft;
-			else
-				right = !(v <= nd->thr);
-			break;
-		default:
-			/* categorical: (int)v below 0, NaN or beyond int go
-			 * right; in the set goes left */
-			right = 1;
-			if (v > -1.0 && v < 2147483648.0) {
-				c = (uint32_t)(int32_t)v;
-				set = g->cats + nd->cats;
-				if (c / 32 < set[0] &&
-				    ((set[1 + c / 32] >> (c % 32)) & 1u))
-					right = 0;
-			}
-			break;
-		}
-		n = nd->child[right];
-	}
-	return (uint32_t)~n;
-}
-
-/* One tree's output for a row (Tree::Predict). */
-static inline __attribute__((always_inline)) double
-lgbm_tree_out(const struct lgbm *g, const struct lgbm_tree *tr,
-    const float *xf, const double *xd, int dbl)
-{
-	uint32_t	 l = lgbm_leaf(g, tr->root, xf, xd, dbl), i;
-	double		 o, v;
-
-	if (!tr->linear)
-		return g->leaf[l];
-	o = g->lconst[l];
 	for (i = 0; i < g->lnfeat[l]; i++) {
-		v = lgbm_value(xf, xd, dbl, g->lfeat[g->loff[l] + i]);
+		v = lgbm_value(dbl, xf, xd, feat[i]);
 		if (isnan(v))
 			return g->leaf[l];
-		o += g->lcoef[g->loff[l] + i] * v;
+		o += coef[i] * v;
 	}
 	return o;
 }
@@ -1145,33 +1199,111 @@ lgbm_convert(const struct lgbm *g, double *o, size_t k)
 	}
 }
 
-/* Predict from float or double rows, the kind fixed by dbl. */
+#define LGBM_LANES	16	/* rows walked side by side */
+
+/*
+ * The raw score of group k for the LGBM_LANES rows at rf[] / rd[] into
+ * acc: its trees in iteration order, each added in double as
+ * GBDT::PredictRaw does.  The rows go down each tree together (a fixed
+ * number of steps, leaves stepping to themselves), which overlaps their
+ * walks and keeps the tree in cache.
+ */
 static inline __attribute__((always_inline)) void
-lgbm_predict(const struct model *m, const float *xf, const double *xd,
-    int dbl, size_t nrows, double *out, int raw)
+lgbm_lanes(const struct lgbm *g, int cat, int dbl, size_t k, size_t K,
+    const float *const rf[LGBM_LANES], const double *const rd[LGBM_LANES],
+    double acc[LGBM_LANES])
+{
+	const struct lgbm_tree	*tr;
+	uint32_t		 idx[LGBM_LANES], d;
+	size_t			 it;
+	int			 j;
+
+	for (j = 0; j < LGBM_LANES; j++)
+		acc[j] = 0.0;
+	for (it = 0; it < g->iters; it++) {
+		tr = &g->trees[it * K + k];
+		for (j = 0; j < LGBM_LANES; j++)
+			idx[j] = tr->root;
+		for (d = 0; d < tr->depth; d++)
+			for (j = 0; j < LGBM_LANES; j++)
+				idx[j] = lgbm_step(g, cat, dbl, idx[j],
+				    dbl ? NULL : rf[j], dbl ? rd[j] : NULL);
+		if (!tr->linear)
+			for (j = 0; j < LGBM_LANES; j++)
+				acc[j] += g->leaf[idx[j]];
+		else
+			for (j = 0; j < LGBM_LANES; j++)
+				acc[j] += lgbm_linear(g, dbl, idx[j],
+				    dbl ? NULL : rf[j], dbl ? rd[j] : NULL);
+	}
+}
+
+/* The raw score of group k for one row. */
+static inline __attribute__((always_inline)) double
+lgbm_row(const struct lgbm *g, int cat, int dbl, size_t k, size_t K,
+    const float *rf, const double *rd)
+{
+	const struct lgbm_tree	*tr;
+	uint32_t		 i, d;
+	size_t			 it;
+	double			 acc = 0.0;
+
+	for (it = 0; it < g->iters; it++) {
+		tr = &g->trees[it * K + k];
+		i = tr->root;
+		for (d = 0; d < tr->depth; d++)
+			i = lgbm_step(g, cat, dbl, i, rf, rd);
+		acc += tr->linear ? lgbm_linear(g, dbl, i, rf, rd) : g->leaf[i];
+	}
+	return acc;
+}
+
+/*
+ * Predict nrows rows, the kinds of step and input fixed by cat and dbl:
+ * LGBM_LANES rows at a time (a short last block repeats its last row in
+ * the spare lanes; fewer than 4 rows go one at a time), then per row
+ * average_output and the objective's transform unless raw.
+ */
+static inline __attribute__((always_inline)) void
+lgbm_predict(const struct model *m, int cat, int dbl, const float *xf,
+    const double *xd, size_t nrows, double *out, int raw)
 {
 	const struct lgbm	*g = m->lgbm;
-	size_t			 r, it, k, K = m->ngroups, nf = m->nfeatures;
-	double			*o;
-	const float		*rf;
-	const double		*rd;
+	const float		*rf[LGBM_LANES];
+	const double		*rd[LGBM_LANES];
+	double			 acc[LGBM_LANES], *o;
+	size_t			 r, k, j, n, i, K = m->ngroups;
+	size_t			 nf = m->nfeatures;
 
-	for (r = 0; r < nrows; r++) {
-		o = out + r * K;
-		rf = dbl ? NULL : xf + r * nf;
-		rd = dbl ? xd + r * nf : NULL;
-		for (k = 0; k < K; k++)
-			o[k] = 0.0;
-		for (it = 0; it < g->iters; it++)
+	for (r = 0; r < nrows; r += n) {
+		n = nrows - r < LGBM_LANES ? nrows - r : LGBM_LANES;
+		if (n < 4) {
+			n = 1;
 			for (k = 0; k < K; k++)
-				o[k] += lgbm_tree_out(g, &g->trees[it * K + k],
-				    rf, rd, dbl);
+				out[r * K + k] = lgbm_row(g, cat, dbl, k, K,
+				    dbl ? NULL : xf + r * nf,
+				    dbl ? xd + r * nf : NULL);
+		} else {
+			for (j = 0; j < LGBM_LANES; j++) {
+				i = r + (j < n ? j : n - 1);
+				rf[j] = dbl ? NULL : xf + i * nf;
+				rd[j] = dbl ? xd + i * nf : NULL;
+			}
+			for (k = 0; k < K; k++) {
+				lgbm_lanes(g, cat, dbl, k, K, rf, rd, acc);
+				for (j = 0; j < n; j++)
+					out[(r + j) * K + k] = acc[j];
+			}
+		}
 		if (raw)
 			continue;
-		if (g->average)
-			for (k = 0; k < K; k++)
-				o[k] /= (double)g->iters;
-		lgbm_convert(g, o, K);
+		for (j = 0; j < n; j++) {
+			o = out + (r + j) * K;
+			if (g->average)
+				for (k = 0; k < K; k++)
+					o[k] /= (double)g->iters;
+			lgbm_convert(g, o, K);
+		}
 	}
 }
 
@@ -1180,8 +1312,14 @@ void
 model_lgbm_predict(const struct model *m, const float *xf, const double *xd,
     size_t nrows, double *out, int raw)
 {
-	if (xd != NULL)
-		lgbm_predict(m, NULL, xd, 1, nrows, out, raw);
+	int	 cat = m->lgbm->ncats > 0;
+
+	if (xd != NULL && cat)
+		lgbm_predict(m, 1, 1, NULL, xd, nrows, out, raw);
+	else if (xd != NULL)
+		lgbm_predict(m, 0, 1, NULL, xd, nrows, out, raw);
+	else if (cat)
+		lgbm_predict(m, 1, 0, xf, NULL, nrows, out, raw);
 	else
-		lgbm_predict(m, xf, NULL, 0, nrows, out, raw);
+		lgbm_predict(m, 0, 0, xf, NULL, nrows, out, raw);
 }

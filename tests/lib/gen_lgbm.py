@@ -11,6 +11,7 @@ every objective LightGBM writes, linear trees, random-forest mode,
 categorical splits and every missing type.
 
     python3 gen_lgbm.py OUTDIR          writes every case of CASES
+    python3 gen_lgbm.py --bench FILE    writes the bench model (BENCH)
     write(path, **case)                 one model (used by the bench too)
 """
 
@@ -229,7 +230,16 @@ CASES = {
 }
 
 
+# make bench-lgbm's model: 500 trees of depth 8 (255 leaves each) on 50
+# features, regression, numerical splits with every missing type.
+BENCH = dict(objective="regression", nfeat=50, iters=500, depth=8,
+             full=True, seed=500, leaf_scale=0.1)
+
+
 def main(outdir):
+    if outdir == "--bench":
+        write(sys.argv[2], **BENCH)
+        return
     os.makedirs(outdir, exist_ok=True)
     for name, kw in CASES.items():
         write(os.path.join(outdir, "gen_%s.txt" % name), **kw)
