@@ -117,6 +117,7 @@ struct lgbm {
 	/* linear trees, by leaf node: constant, feature count and offset
 	 * in lfeat / lcoef */
 	int			 linear;
+	int			 zero;		/* a node of missing type Zero */
 	double			*lconst;
 	uint32_t		*lnfeat, *loff;
 	size_t			 lcap;
@@ -826,8 +827,10 @@ lgbm_layout(struct lgbm *g, struct lgbm_scratch *s, size_t nl, size_t cat0,
 		nd->thr = lgbm_thr(s->thr[c]);
 		if (mt == LGBM_MISS_NONE ? 0.0 > s->thr[c] : !(dt & 2))
 			nd->feat |= LGBM_F_NANRIGHT;
-		if (mt == LGBM_MISS_ZERO)
+		if (mt == LGBM_MISS_ZERO) {
 			nd->feat |= LGBM_F_ZERO | (!(dt & 2) ? LGBM_F_ZRIGHT : 0);
+			g->zero = 1;
+		}
 	}
 	tr->root = (uint32_t)base;
 	tr->depth = depth;
@@ -1102,8 +1105,8 @@ out:
  * in the node's bitset goes left.
  */
 static inline __attribute__((always_inline)) uint32_t
-lgbm_step(const struct lgbm *g, int cat, int dbl, uint32_t i, const float *xf,
-    const double *xd)
+lgbm_step(const struct lgbm *g, int cat, int zero, int dbl, uint32_t i,
+    const float *xf, const double *xd)
 {
 	const struct lgbm_node	*nd = &g->nodes[i];
 	uint32_t		 f = nd->feat, c, isn, gt, z;
@@ -1121,7 +1124,10 @@ lgbm_step(const struct lgbm *g, int cat, int dbl, uint32_t i, const float *xf,
 	}
 	isn = (uint32_t)(v != v);
 	gt = (uint32_t)(v > nd->thr);
-	z = ((f >> 30) & 1u) & (uint32_t)(v >= -LGBM_ZERO && v <= LGBM_ZERO);
+	if (!zero)
+		return nd->left + (gt | (isn & (f >> 31)));
+	/* one compare, not a short-circuit && that compiles to a branch */
+	z = ((f >> 30) & 1u) & (uint32_t)(fabs(v) <= LGBM_ZERO);
 	return nd->left + ((gt & ~z) | (isn & (f >> 31)) | (z & ((f >> 29) &
 	    1u)));
 }
@@ -1209,7 +1215,8 @@ lgbm_convert(const struct lgbm *g, double *o, size_t k)
  * walks and keeps the tree in cache.
  */
 static inline __attribute__((always_inline)) void
-lgbm_lanes(const struct lgbm *g, int cat, int dbl, size_t k, size_t K,
+lgbm_lanes(const struct lgbm *g, int cat, int zero, int dbl, size_t k,
+    size_t K,
     const float *const rf[LGBM_LANES], const double *const rd[LGBM_LANES],
     double acc[LGBM_LANES])
 {
@@ -1226,7 +1233,7 @@ lgbm_lanes(const struct lgbm *g, int cat, int dbl, size_t k, size_t K,
 			idx[j] = tr->root;
 		for (d = 0; d < tr->depth; d++)
 			for (j = 0; j < LGBM_LANES; j++)
-				idx[j] = lgbm_step(g, cat, dbl, idx[j],
+				idx[j] = lgbm_step(g, cat, zero, dbl, idx[j],
 				    dbl ? NULL : rf[j], dbl ? rd[j] : NULL);
 		if (!tr->linear)
 			for (j = 0; j < LGBM_LANES; j++)
@@ -1240,8 +1247,8 @@ lgbm_lanes(const struct lgbm *g, int cat, int dbl, size_t k, size_t K,
 
 /* The raw score of group k for one row. */
 static inline __attribute__((always_inline)) double
-lgbm_row(const struct lgbm *g, int cat, int dbl, size_t k, size_t K,
-    const float *rf, const double *rd)
+lgbm_row(const struct lgbm *g, int cat, int zero, int dbl, size_t k,
+    size_t K, const float *rf, const double *rd)
 {
 	const struct lgbm_tree	*tr;
 	uint32_t		 i, d;
@@ -1252,7 +1259,7 @@ lgbm_row(const struct lgbm *g, int cat, int dbl, size_t k, size_t K,
 		tr = &g->trees[it * K + k];
 		i = tr->root;
 		for (d = 0; d < tr->depth; d++)
-			i = lgbm_step(g, cat, dbl, i, rf, rd);
+			i = lgbm_step(g, cat, zero, dbl, i, rf, rd);
 		acc += tr->linear ? lgbm_linear(g, dbl, i, rf, rd) : g->leaf[i];
 	}
 	return acc;
@@ -1265,8 +1272,8 @@ lgbm_row(const struct lgbm *g, int cat, int dbl, size_t k, size_t K,
  * average_output and the objective's transform unless raw.
  */
 static inline __attribute__((always_inline)) void
-lgbm_predict(const struct model *m, int cat, int dbl, const float *xf,
-    const double *xd, size_t nrows, double *out, int raw)
+lgbm_predict(const struct model *m, int cat, int zero, int dbl,
+    const float *xf, const double *xd, size_t nrows, double *out, int raw)
 {
 	const struct lgbm	*g = m->lgbm;
 	const float		*rf[LGBM_LANES];
@@ -1280,7 +1287,8 @@ lgbm_predict(const struct model *m, int cat, int dbl, const float *xf,
 		if (n < 4) {
 			n = 1;
 			for (k = 0; k < K; k++)
-				out[r * K + k] = lgbm_row(g, cat, dbl, k, K,
+				out[r * K + k] = lgbm_row(g, cat, zero, dbl, k,
+				    K,
 				    dbl ? NULL : xf + r * nf,
 				    dbl ? xd + r * nf : NULL);
 		} else {
@@ -1290,7 +1298,8 @@ lgbm_predict(const struct model *m, int cat, int dbl, const float *xf,
 				rd[j] = dbl ? xd + i * nf : NULL;
 			}
 			for (k = 0; k < K; k++) {
-				lgbm_lanes(g, cat, dbl, k, K, rf, rd, acc);
+				lgbm_lanes(g, cat, zero, dbl, k, K, rf, rd,
+				    acc);
 				for (j = 0; j < n; j++)
 					out[(r + j) * K + k] = acc[j];
 			}
@@ -1307,19 +1316,41 @@ lgbm_predict(const struct model *m, int cat, int dbl, const float *xf,
 	}
 }
 
-/* Predict nrows rows; see model_lgbm.h. */
+/* One instance of lgbm_predict per kind of model and input. */
+#define LGBM_PREDICT(name, cat, zero, dbl)				\
+static void								\
+name(const struct model *m, const float *xf, const double *xd,	\
+    size_t nrows, double *out, int raw)					\
+{									\
+	lgbm_predict(m, cat, zero, dbl, xf, xd, nrows, out, raw);	\
+}
+LGBM_PREDICT(lgbm_predict_f, 0, 0, 0)
+LGBM_PREDICT(lgbm_predict_fz, 0, 1, 0)
+LGBM_PREDICT(lgbm_predict_fc, 1, 0, 0)
+LGBM_PREDICT(lgbm_predict_fcz, 1, 1, 0)
+LGBM_PREDICT(lgbm_predict_d, 0, 0, 1)
+LGBM_PREDICT(lgbm_predict_dz, 0, 1, 1)
+LGBM_PREDICT(lgbm_predict_dc, 1, 0, 1)
+LGBM_PREDICT(lgbm_predict_dcz, 1, 1, 1)
+
+/*
+ * Predict nrows rows; see model_lgbm.h.  The walk is compiled for each
+ * kind of model (categorical splits or not, missing type Zero anywhere or
+ * not) and input (double or float32), so that a step does only what the
+ * model needs.
+ */
 void
 model_lgbm_predict(const struct model *m, const float *xf, const double *xd,
     size_t nrows, double *out, int raw)
 {
-	int	 cat = m->lgbm->ncats > 0;
+	static void (*const fn[8])(const struct model *, const float *,
+	    const double *, size_t, double *, int) = {
+		lgbm_predict_f, lgbm_predict_fz, lgbm_predict_fc,
+		lgbm_predict_fcz, lgbm_predict_d, lgbm_predict_dz,
+		lgbm_predict_dc, lgbm_predict_dcz
+	};
+	const struct lgbm	*g = m->lgbm;
 
-	if (xd != NULL && cat)
-		lgbm_predict(m, 1, 1, NULL, xd, nrows, out, raw);
-	else if (xd != NULL)
-		lgbm_predict(m, 0, 1, NULL, xd, nrows, out, raw);
-	else if (cat)
-		lgbm_predict(m, 1, 0, xf, NULL, nrows, out, raw);
-	else
-		lgbm_predict(m, 0, 0, xf, NULL, nrows, out, raw);
+	fn[(xd != NULL) * 4 + (g->ncats > 0) * 2 + g->zero](m, xf, xd, nrows,
+	    out, raw);
 }
