@@ -12,6 +12,7 @@ categorical splits and every missing type.
 
     python3 gen_lgbm.py OUTDIR          writes every case of CASES
     python3 gen_lgbm.py --bench FILE    writes the bench model (BENCH)
+    python3 gen_lgbm.py --bench-full FILE   ... with full trees
     write(path, **case)                 one model (used by the bench too)
 """
 
@@ -28,15 +29,17 @@ def g17(x):
 
 
 def gen_tree(rng, nfeat, depth, catfeats, ncats_max, linear, leaf_scale,
-             full=False):
-    """A random tree as LightGBM's arrays (split order, ~leaf children)."""
+             full=False, stop=0.2, missing_types=(0, 1, 2)):
+    """A random tree as LightGBM's arrays (split order, ~leaf children):
+    below the root, a node is a leaf with probability stop, or at depth;
+    full: every leaf at depth."""
     split_feature, threshold, decision_type = [], [], []
     left, right, leaf_value = [], [], []
     cat_boundaries, cat_threshold = [0], []
     leaf_depth = []
 
     def build(d):
-        if d >= depth or (not full and d > 0 and rng.random() < 0.2):
+        if d >= depth or (not full and d > 0 and rng.random() < stop):
             leaf_value.append(rng.uniform(-leaf_scale, leaf_scale))
             leaf_depth.append(d)
             return ~(len(leaf_value) - 1)
@@ -67,7 +70,7 @@ def gen_tree(rng, nfeat, depth, catfeats, ncats_max, linear, leaf_scale,
             else:
                 t = rng.uniform(-2.0, 2.0)
             threshold.append(t)
-            missing = rng.choice([0, 1, 2])
+            missing = rng.choice(missing_types)
             default_left = rng.choice([0, 1])
             decision_type.append((missing << 2) | (default_left << 1))
         left[me] = build(d + 1)
@@ -144,11 +147,11 @@ def tree_text(t, linear):
 def model_text(objective, nfeat=8, iters=10, num_class=1, depth=4,
                version="v4", linear=False, average=False, catfeats=(),
                ncats_max=40, seed=1, names=None, full=False,
-               leaf_scale=1.0):
+               leaf_scale=1.0, stop=0.2, missing_types=(0, 1, 2)):
     rng = random.Random(seed)
     catfeats = set(catfeats)
     trees = [gen_tree(rng, nfeat, depth, catfeats, ncats_max, linear,
-                      leaf_scale, full)
+                      leaf_scale, full, stop, missing_types)
              for _ in range(iters * num_class)]
     tstrs = ["Tree=%d\n" % i + tree_text(t, linear) + "\n"
              for i, t in enumerate(trees)]
@@ -230,15 +233,23 @@ CASES = {
 }
 
 
-# make bench-lgbm's model: 500 trees of depth 8 (255 leaves each) on 50
-# features, regression, numerical splits with every missing type.
+# make bench-lgbm's models: 500 trees of depth 8 on 50 features,
+# regression, numerical splits with missing types None and NaN (what
+# LightGBM writes unless zero_as_missing is set).  BENCH has trees
+# shaped like trained ones (about 105 leaves, as XGBoost's max_depth=8
+# trees of bench/bench_model's figure have 107); BENCH_FULL every tree
+# full (255 leaves), the worst case for the cache.
 BENCH = dict(objective="regression", nfeat=50, iters=500, depth=8,
-             full=True, seed=500, leaf_scale=0.1)
+             stop=0.14, seed=500, leaf_scale=0.1, missing_types=(0, 2))
+BENCH_FULL = dict(BENCH, full=True)
 
 
 def main(outdir):
     if outdir == "--bench":
         write(sys.argv[2], **BENCH)
+        return
+    if outdir == "--bench-full":
+        write(sys.argv[2], **BENCH_FULL)
         return
     os.makedirs(outdir, exist_ok=True)
     for name, kw in CASES.items():
