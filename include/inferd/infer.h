@@ -40,10 +40,11 @@ struct infer_error {
 /* A parsed request: rows x cols features, row-major, NaN for missing. */
 struct infer_batch {
 	float	*x;
-	double	*xd;		/* the same values unrounded, for a model that
-				 * computes in double (model_wants_double:
-				 * LightGBM) from POST /predict and KServe v1;
-				 * else NULL.  Freed by the caller too. */
+	double	*xd;		/* the same values unrounded (OIP: FP64 and
+				 * integer tensors; FP32 rounded as declared),
+				 * for a model that computes in double
+				 * (model_wants_double: LightGBM); else NULL.
+				 * Freed by the caller too. */
 	size_t	 rows;
 	size_t	 cols;
 	int	 has_id;	/* OIP: the request had an "id" */

@@ -52,8 +52,11 @@ size_t		 model_noutputs(const struct model *);
 size_t		 model_ntrees(const struct model *);
 /* The objective name, e.g. "binary:logistic". */
 const char	*model_objective(const struct model *);
-/* "gbtree", "dart" or "gblinear". */
+/* "gbtree", "dart" or "gblinear"; LightGBM's "gbdt" or "rf". */
 const char	*model_booster(const struct model *);
+/* The library the model is from, as OIP metadata's platform: "xgboost" or
+ * "lightgbm". */
+const char	*model_platform(const struct model *);
 /* A name for the model: the file's base name without ".json" / ".ubj". */
 const char	*model_name(const struct model *);
 /* Hex SHA-256 of the model file's bytes (64 chars). */

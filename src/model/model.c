@@ -99,6 +99,13 @@ model_booster(const struct model *m)
 	return m->booster;
 }
 
+/* The library the model is from; see model.h. */
+const char *
+model_platform(const struct model *m)
+{
+	return m->lgbm != NULL ? "lightgbm" : "xgboost";
+}
+
 /* The model's name: the file's base name without ".json" / ".ubj". */
 const char *
 model_name(const struct model *m)

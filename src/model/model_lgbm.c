@@ -1149,16 +1149,15 @@ static double
 lgbm_linear(const struct lgbm *g, int dbl, uint32_t l, const float *xf,
     const double *xd)
 {
-	const uint32_t	*feat = g->lfeat + g->loff[l];
-	const double	*coef = g->lcoef + g->loff[l];
 	double		 o = g->lconst[l], v;
-	uint32_t	 i;
+	uint32_t	 i, at = g->loff[l];
 
+	/* indexed, not pointers: lfeat is NULL when no leaf has features */
 	for (i = 0; i < g->lnfeat[l]; i++) {
-		v = lgbm_value(dbl, xf, xd, feat[i]);
+		v = lgbm_value(dbl, xf, xd, g->lfeat[at + i]);
 		if (isnan(v))
 			return g->leaf[l];
-		o += coef[i] * v;
+		o += g->lcoef[at + i] * v;
 	}
 	return o;
 }

@@ -367,8 +367,8 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto,
 		return NULL;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	/* b.xd: a LightGBM model from /predict or KServe v1, the only
-	 * requests that may ask for raw scores */
+	/* b.xd: a LightGBM model (raw scores: from /predict or KServe v1
+	 * only, the OIP route passes no query) */
 	if (b.xd != NULL)
 		model_predict_double(m, b.xd, b.rows, y, raw);
 	else

@@ -214,10 +214,47 @@ def test_daemon_predict():
             same("daemon v1 " + name, got, want[:20])
             st, meta = d.json("GET", "/v2/models/%s" % mname)
             assert st == 200, (st, meta)
-            text = json.dumps(meta)
-            for fn in model.feature_names:
-                assert '"%s"' % fn in text, (fn, meta)
+            assert meta["platform"] == "lightgbm", meta
+            assert [i["name"] for i in meta["inputs"]] == \
+                model.feature_names, meta
+            assert all(i["datatype"] == "FP64" for i in meta["inputs"])
+            assert meta["outputs"][0]["datatype"] == "FP64", meta
+            # OIP: an FP64 tensor is read unrounded, an FP32 one rounded
+            # as declared (LightGBM widens a float32 array exactly)
+            flat = [v for r in rows for v in r]
+            for dt, ref in (("FP64", want),
+                            ("FP32", [model.predict(
+                                [None if v is None else f32(v) for v in r])
+                                for r in rows])):
+                st, body = d.json("POST", "/v2/models/%s/infer" % mname, {
+                    "inputs": [{"name": "x", "datatype": dt,
+                                "shape": [len(rows), model.nfeatures],
+                                "data": flat}]})
+                assert st == 200, (st, body)
+                out = body["outputs"][0]
+                assert out["datatype"] == "FP64", out
+                got = out["data"]
+                k = model.ntpi
+                same("daemon OIP %s %s" % (dt, name),
+                     [got[i * k:(i + 1) * k] for i in range(len(rows))],
+                     ref)
             note("daemon %s: %d rows equal" % (name, len(rows)))
+
+
+def test_daemon_raw_refused():
+    """?output= other than raw or predict is 400, and raw is refused for
+    an XGBoost model, naming why."""
+    path = os.path.join(DATA, "gen_binary.txt")
+    model = lgbm_ref.load(path)
+    row = [0.5] * model.nfeatures
+    with Inferd(workers=1, model=path) as d:
+        st, body = d.json("POST", "/predict?output=margin",
+                          {"instances": [row]})
+        assert st == 400 and "output=margin" in json.dumps(body), body
+    with Inferd(workers=1) as d:
+        st, body = d.json("POST", "/predict?output=raw",
+                          {"instances": [[0.0] * 30]})
+        assert st == 400 and "LightGBM" in json.dumps(body), (st, body)
 
 
 def test_daemon_feature_names():
@@ -293,7 +330,8 @@ def main():
     tmpdir = tempfile.mkdtemp(prefix="inferd-lgbm.")
     try:
         run([test_models_against_reference, test_generator_is_committed,
-             test_refusals, test_daemon_predict, test_daemon_feature_names])
+             test_refusals, test_daemon_predict, test_daemon_raw_refused,
+             test_daemon_feature_names])
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
