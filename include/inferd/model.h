@@ -1,11 +1,13 @@
 /*
  * model: an XGBoost model (gbtree, dart or gblinear), loaded from XGBoost's
- * own JSON or UBJSON format (Booster.save_model("m.json") or "m.ubj") and
- * evaluated natively.  The interface the daemon uses; behind it, model_load
- * (src/model_load.c)
- * reads and parses the file, model_build.c and model_tree.c check it and
- * lay it out, and src/model.c is the evaluator: model_predict, the
- * accessors and model_free, with neither jansson nor I/O.
+ * own JSON or UBJSON format (Booster.save_model("m.json") or "m.ubj"), or
+ * a LightGBM model from its text format (Booster.save_model("model.txt")),
+ * and evaluated natively.  The interface the daemon uses; behind it,
+ * model_load (src/model/model_load.c) reads and parses the file,
+ * model_build.c and model_tree.c check an XGBoost model and lay it out,
+ * model_lgbm.c reads, checks and evaluates a LightGBM one, and
+ * src/model/model.c is the evaluator: model_predict, the accessors and
+ * model_free, with neither jansson nor I/O.
  */
 #ifndef INFERD_MODEL_H
 #define INFERD_MODEL_H

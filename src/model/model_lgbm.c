@@ -378,7 +378,9 @@ lgbm_objective(struct model_err *e, struct lgbm *g, const struct lgbm_val *v,
 				    "mape, poisson, gamma, tweedie, binary, "
 				    "cross_entropy, cross_entropy_lambda, "
 				    "multiclass, multiclassova, lambdarank, "
-				    "rank_xendcg, custom)", v->lineno,
+				    "rank_xendcg, custom); check the line, or "
+				    "re-save the model with LightGBM",
+				    v->lineno,
 				    (int)(len > 64 ? 64 : len), tok);
 			continue;
 		}
@@ -549,7 +551,8 @@ lgbm_header(struct lgbm_text *t, struct model *m, struct lgbm *g,
 	if (!((v[H_VERSION].len == 2 && v[H_VERSION].s[0] == 'v' &&
 	    v[H_VERSION].s[1] >= '2' && v[H_VERSION].s[1] <= '4')))
 		return model_fail(e, "line %zu: version=%.*s: inferd reads "
-		    "LightGBM's text models v2 to v4", v[H_VERSION].lineno,
+		    "LightGBM's text models v2 to v4 (re-save the model with "
+		    "LightGBM 4's Booster.save_model)", v[H_VERSION].lineno,
 		    (int)(v[H_VERSION].len > 16 ? 16 : v[H_VERSION].len),
 		    v[H_VERSION].s);
 	if (lgbm_int(e, &v[H_NUM_CLASS], "num_class", 1,

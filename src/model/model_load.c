@@ -6,7 +6,8 @@
  * bytes (XGBoost JSON or UBJSON; anything else is refused with how to
  * re-save it) and parse them into one jansson document, which model_build
  * turns into the model with every check.  Both formats share every check
- * and every message.
+ * and every message.  A LightGBM text model (first line "tree") goes to
+ * model_lgbm_build instead, which reads the text itself.
  */
 #include "autoconf.h"
 
@@ -37,12 +38,12 @@ model_read_file(struct model_err *e, size_t *lenp)
 	if ((buf = readfile(e->file, e->lim->max_bytes, "max_model_bytes",
 	    lenp, why, sizeof(why))) == NULL) {
 		model_fail(e, "%s%s", why, strstr(why, "not a regular file") ?
-		    " (the model must be a file XGBoost saved)" : "");
+		    " (the model must be a file XGBoost or LightGBM saved)" : "");
 		return NULL;
 	}
 	if (*lenp == 0) {
 		model_fail(e, "file is empty (expected an XGBoost JSON or "
-		    "UBJSON model)");
+		    "UBJSON model, or a LightGBM model.txt)");
 		free(buf);
 		return NULL;
 	}

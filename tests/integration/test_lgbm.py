@@ -257,6 +257,53 @@ def test_daemon_raw_refused():
         assert st == 400 and "LightGBM" in json.dumps(body), (st, body)
 
 
+def test_daemon_reload():
+    """SIGHUP swaps an XGBoost model for a LightGBM one, then refuses a
+    cut LightGBM file naming its line and keeps serving the model it has."""
+    import re
+    import signal
+    from harness import MODEL
+    conf = os.path.join(tmpdir, "inferd.conf")
+    lg = os.path.join(DATA, "gen_rf.txt")
+    model = lgbm_ref.load(lg)
+    cut = os.path.join(tmpdir, "cut.txt")
+    with open(lg) as f, open(cut, "w") as g:
+        g.write(f.read()[:3000])
+
+    def conf_model(path):
+        with open(conf + ".new", "w") as f:
+            f.write("model = %s\n" % path)
+        os.replace(conf + ".new", conf)
+
+    def hup(d, pattern):
+        n = len(d.lines)
+        d.proc.send_signal(signal.SIGHUP)
+        return d.wait_log(pattern, 20, n)
+
+    rows = rows_for(model, nmax=40)
+    conf_model(MODEL)
+    with Inferd(workers=1, model=None, config=conf) as d:
+        conf_model(lg)
+        hup(d, r"reload: model gen_rf \(binary sigmoid:1, sha256 ")
+        for _ in range(100):
+            st, body = d.json("POST", "/predict", {"instances": rows})
+            if st == 200 and len(body["predictions"]) == len(rows) and \
+                    not isinstance(body["predictions"][0], list) and \
+                    d.json("GET", "/v2/models/gen_rf")[0] == 200:
+                break
+            import time
+            time.sleep(0.1)
+        same("reloaded", [[x] for x in body["predictions"]],
+             [model.predict(r) for r in rows])
+        conf_model(cut)
+        hup(d, r"reload: %s: line \d+: .*; keeping model gen_rf" %
+            re.escape(cut))
+        st, body = d.json("POST", "/predict", {"instances": rows})
+        assert st == 200, (st, body)
+        same("kept", [[x] for x in body["predictions"]],
+             [model.predict(r) for r in rows])
+
+
 def test_daemon_feature_names():
     """Rows keyed by LightGBM's feature names; a name left out is
     missing."""
@@ -331,7 +378,7 @@ def main():
     try:
         run([test_models_against_reference, test_generator_is_committed,
              test_refusals, test_daemon_predict, test_daemon_raw_refused,
-             test_daemon_feature_names])
+             test_daemon_reload, test_daemon_feature_names])
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
