@@ -337,6 +337,67 @@ lgbm_int(struct model_err *e, const struct lgbm_val *v, const char *key,
 	return lgbm_numbers(e, v, key, 1, NULL, out, lo, hi);
 }
 
+/* LightGBM's Common::Pow: base^power by halving, thirding and peeling, in
+ * that order (not pow(3): the roundings must be LightGBM's). */
+static double
+lgbm_pow(double base, int power)
+{
+	if (power == 0)
+		return 1.0;
+	if (power % 2 == 0)
+		return lgbm_pow(base * base, power / 2);
+	if (power % 3 == 0)
+		return lgbm_pow(base * base * base, power / 3);
+	return base * lgbm_pow(base, power - 1);
+}
+
+/*
+ * LightGBM's Common::Atof, which reads an objective's sigmoid: parameter
+ * (not strtod: it rounds more than once, and the value must be the one
+ * LightGBM computes with): integer digits, fraction digits over a power of
+ * ten, an exponent applied by factors of 1e50, 1e8 and 10.  0 with *out,
+ * or -1 if s is not all such a number.
+ */
+static int
+lgbm_atof(const char *s, double *out)
+{
+	const char	*p = s;
+	double		 sign = 1.0, value = 0.0, right = 0.0, scale = 1.0;
+	unsigned	 expon = 0;
+	int		 nn = 0, frac = 0, digits = 0;
+
+	if (*p == '-' || *p == '+')
+		sign = *p++ == '-' ? -1.0 : 1.0;
+	for (; *p >= '0' && *p <= '9'; p++, digits++)
+		value = value * 10.0 + (*p - '0');
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++, nn++)
+			right = (*p - '0') + right * 10.0;
+		value += right / lgbm_pow(10.0, nn);
+	}
+	if (digits > 0 && (*p == 'e' || *p == 'E')) {
+		if (*++p == '-' || *p == '+')
+			frac = *p++ == '-';
+		if (*p < '0' || *p > '9')
+			return -1;
+		for (; *p >= '0' && *p <= '9'; p++)
+			if ((expon = expon * 10 + (unsigned)(*p - '0')) > 308)
+				expon = 309;
+		if (expon > 308)
+			expon = 308;
+		for (; expon >= 50; expon -= 50)
+			scale *= 1e50;
+		for (; expon >= 8; expon -= 8)
+			scale *= 1e8;
+		for (; expon > 0; expon--)
+			scale *= 10.0;
+	}
+	if (digits == 0 || *p != '\0')
+		return -1;
+	*out = sign * (frac ? value / scale : value * scale);
+	return 0;
+}
+
 /* The objective line: its name, transform and parameters. */
 static int
 lgbm_objective(struct model_err *e, struct lgbm *g, const struct lgbm_val *v,
@@ -396,8 +457,7 @@ lgbm_objective(struct model_err *e, struct lgbm *g, const struct lgbm_val *v,
 		k = (size_t)(strchr(buf, ':') - buf);
 		buf[k] = '\0';
 		if (strcmp(buf, "sigmoid") == 0 && o->sigmoid) {
-			sig = strtod(buf + k + 1, &ep);
-			if (*ep != '\0' || ep == buf + k + 1)
+			if (lgbm_atof(buf + k + 1, &sig) == -1)
 				return model_fail(e, "line %zu: objective: "
 				    "sigmoid:%s is not a number", v->lineno,
 				    buf + k + 1);

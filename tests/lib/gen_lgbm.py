@@ -209,6 +209,9 @@ CASES = {
     "tweedie": dict(objective="tweedie", seed=10, leaf_scale=0.3),
     "binary": dict(objective="binary sigmoid:1", seed=11, catfeats=(1, 5)),
     "binary_sigmoid07": dict(objective="binary sigmoid:0.7", seed=12),
+    # 1.01876: LightGBM's Atof reads it one ulp below strtod's double
+    "binary_sigmoid_atof": dict(objective="binary sigmoid:1.01876",
+                                seed=26),
     "cross_entropy": dict(objective="cross_entropy", seed=13),
     "cross_entropy_lambda": dict(objective="cross_entropy_lambda", seed=14),
     "multiclass": dict(objective="multiclass num_class:3", num_class=3,

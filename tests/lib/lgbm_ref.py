@@ -117,6 +117,56 @@ class Tree:
         return out
 
 
+def lgbm_pow(base, power):
+    """Common::Pow: halving, thirding, peeling."""
+    if power == 0:
+        return 1.0
+    if power % 2 == 0:
+        return lgbm_pow(base * base, power // 2)
+    if power % 3 == 0:
+        return lgbm_pow(base * base * base, power // 3)
+    return base * lgbm_pow(base, power - 1)
+
+
+def lgbm_atof(s):
+    """Common::Atof, which BinaryLogloss and MulticlassOVA read sigmoid:
+    with: digits, fraction over a power of ten, exponent by factors."""
+    i, sign = 0, 1.0
+    if s[i:i + 1] in ("-", "+"):
+        sign = -1.0 if s[i] == "-" else 1.0
+        i += 1
+    value = 0.0
+    while i < len(s) and s[i].isdigit():
+        value = value * 10.0 + int(s[i])
+        i += 1
+    if i < len(s) and s[i] == ".":
+        i += 1
+        right, nn = 0.0, 0
+        while i < len(s) and s[i].isdigit():
+            right = int(s[i]) + right * 10.0
+            nn += 1
+            i += 1
+        value += right / lgbm_pow(10.0, nn)
+    frac, scale = False, 1.0
+    if i < len(s) and s[i] in "eE":
+        i += 1
+        if s[i] in "+-":
+            frac = s[i] == "-"
+            i += 1
+        expon = int(s[i:])
+        expon = min(expon, 308)
+        while expon >= 50:
+            scale *= 1e50
+            expon -= 50
+        while expon >= 8:
+            scale *= 1e8
+            expon -= 8
+        while expon > 0:
+            scale *= 10.0
+            expon -= 1
+    return sign * (value / scale if frac else value * scale)
+
+
 def sigmoid(s, x):
     return 1.0 / (1.0 + math.exp(-s * x))
 
@@ -192,7 +242,7 @@ class Model:
         if o in ("poisson", "gamma", "tweedie"):
             return [math.exp(x) for x in out]
         if o in ("binary", "multiclassova"):
-            s = float(self.params["sigmoid"])
+            s = lgbm_atof(self.params["sigmoid"])
             return [sigmoid(s, x) for x in out]
         if o == "cross_entropy":
             return [sigmoid(1.0, x) for x in out]
