@@ -38,6 +38,10 @@ int	 infer_parse_predict_json(const char *body, size_t len,
  */
 int	 infer_fast_predict(const char *body, size_t len, size_t cols,
 	    size_t max_rows, int v1, struct infer_batch *);
+/* The same, also filling b->xd with each value as the double strtod
+ * makes of it (a model that computes in double); the caller frees both. */
+int	 infer_fast_predict_double(const char *body, size_t len, size_t cols,
+	    size_t max_rows, int v1, struct infer_batch *);
 int	 infer_parse_oip(const char *body, size_t len, const struct model *,
 	    size_t max_rows, struct infer_batch *, struct infer_error *);
 int	 infer_format_oip(struct evbuffer *, const struct model *,

@@ -71,10 +71,11 @@ int
 infer_parse_predict(const char *body, size_t len, const struct model *m,
     size_t max_rows, struct infer_batch *b, struct infer_error *err, int v1)
 {
-	/* The fast path reads float32 only: a model that computes in double
-	 * (LightGBM) takes jansson's, whose numbers are strtod's doubles. */
-	if (!model_wants_double(m) && infer_fast_predict(body, len,
-	    model_nfeatures(m), max_rows, v1, b) == 0)
+	/* A model that computes in double (LightGBM) gets each value as
+	 * strtod's double as well (b->xd). */
+	if ((model_wants_double(m) ? infer_fast_predict_double :
+	    infer_fast_predict)(body, len, model_nfeatures(m), max_rows, v1,
+	    b) == 0)
 		return 0;
 	return infer_parse_predict_json(body, len, m, max_rows, b, err, v1);
 }
