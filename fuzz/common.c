@@ -87,7 +87,9 @@ fuzz_check_batch(const struct model *m, enum infer_proto proto,
 	evbuffer_free(out);
 	free(y);
 	free(b->x);
+	free(b->xd);
 	b->x = NULL;
+	b->xd = NULL;
 }
 
 /* Parse one request body and check the outcome either way. */

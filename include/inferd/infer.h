@@ -41,6 +41,11 @@ struct infer_error {
 /* A parsed request: rows x cols features, row-major, NaN for missing. */
 struct infer_batch {
 	float	*x;
+	double	*xd;		/* the same values unrounded (OIP: FP64 and
+				 * integer tensors; FP32 rounded as declared),
+				 * for a model that computes in double
+				 * (model_wants_double: LightGBM); else NULL.
+				 * Freed by the caller too. */
 	size_t	 rows;
 	size_t	 cols;
 	int	 has_id;	/* OIP: the request had an "id" */
@@ -62,7 +67,7 @@ struct infer_batch {
  * missing value; a model with feature names (or, without them, XGBoost's
  * f0, f1, ...) also takes rows keyed by name.  More than max_rows rows is
  * 413.  Returns 0, or -1 with err filled.  On success the caller frees
- * b->x with free().
+ * b->x and b->xd with free().
  */
 int	 infer_parse(enum infer_proto, const char *body, size_t len,
 	    const struct model *, size_t max_rows, struct infer_batch *,

@@ -1,11 +1,13 @@
 /*
  * model: an XGBoost model (gbtree, dart or gblinear), loaded from XGBoost's
- * own JSON or UBJSON format (Booster.save_model("m.json") or "m.ubj") and
- * evaluated natively.  The interface the daemon uses; behind it, model_load
- * (src/model_load.c)
- * reads and parses the file, model_build.c and model_tree.c check it and
- * lay it out, and src/model.c is the evaluator: model_predict, the
- * accessors and model_free, with neither jansson nor I/O.
+ * own JSON or UBJSON format (Booster.save_model("m.json") or "m.ubj"), or
+ * a LightGBM model from its text format (Booster.save_model("model.txt")),
+ * and evaluated natively.  The interface the daemon uses; behind it,
+ * model_load (src/model/model_load.c) reads and parses the file,
+ * model_build.c and model_tree.c check an XGBoost model and lay it out,
+ * model_lgbm.c reads, checks and evaluates a LightGBM one, and
+ * src/model/model.c is the evaluator: model_predict, the accessors and
+ * model_free, with neither jansson nor I/O.
  */
 #ifndef INFERD_MODEL_H
 #define INFERD_MODEL_H
@@ -57,10 +59,13 @@ size_t		 model_noutputs(const struct model *);
 size_t		 model_ntrees(const struct model *);
 /* The objective name, e.g. "binary:logistic". */
 const char	*model_objective(const struct model *);
-/* "gbtree", "dart" or "gblinear". */
+/* "gbtree", "dart" or "gblinear"; LightGBM's "gbdt" or "rf". */
 const char	*model_booster(const struct model *);
+/* The library the model is from, as OIP metadata's platform: "xgboost" or
+ * "lightgbm". */
+const char	*model_platform(const struct model *);
 /* A name for the model: the file's base name without ".json", ".ubj",
- * ".bin", ".model" or ".bst". */
+ * ".bin", ".model", ".bst" or ".txt". */
 const char	*model_name(const struct model *);
 /* Hex SHA-256 of the model file's bytes (64 chars). */
 const char	*model_sha256(const struct model *);
@@ -92,5 +97,20 @@ int		 model_trees_note(const struct model *, char *note, size_t len);
  */
 void		 model_predict(const struct model *, const float *x, size_t nrows,
 		    double *out);
+
+/*
+ * A LightGBM model compares double feature values with double thresholds:
+ * model_wants_double says so, and model_predict_double takes the rows as
+ * doubles (the request's numbers unrounded), so the answers equal
+ * LightGBM's predict on a float64 array.  raw: the sum of the trees, as
+ * LightGBM's predict(raw_score=True) (model_has_raw: the model has such a
+ * score; for other models raw is ignored).  A model that computes in
+ * float32 rounds x to float32 first.  Cannot fail but for memory on that
+ * last path (the outputs are then NaN).
+ */
+int		 model_wants_double(const struct model *);
+int		 model_has_raw(const struct model *);
+void		 model_predict_double(const struct model *, const double *x,
+		    size_t nrows, double *out, int raw);
 
 #endif /* INFERD_MODEL_H */

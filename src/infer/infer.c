@@ -128,14 +128,17 @@ infer_feature_find(const struct model *m, const char *name, size_t *i)
 /* Read the object row (keyed by feature name) into x. */
 static int
 infer_row_object(const json_t *row, const char *path, size_t r,
-    const struct model *m, float *x, struct infer_error *err)
+    const struct model *m, float *x, double *xd, struct infer_error *err)
 {
 	const char	*key;
 	json_t		*v;
 	size_t		 c, cols = model_nfeatures(m);
 
-	for (c = 0; c < cols; c++)
+	for (c = 0; c < cols; c++) {
 		x[c] = NAN;
+		if (xd != NULL)
+			xd[c] = NAN;
+	}
 	json_object_foreach((json_t *)row, key, v) {
 		if (infer_feature_find(m, key, &c) == -1)
 			return infer_fail(err, 400, "%s (row %zu): unknown "
@@ -149,10 +152,14 @@ infer_row_object(const json_t *row, const char *path, size_t r,
 			    "%zu): expected a number or null, got %s", path, key,
 			    r, c, jsonutil_type_name(v, JSONUTIL_NUMBER));
 		case 2:
+			if (xd != NULL)
+				break;
 			return infer_fail(err, 400, "%s.%.64s (row %zu, column "
 			    "%zu): %g does not fit a 32-bit float", path, key, r,
 			    c, json_number_value(v));
 		}
+		if (xd != NULL)
+			xd[c] = json_is_null(v) ? NAN : json_number_value(v);
 	}
 	return 0;
 }
@@ -161,13 +168,13 @@ infer_row_object(const json_t *row, const char *path, size_t r,
  * infer_impl.h. */
 int
 infer_row(const json_t *row, const char *path, size_t r,
-    const struct model *m, float *x, struct infer_error *err)
+    const struct model *m, float *x, double *xd, struct infer_error *err)
 {
 	size_t	 c, cols = model_nfeatures(m);
 	json_t	*v;
 
 	if (json_is_object(row))
-		return infer_row_object(row, path, r, m, x, err);
+		return infer_row_object(row, path, r, m, x, xd, err);
 	if (!json_is_array(row))
 		return infer_fail(err, 400, "%s (row %zu): expected an array of "
 		    "%zu features or an object keyed by feature name, got %s",
@@ -182,10 +189,14 @@ infer_row(const json_t *row, const char *path, size_t r,
 			    "%zu): expected a number or null, got %s", path, c,
 			    r, c, jsonutil_type_name(v, JSONUTIL_NUMBER));
 		case 2:
+			if (xd != NULL)
+				break;
 			return infer_fail(err, 400, "%s[%zu] (row %zu, column "
 			    "%zu): %g does not fit a 32-bit float", path, c, r,
 			    c, json_number_value(v));
 		}
+		if (xd != NULL)
+			xd[c] = json_is_null(v) ? NAN : json_number_value(v);
 	}
 	return 0;
 }

@@ -21,7 +21,9 @@
  * decimal exponent is at most 22 in magnitude is one exact integer
  * multiplied or divided by an exact power of ten: a single correctly
  * rounded IEEE operation, so the same double as strtod (Clinger's fast
- * path); every other real goes through strtod itself.
+ * path); every other real goes through strtod itself.  For a model that
+ * computes in double (LightGBM), infer_fast_predict_double keeps that
+ * double beside its float32 (b->xd).
  */
 #include "autoconf.h"
 
@@ -108,11 +110,12 @@ infer_fast_strtod(const char *tok, size_t len, double *d)
 
 /*
  * Read a JSON number (RFC 8259 grammar, as jansson's lexer takes it) into
- * *x as a float32; 0, or -1 if not handled here (not a number, or one
- * jansson would take otherwise or refuse).
+ * *x as a float32, and into *xd as the double strtod makes of it unless xd
+ * is NULL; 0, or -1 if not handled here (not a number, or one jansson
+ * would take otherwise or refuse).
  */
 static int
-infer_fast_number(struct infer_scan *s, float *x)
+infer_fast_number(struct infer_scan *s, float *x, double *xd)
 {
 	const char	*tok = s->p, *p = s->p, *end = s->end;
 	uint64_t	 mant = 0;
@@ -172,12 +175,15 @@ infer_fast_number(struct infer_scan *s, float *x)
 	} else if (infer_fast_strtod(tok, (size_t)(p - tok), &d) == -1)
 		return -1;
 	*x = (float)d;
+	if (xd != NULL)
+		*xd = d;
 	return isfinite(*x) ? 0 : -1;
 }
 
-/* Read a row "[v, ...]" of exactly cols values into x; 0, or -1. */
+/* Read a row "[v, ...]" of exactly cols values into x (and xd unless
+ * NULL); 0, or -1. */
 static int
-infer_fast_row(struct infer_scan *s, float *x, size_t cols)
+infer_fast_row(struct infer_scan *s, float *x, double *xd, size_t cols)
 {
 	size_t	 c;
 
@@ -191,15 +197,20 @@ infer_fast_row(struct infer_scan *s, float *x, size_t cols)
 			if (infer_fast_lit(s, "null") == -1)
 				return -1;
 			x[c] = NAN;
-		} else if (infer_fast_number(s, &x[c]) == -1)
+			if (xd != NULL)
+				xd[c] = NAN;
+		} else if (infer_fast_number(s, &x[c], xd != NULL ? &xd[c] :
+		    NULL) == -1)
 			return -1;
 	}
 	return infer_fast_char(s, ']');
 }
 
-/* Read the rows of "[row, ...]" into b (b->cols set); 0, or -1. */
+/* Read the rows of "[row, ...]" into b (b->cols set), and into b->xd as
+ * doubles when dbl; 0, or -1. */
 static int
-infer_fast_rows(struct infer_scan *s, size_t max_rows, struct infer_batch *b)
+infer_fast_rows(struct infer_scan *s, size_t max_rows, int dbl,
+    struct infer_batch *b)
 {
 	size_t	 cap;
 
@@ -209,11 +220,13 @@ infer_fast_rows(struct infer_scan *s, size_t max_rows, struct infer_batch *b)
 	cap = (size_t)(s->end - s->p) / (2 * b->cols + 1) + 1;
 	if (cap > max_rows)
 		cap = max_rows;
-	if (cap == 0 || (b->x = malloc(cap * b->cols * sizeof(*b->x))) == NULL)
+	if (cap == 0 || (b->x = malloc(cap * b->cols * sizeof(*b->x))) == NULL ||
+	    (dbl && (b->xd = malloc(cap * b->cols * sizeof(*b->xd))) == NULL))
 		return -1;
 	for (;;) {
 		if (b->rows == cap || infer_fast_row(s, b->x + b->rows *
-		    b->cols, b->cols) == -1)
+		    b->cols, b->xd != NULL ? b->xd + b->rows * b->cols : NULL,
+		    b->cols) == -1)
 			return -1;
 		b->rows++;
 		infer_fast_ws(s);
@@ -224,10 +237,10 @@ infer_fast_rows(struct infer_scan *s, size_t max_rows, struct infer_batch *b)
 	return infer_fast_char(s, ']');
 }
 
-/* Try the fast path of infer_parse_predict; see infer_impl.h. */
-int
-infer_fast_predict(const char *body, size_t len, size_t cols,
-    size_t max_rows, int v1, struct infer_batch *b)
+/* The fast path, with doubles too when dbl. */
+static int
+infer_fast_parse(const char *body, size_t len, size_t cols, size_t max_rows,
+    int v1, int dbl, struct infer_batch *b)
 {
 	struct infer_scan	 s = { body, body + len };
 	int			 rc = -1;
@@ -239,20 +252,38 @@ infer_fast_predict(const char *body, size_t len, size_t cols,
 	if (!v1 && infer_fast_lit(&s, "\"features\"") == 0) {
 		if (infer_fast_char(&s, ':') == 0 &&
 		    (b->x = malloc(cols * sizeof(*b->x))) != NULL &&
-		    infer_fast_row(&s, b->x, cols) == 0) {
+		    (!dbl || (b->xd = malloc(cols * sizeof(*b->xd))) != NULL) &&
+		    infer_fast_row(&s, b->x, b->xd, cols) == 0) {
 			b->rows = 1;
 			rc = 0;
 		}
 	} else if ((infer_fast_lit(&s, "\"instances\"") == 0 ||
 	    (v1 && infer_fast_lit(&s, "\"inputs\"") == 0)) &&
 	    infer_fast_char(&s, ':') == 0)
-		rc = infer_fast_rows(&s, max_rows, b);
+		rc = infer_fast_rows(&s, max_rows, dbl, b);
 	if (rc == 0 && infer_fast_char(&s, '}') == 0) {
 		infer_fast_ws(&s);
 		if (s.p == s.end)
 			return 0;
 	}
 	free(b->x);
+	free(b->xd);
 	memset(b, 0, sizeof(*b));
 	return -1;
+}
+
+/* Try the fast path of infer_parse_predict; see infer_impl.h. */
+int
+infer_fast_predict(const char *body, size_t len, size_t cols,
+    size_t max_rows, int v1, struct infer_batch *b)
+{
+	return infer_fast_parse(body, len, cols, max_rows, v1, 0, b);
+}
+
+/* The same with b->xd filled too; see infer_impl.h. */
+int
+infer_fast_predict_double(const char *body, size_t len, size_t cols,
+    size_t max_rows, int v1, struct infer_batch *b)
+{
+	return infer_fast_parse(body, len, cols, max_rows, v1, 1, b);
 }

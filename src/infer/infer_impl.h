@@ -38,6 +38,10 @@ int	 infer_parse_predict_json(const char *body, size_t len,
  */
 int	 infer_fast_predict(const char *body, size_t len, size_t cols,
 	    size_t max_rows, int v1, struct infer_batch *);
+/* The same, also filling b->xd with each value as the double strtod
+ * makes of it (a model that computes in double); the caller frees both. */
+int	 infer_fast_predict_double(const char *body, size_t len, size_t cols,
+	    size_t max_rows, int v1, struct infer_batch *);
 int	 infer_parse_oip(const char *body, size_t len, const struct model *,
 	    size_t max_rows, struct infer_batch *, struct infer_error *);
 int	 infer_format_oip(struct evbuffer *, const struct model *,
@@ -68,10 +72,12 @@ int	 infer_feature_find(const struct model *, const char *name,
 /*
  * Read one row into x (cols floats): a JSON array of cols values, or an
  * object keyed by feature name (a key left out is a missing value).  path
- * names the row in messages ("instances[3]"), r is its number.
+ * names the row in messages ("instances[3]"), r is its number.  xd, when
+ * not NULL, gets the same values as doubles, unrounded (a model that
+ * computes in double: then a value beyond float32's range is no error).
  */
 int	 infer_row(const json_t *row, const char *path, size_t r,
-	    const struct model *, float *x, struct infer_error *);
+	    const struct model *, float *x, double *xd, struct infer_error *);
 
 /* Append a prediction: a float32 value with the fewest digits that read
  * back as it, null for NaN and infinities.  0, or -1. */

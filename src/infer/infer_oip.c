@@ -10,12 +10,14 @@
  * in every row.  Every numeric datatype of the protocol is taken, each
  * value checked against its datatype's range and then rounded to the
  * float32 the model computes in (FP16 values first to the nearest FP16,
- * since that is what the client's tensor holds).  JSON null marks a
- * missing value in any datatype (inferd's extension: the protocol's JSON
- * cannot spell NaN).
+ * since that is what the client's tensor holds); a LightGBM model, which
+ * computes in double, also gets FP64 and integer values unrounded.  JSON
+ * null marks a missing value in any datatype (inferd's extension: the
+ * protocol's JSON cannot spell NaN).
  *
  * The outputs are a table, infer_oip_outs: "predict", FP32 (every value
- * the model computes is a float32) of shape [rows] or [rows, outputs], for
+ * an XGBoost model computes is a float32; FP64 for a LightGBM model,
+ * whose values are doubles) of shape [rows] or [rows, outputs], for
  * every model, and "label", INT64 of shape [rows], the class a classifier
  * picks; each says in the metadata what its values are and, for a
  * classifier, the class labels of its columns.  A new output is one entry
@@ -42,7 +44,6 @@
 
 #define INFER_OUTPUT_NAME	"predict"
 #define INFER_INPUT_NAME	"input-0"
-#define INFER_PLATFORM		"xgboost"
 #define INFER_SERVER_NAME	"inferd"
 /* Nesting accepted in "data" beyond the flat list ([rows][features]). */
 #define INFER_MAX_DATA_DEPTH	8
@@ -94,6 +95,7 @@ struct infer_tensor {
 /* Where the values of one tensor go, and how far they have come. */
 struct infer_flat {
 	float			*x;
+	double			*xd;		/* the same unrounded, or NULL */
 	size_t			 stride;	/* between two values in x */
 	size_t			 need;		/* values the shape holds */
 	size_t			 cols;		/* per row; 1 per feature */
@@ -187,11 +189,28 @@ infer_elem(struct infer_flat *f, const json_t *v, float *val)
 			    json_number_value(v));
 		return 0;
 	}
-	if (infer_value(v, val) != 0)
+	if (infer_value(v, val) != 0 && f->xd == NULL)
 		return infer_fail(f->err, 400, "%s: %g does not fit a 32-bit "
 		    "float (the model computes in float32)", infer_where(f, w,
 		    sizeof(w)), json_number_value(v));
 	return 0;
+}
+
+/*
+ * The double a value checked by infer_elem (val, as float32) gives a model
+ * that computes in double: FP64 and integer data as they are, FP32 and
+ * FP16 data rounded as declared (the client's tensor holds those).
+ */
+static double
+infer_elem_double(const struct infer_flat *f, const json_t *v, float val)
+{
+	if (json_is_null(v))
+		return NAN;
+	if (f->dt->kind == INFER_INT)
+		return (double)json_integer_value(v);
+	if (f->dt->kind == INFER_FP && strcmp(f->dt->name, "FP64") == 0)
+		return json_number_value(v);
+	return (double)val;
 }
 
 /* Append the values of array a (nested up to INFER_MAX_DATA_DEPTH) in
@@ -216,6 +235,8 @@ infer_flatten(struct infer_flat *f, const json_t *a, int depth)
 			return -1;
 		if (f->n < f->need)
 			f->x[f->n * f->stride] = val;
+		if (f->n < f->need && f->xd != NULL)
+			f->xd[f->n * f->stride] = infer_elem_double(f, v, val);
 		f->n++;
 	}
 	return 0;
@@ -342,13 +363,23 @@ infer_oip_predict_params(struct evbuffer *out, const struct model *m)
 }
 
 static const struct infer_oip_out infer_oip_outs[] = {
-	{ INFER_OUTPUT_NAME, INFER_OUT_PREDICT, "FP32", NULL, model_noutputs,
+	{ INFER_OUTPUT_NAME, INFER_OUT_PREDICT, NULL, NULL, model_noutputs,
 	    infer_oip_predict_data, infer_oip_predict_params },
 	{ "label", INFER_OUT_LABEL, "INT64", infer_oip_is_classifier,
 	    infer_oip_width_one, infer_oip_label_data,
 	    infer_oip_class_labels },
 };
 #define INFER_OIP_NOUTS	(sizeof(infer_oip_outs) / sizeof(infer_oip_outs[0]))
+
+/* Output o's datatype for model m: its own, or (NULL) the model's values'
+ * (FP64 for a LightGBM model, FP32 for the others). */
+static const char *
+infer_oip_dtype(const struct infer_oip_out *o, const struct model *m)
+{
+	if (o->datatype != NULL)
+		return o->datatype;
+	return model_wants_double(m) ? "FP64" : "FP32";
+}
 
 /* Whether model m has output o. */
 static int
@@ -534,9 +565,9 @@ infer_oip_shape(struct infer_tensor *t, size_t i, size_t cols,
 }
 
 /* Read tensor t (inputs[i]) into x, every stride-th float, as many values
- * as the shape holds (cols per row). */
+ * as the shape holds (cols per row), and into xd as doubles unless NULL. */
 static int
-infer_oip_data(const struct infer_tensor *t, size_t i, float *x,
+infer_oip_data(const struct infer_tensor *t, size_t i, float *x, double *xd,
     size_t stride, size_t cols, struct infer_error *err)
 {
 	json_t			*data = json_object_get(t->json, "data");
@@ -550,6 +581,7 @@ infer_oip_data(const struct infer_tensor *t, size_t i, float *x,
 		    "is not supported; send JSON)" : "missing");
 	memset(&f, 0, sizeof(f));
 	f.x = x;
+	f.xd = xd;
 	f.stride = stride;
 	f.need = t->rows * cols;
 	f.cols = cols;
@@ -611,10 +643,11 @@ infer_oip_inputs(const json_t *inputs, const struct model *m,
 }
 
 /* Read the inputs' data into b->x, which this allocates (NaN where no
- * tensor gives a feature); len is the body's size. */
+ * tensor gives a feature), and b->xd for a model that computes in double
+ * (dbl); len is the body's size. */
 static int
 infer_oip_fill(const struct infer_tensor *t, size_t n, int matrix,
-    size_t len, struct infer_batch *b, struct infer_error *err)
+    size_t len, int dbl, struct infer_batch *b, struct infer_error *err)
 {
 	size_t	 i, given = matrix ? b->rows * b->cols : b->rows * n;
 
@@ -623,15 +656,21 @@ infer_oip_fill(const struct infer_tensor *t, size_t n, int matrix,
 	if (given > len / 2 + 1)
 		return infer_fail(err, 400, "inputs: a body of %zu bytes cannot "
 		    "hold the %zu values the shapes declare", len, given);
-	if ((b->x = malloc(b->rows * b->cols * sizeof(*b->x))) == NULL)
+	if ((b->x = malloc(b->rows * b->cols * sizeof(*b->x))) == NULL ||
+	    (dbl && (b->xd = malloc(b->rows * b->cols *
+	    sizeof(*b->xd))) == NULL))
 		return infer_fail(err, 500, "out of memory for %zu rows",
 		    b->rows);
 	if (matrix)
-		return infer_oip_data(&t[0], 0, b->x, 1, b->cols, err);
-	for (i = 0; i < b->rows * b->cols; i++)
+		return infer_oip_data(&t[0], 0, b->x, b->xd, 1, b->cols, err);
+	for (i = 0; i < b->rows * b->cols; i++) {
 		b->x[i] = NAN;
+		if (b->xd != NULL)
+			b->xd[i] = NAN;
+	}
 	for (i = 0; i < n; i++)
-		if (infer_oip_data(&t[i], i, b->x + t[i].feature, b->cols, 1,
+		if (infer_oip_data(&t[i], i, b->x + t[i].feature,
+		    b->xd != NULL ? b->xd + t[i].feature : NULL, b->cols, 1,
 		    err) == -1)
 			return -1;
 	return 0;
@@ -666,7 +705,8 @@ infer_parse_oip(const char *body, size_t len, const struct model *m,
 	}
 	b->cols = model_nfeatures(m);
 	if (infer_oip_inputs(inputs, m, max_rows, t, &matrix, &b->rows,
-	    err) == -1 || infer_oip_fill(t, n, matrix, len, b, err) == -1)
+	    err) == -1 || infer_oip_fill(t, n, matrix, len,
+	    model_wants_double(m), b, err) == -1)
 		goto fail;
 	free(t);
 	json_decref(root);
@@ -675,8 +715,17 @@ fail:
 	free(t);
 	json_decref(root);
 	free(b->x);
+	free(b->xd);
 	memset(b, 0, sizeof(*b));
 	return -1;
+}
+
+/* The datatype of the model's inputs and outputs, as a JSON string: FP64
+ * for a model that computes in double (LightGBM), else FP32. */
+static const char *
+infer_model_dtype(const struct model *m)
+{
+	return model_wants_double(m) ? "\"FP64\"" : "\"FP32\"";
 }
 
 /* Append the model's version (a JSON string's contents). */
@@ -732,7 +781,7 @@ infer_format_oip(struct evbuffer *out, const struct model *m,
 		first = 0;
 		rc |= infer_add_str(out, o->name);
 		rc |= infer_add_str(out, "\",\"datatype\":\"");
-		rc |= infer_add_str(out, o->datatype);
+		rc |= infer_add_str(out, infer_oip_dtype(o, m));
 		rc |= infer_add_str(out, "\",");
 		rc |= infer_add_out_shape(out, o, m, b->rows, 0);
 		rc |= infer_add_str(out, ",\"data\":[");
@@ -761,7 +810,9 @@ infer_add_inputs(struct evbuffer *out, const struct model *m)
 
 	if (model_feature_name(m, 0) == NULL) {
 		rc |= infer_add_str(out, "{\"name\":\"" INFER_INPUT_NAME
-		    "\",\"datatype\":\"FP32\",\"shape\":[-1,");
+		    "\",\"datatype\":");
+		rc |= infer_add_str(out, infer_model_dtype(m));
+		rc |= infer_add_str(out, ",\"shape\":[-1,");
 		rc |= infer_add_size(out, n);
 		rc |= evbuffer_add(out, "]", 1);
 		for (i = 0; model_feature_type(m, 0) != NULL && i < n; i++) {
@@ -776,8 +827,9 @@ infer_add_inputs(struct evbuffer *out, const struct model *m)
 	for (i = 0; i < n; i++) {
 		rc |= infer_add_str(out, i == 0 ? "{\"name\":" : ",{\"name\":");
 		rc |= reply_json_string(out, model_feature_name(m, i));
-		rc |= infer_add_str(out, ",\"datatype\":\"FP32\","
-		    "\"shape\":[-1]");
+		rc |= infer_add_str(out, ",\"datatype\":");
+		rc |= infer_add_str(out, infer_model_dtype(m));
+		rc |= infer_add_str(out, ",\"shape\":[-1]");
 		if (model_feature_type(m, i) != NULL) {
 			rc |= infer_add_str(out, ",\"parameters\":"
 			    "{\"feature_type\":");
@@ -802,8 +854,9 @@ infer_format_oip_metadata(struct evbuffer *out, const struct model *m)
 	rc |= reply_json_string(out, model_name(m));
 	rc |= infer_add_str(out, ",\"versions\":[\"");
 	rc |= infer_add_version(out, m);
-	rc |= infer_add_str(out, "\"],\"platform\":\"" INFER_PLATFORM
-	    "\",\"inputs\":[");
+	rc |= infer_add_str(out, "\"],\"platform\":");
+	rc |= reply_json_string(out, model_platform(m));
+	rc |= infer_add_str(out, ",\"inputs\":[");
 	rc |= infer_add_inputs(out, m);
 	rc |= infer_add_str(out, "],\"outputs\":[");
 	for (k = 0; k < INFER_OIP_NOUTS; k++) {
@@ -814,7 +867,7 @@ infer_format_oip_metadata(struct evbuffer *out, const struct model *m)
 		first = 0;
 		rc |= infer_add_str(out, o->name);
 		rc |= infer_add_str(out, "\",\"datatype\":\"");
-		rc |= infer_add_str(out, o->datatype);
+		rc |= infer_add_str(out, infer_oip_dtype(o, m));
 		rc |= infer_add_str(out, "\",");
 		rc |= infer_add_out_shape(out, o, m, 0, 1);
 		if (o->params != NULL) {

@@ -84,7 +84,10 @@ int
 infer_parse_predict(const char *body, size_t len, const struct model *m,
     size_t max_rows, struct infer_batch *b, struct infer_error *err, int v1)
 {
-	if (infer_fast_predict(body, len, model_nfeatures(m), max_rows, v1,
+	/* A model that computes in double (LightGBM) gets each value as
+	 * strtod's double as well (b->xd). */
+	if ((model_wants_double(m) ? infer_fast_predict_double :
+	    infer_fast_predict)(body, len, model_nfeatures(m), max_rows, v1,
 	    b) == 0)
 		return 0;
 	return infer_parse_predict_json(body, len, m, max_rows, b, err, v1);
@@ -110,17 +113,20 @@ infer_parse_predict_json(const char *body, size_t len,
 	if (infer_predict_rows(root, v1, max_rows, &feat, &inst, &key, err,
 	    b) == -1)
 		goto fail;
-	if ((b->x = calloc(b->rows * cols, sizeof(*b->x))) == NULL) {
+	if ((b->x = calloc(b->rows * cols, sizeof(*b->x))) == NULL ||
+	    (model_wants_double(m) && (b->xd = calloc(b->rows * cols,
+	    sizeof(*b->xd))) == NULL)) {
 		infer_fail(err, 500, "out of memory for %zu rows", b->rows);
 		goto fail;
 	}
 	if (feat != NULL) {
-		if (infer_row(feat, "features", 0, m, b->x, err) == -1)
+		if (infer_row(feat, "features", 0, m, b->x, b->xd, err) == -1)
 			goto fail;
 	} else {
 		json_array_foreach(inst, r, row) {
 			snprintf(path, sizeof(path), "%s[%zu]", key, r);
 			if (infer_row(row, path, r, m, b->x + r * cols,
+			    b->xd != NULL ? b->xd + r * cols : NULL,
 			    err) == -1)
 				goto fail;
 		}
@@ -130,6 +136,7 @@ infer_parse_predict_json(const char *body, size_t len,
 fail:
 	json_decref(root);
 	free(b->x);
+	free(b->xd);
 	memset(b, 0, sizeof(*b));
 	return -1;
 }

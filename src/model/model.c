@@ -26,6 +26,7 @@
 
 #include "inferd/model.h"
 #include "model/model_impl.h"
+#include "model/model_lgbm.h"
 
 /* Free the feature names and types of m. */
 static void
@@ -59,6 +60,7 @@ model_free(struct model *m)
 	free(m->cats);
 	free(m->linear);
 	model_features_free(m);
+	model_lgbm_free(m->lgbm);
 	free(m);
 }
 
@@ -95,6 +97,13 @@ const char *
 model_booster(const struct model *m)
 {
 	return m->booster;
+}
+
+/* The library the model is from; see model.h. */
+const char *
+model_platform(const struct model *m)
+{
+	return m->lgbm != NULL ? "lightgbm" : "xgboost";
 }
 
 /* The model's name: the file's base name without ".json" / ".ubj". */
@@ -413,7 +422,9 @@ model_predict(const struct model *m, const float *x, size_t nrows,
 	size_t	 r, g, best[1];
 	float	 margin[1], bestm[1];
 
-	if (m->linear != NULL) {
+	if (m->lgbm != NULL)
+		model_lgbm_predict(m, x, NULL, nrows, out, 0);
+	else if (m->linear != NULL) {
 		for (r = 0; r < nrows; r++)
 			for (g = 0; g < m->ngroups; g++) {
 				margin[0] = model_margin_linear(m, g,
@@ -425,4 +436,49 @@ model_predict(const struct model *m, const float *x, size_t nrows,
 		model_predict_trees(m, 1, x, nrows, out);
 	else
 		model_predict_trees(m, 0, x, nrows, out);
+}
+
+/* Whether the model compares features in double; see model.h. */
+int
+model_wants_double(const struct model *m)
+{
+	return m->lgbm != NULL;
+}
+
+/* Whether the model has raw scores that differ from its predictions. */
+int
+model_has_raw(const struct model *m)
+{
+	return m->lgbm != NULL;
+}
+
+/*
+ * Predict from double features; see model.h.  A LightGBM model reads them
+ * as they are; any other model computes in float32, so the rows are
+ * rounded to float32 a block at a time (the one allocation here: a model
+ * of that kind is given float32 rows by the daemon).
+ */
+void
+model_predict_double(const struct model *m, const double *x, size_t nrows,
+    double *out, int raw)
+{
+	size_t	 r, n, i, nf = m->nfeatures, block = 64;
+	float	*xf;
+
+	if (m->lgbm != NULL) {
+		model_lgbm_predict(m, NULL, x, nrows, out, raw);
+		return;
+	}
+	if ((xf = calloc(block * nf, sizeof(*xf))) == NULL) {
+		for (i = 0; i < nrows * m->noutputs; i++)
+			out[i] = NAN;
+		return;
+	}
+	for (r = 0; r < nrows; r += n) {
+		n = nrows - r < block ? nrows - r : block;
+		for (i = 0; i < n * nf; i++)
+			xf[i] = (float)x[r * nf + i];
+		model_predict(m, xf, n, out + r * m->noutputs);
+	}
+	free(xf);
 }

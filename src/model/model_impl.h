@@ -9,6 +9,7 @@
  *	model_linear.c	the gblinear booster
  *	model_cats.c	a tree's categorical splits, read and checked
  *	model_tree.c	one tree's node arrays -> checked, renumbered nodes
+ *	model_lgbm.c	LightGBM's text model, read and evaluated
  *	model.c		the evaluator: model_predict and the accessors
  */
 #ifndef INFERD_MODEL_IMPL_H
@@ -17,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct lgbm;
 struct model_limits;
 
 /* Limits on what a model file may declare; all are far above real models.
@@ -136,6 +138,8 @@ struct model {
 	char			**feature_names;
 	char			**feature_types;
 	size_t			*feature_order;
+	struct lgbm		*lgbm;		/* a LightGBM model, or NULL
+					 * (model_lgbm.c) */
 };
 
 /* Where a load is, for error messages: the file and a buffer to fill; and

@@ -6,7 +6,8 @@
  * bytes (XGBoost JSON or UBJSON; anything else is refused with how to
  * re-save it) and parse them into one jansson document, which model_build
  * turns into the model with every check.  Both formats share every check
- * and every message.
+ * and every message.  A LightGBM text model (first line "tree") goes to
+ * model_lgbm_build instead, which reads the text itself.
  */
 #include "autoconf.h"
 
@@ -21,6 +22,7 @@
 #include "inferd/model.h"
 #include "model/model_build.h"
 #include "model/model_impl.h"
+#include "model/model_lgbm.h"
 #include "model/modelfmt.h"
 #include "inferd/readfile.h"
 
@@ -37,12 +39,12 @@ model_read_file(struct model_err *e, size_t *lenp)
 	if ((buf = readfile(e->file, e->lim->max_bytes, "max_model_bytes",
 	    lenp, why, sizeof(why))) == NULL) {
 		model_fail(e, "%s%s", why, strstr(why, "not a regular file") ?
-		    " (the model must be a file XGBoost saved)" : "");
+		    " (the model must be a file XGBoost or LightGBM saved)" : "");
 		return NULL;
 	}
 	if (*lenp == 0) {
 		model_fail(e, "file is empty (expected an XGBoost JSON, "
-		    "UBJSON or binary model)");
+		    "UBJSON or binary model, or a LightGBM model.txt)");
 		free(buf);
 		return NULL;
 	}
@@ -55,7 +57,7 @@ static int
 model_set_name(struct model *m, const char *path)
 {
 	static const char *const suffixes[] = { ".json", ".ubj", ".bin",
-	    ".model", ".bst" };
+	    ".model", ".bst", ".txt" };
 	const char	*b = strrchr(path, '/');
 	size_t		 n, i, k;
 
@@ -110,10 +112,17 @@ model_load_limits(const char *path, const struct model_limits *lim,
 		goto fail;
 	SHA256Data((const uint8_t *)buf, len, m->sha256);
 	m->trees_mode = e.lim->trees;
-	root = modelfmt_parse(buf, len, path, err, errlen);
-	free(buf);
-	if (root == NULL || model_build(m, root, &e) == -1)
-		goto fail;
+	if (modelfmt_sniff(buf, len) == MODELFMT_LIGHTGBM) {
+		len = model_lgbm_build(m, buf, len, &e) == -1 ? 0 : 1;
+		free(buf);
+		if (len == 0)
+			goto fail;
+	} else {
+		root = modelfmt_parse(buf, len, path, err, errlen);
+		free(buf);
+		if (root == NULL || model_build(m, root, &e) == -1)
+			goto fail;
+	}
 	if (model_set_name(m, path) == -1) {
 		model_fail(&e, "out of memory");
 		goto fail;

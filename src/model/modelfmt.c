@@ -10,6 +10,7 @@
  * objective and booster names after its first 136 bytes), "bs64" the
  * base64 form XGBoost < 1.0 wrote (1.x refuses it too), and
  * "CONFIG-offset:" the raw snapshot (save_raw, pickle) of 1.x.
+ * A first line "tree" is LightGBM's text model (read by model_lgbm.c).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -32,6 +33,7 @@ static const char *const modelfmt_names[] = {
 	[MODELFMT_BINARY] = "XGBoost's binary format",
 	[MODELFMT_BASE64] = "XGBoost's old base64 format",
 	[MODELFMT_SNAPSHOT] = "an XGBoost 1.x raw snapshot (save_raw or pickle)",
+	[MODELFMT_LIGHTGBM] = "LightGBM's text model",
 	[MODELFMT_UNKNOWN] = "not an XGBoost model",
 };
 
@@ -80,6 +82,10 @@ modelfmt_sniff(const void *buf, size_t len)
 		return MODELFMT_BASE64;
 	if (modelfmt_prefix(p, len, "CONFIG-offset:"))
 		return MODELFMT_SNAPSHOT;
+	/* LightGBM's SaveModelToString: the line "tree" first */
+	if (modelfmt_prefix(p, len, "tree\n") ||
+	    modelfmt_prefix(p, len, "tree\r\n"))
+		return MODELFMT_LIGHTGBM;
 	/* a UBJSON object's first key length marker, or its '$' / '#' */
 	if (len >= 2 && p[0] == '{' && strchr("iUIlLN$#", p[1]) != NULL &&
 	    p[1] != '\0')

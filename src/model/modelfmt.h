@@ -22,6 +22,7 @@ enum modelfmt {
 	MODELFMT_BINARY,	/* binary: "binf" header, or 0.x's none */
 	MODELFMT_BASE64,	/* "bs64": XGBoost < 1.0 base64 */
 	MODELFMT_SNAPSHOT,	/* "CONFIG-offset:": save_raw/pickle, 1.x */
+	MODELFMT_LIGHTGBM,	/* "tree" line: LightGBM's model.txt */
 	MODELFMT_UNKNOWN
 };
 

@@ -334,11 +334,53 @@ routes_body_done(struct conn_req *r)
 }
 
 /*
+ * ?output= in a raw query: *raw 1 for "raw" (the sum of the trees, as
+ * LightGBM's predict(raw_score=True)), 0 for "predict" or when absent.
+ * -1 with why for any other value, or raw asked of a model that has no
+ * raw score apart from its prediction.
+ */
+static int
+routes_parse_output(const struct model *m, const char *query, int *raw,
+    char *why, size_t len)
+{
+	const char	*p, *amp, *v;
+	size_t		 vlen;
+
+	*raw = 0;
+	for (p = query; p != NULL && *p != '\0'; p = amp ? amp + 1 : NULL) {
+		amp = strchr(p, '&');
+		if (strncmp(p, "output=", 7) != 0)
+			continue;
+		v = p + 7;
+		vlen = amp != NULL ? (size_t)(amp - v) : strlen(v);
+		if (vlen == 3 && strncmp(v, "raw", 3) == 0)
+			*raw = 1;
+		else if (vlen == 7 && strncmp(v, "predict", 7) == 0)
+			*raw = 0;
+		else {
+			snprintf(why, len, "output=%.*s: expected output=raw "
+			    "or output=predict", (int)(vlen > 32 ? 32 : vlen),
+			    v);
+			return -1;
+		}
+	}
+	if (*raw && !model_has_raw(m)) {
+		snprintf(why, len, "output=raw: raw scores are served for "
+		    "LightGBM models; this model (%s) answers its predictions "
+		    "only", model_objective(m));
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Parse the body, predict its rows and format them, in protocol proto;
- * answers errors itself and returns NULL then.
+ * answers errors itself and returns NULL then.  query may ask for raw
+ * scores (routes_parse_output).
  */
 static struct evbuffer *
-routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
+routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto,
+    const char *query)
 {
 	const struct model	*m = rt->model;
 	struct infer_batch	 b = { 0 };
@@ -346,10 +388,14 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
 	struct evbuffer		*out;
 	struct timespec		 t0;
 	double			*y;
-	char			*body;
+	char			*body, why[256];
 	size_t			 len;
-	int			 rc;
+	int			 rc, raw;
 
+	if (routes_parse_output(m, query, &raw, why, sizeof(why)) == -1) {
+		conn_error(r, 400, "%s", why);
+		return NULL;
+	}
 	if ((body = routes_body(rt, r, &len)) == NULL)
 		return NULL;
 	rc = infer_parse(proto, body, len, m, rt->cfg->max_batch_rows, &b,
@@ -362,6 +408,7 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
 	/* Bound the output before any work: rows x outputs predictions. */
 	if (b.rows > rt->cfg->max_predictions / model_noutputs(m)) {
 		free(b.x);
+		free(b.xd);
 		conn_error(r, 413, "%zu rows x %zu outputs exceed "
 		    "max_predictions (%zu); send fewer rows", b.rows,
 		    model_noutputs(m), rt->cfg->max_predictions);
@@ -369,12 +416,18 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
 	}
 	if ((y = calloc(b.rows * model_noutputs(m), sizeof(*y))) == NULL) {
 		free(b.x);
+		free(b.xd);
 		conn_error(r, 500, "out of memory");
 		return NULL;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	conn_req_predict_start(r);
-	model_predict(m, b.x, b.rows, y);
+	/* b.xd: a LightGBM model (raw scores: from /predict or KServe v1
+	 * only, the OIP route passes no query) */
+	if (b.xd != NULL)
+		model_predict_double(m, b.xd, b.rows, y, raw);
+	else
+		model_predict(m, b.x, b.rows, y);
 	conn_req_predict_end(r);
 	conn_req_set_work(r, b.rows, clock_since(&t0));
 	if ((out = evbuffer_new()) != NULL &&
@@ -385,6 +438,7 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
 	}
 	free(y);
 	free(b.x);
+	free(b.xd);
 	if (out == NULL)
 		conn_error(r, 500, "out of memory");
 	return out;
@@ -401,7 +455,7 @@ routes_predict(struct routes *rt, struct conn_req *r, const char *query)
 	struct evbuffer	*body;
 
 	if (conn_req_method(r) == HTTP_M_POST) {
-		if ((body = routes_infer(rt, r, INFER_PREDICT)) == NULL)
+		if ((body = routes_infer(rt, r, INFER_PREDICT, query)) == NULL)
 			return;		/* answered */
 	} else if (query == NULL) {
 		conn_respond_text(r, 200, rt->probe, rt->probelen);
@@ -472,7 +526,7 @@ routes_v2_infer(struct routes *rt, struct conn_req *r, const char *query)
 
 	(void)query;
 
-	if ((body = routes_infer(rt, r, INFER_OIP)) != NULL)
+	if ((body = routes_infer(rt, r, INFER_OIP, NULL)) != NULL)
 		conn_respond(r, 200, body);
 }
 
@@ -511,7 +565,7 @@ routes_v1_predict(struct routes *rt, struct conn_req *r, const char *query)
 
 	(void)query;
 
-	if ((body = routes_infer(rt, r, INFER_V1)) != NULL)
+	if ((body = routes_infer(rt, r, INFER_V1, query)) != NULL)
 		conn_respond(r, 200, body);
 }
 

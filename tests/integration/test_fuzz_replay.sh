@@ -9,7 +9,7 @@ set -u
 
 srcdir=${INFERD_SRCDIR:-.}
 builddir=${INFERD_BUILDDIR:-.}
-harnesses="delay predict oip config model http xgbbin"
+harnesses="delay predict oip config model http xgbbin lgbm"
 failed=0
 n=0
 

@@ -214,6 +214,43 @@ test_fast_random(void **state)
 		fail_msg("the fast path took only %d of 200000", taken);
 }
 
+/* The double path keeps strtod's double of each value beside its
+ * float32: values a float32 cannot tell apart stay apart. */
+static void
+test_fast_double(void **state)
+{
+	static const char	*nums[] = { "0.3", "0.30000000000000004",
+				    "1e-36", "-0.0", "123456789012345678",
+				    "2.5e-300", "0.1234567890123456789" };
+	char			 body[512];
+	struct infer_batch	 b;
+	size_t			 i, n = sizeof(nums) / sizeof(nums[0]);
+	double			 d;
+
+	(void)state;
+	snprintf(body, sizeof(body), "{\"instances\":[[%s,%s,%s,%s,%s,%s,"
+	    "%s,null]]}", nums[0], nums[1], nums[2], nums[3], nums[4],
+	    nums[5], nums[6]);
+	assert_int_equal(infer_fast_predict_double(body, strlen(body), n + 1,
+	    10, 0, &b), 0);
+	assert_non_null(b.xd);
+	for (i = 0; i < n; i++) {
+		d = strtod(nums[i], NULL);
+		if (memcmp(&b.xd[i], &d, sizeof(d)) != 0)
+			fail_msg("%s: %.17g, strtod %.17g", nums[i], b.xd[i], d);
+		assert_true(b.x[i] == (float)d);
+	}
+	assert_true(isnan(b.xd[n]) && isnan(b.x[n]));
+	assert_true(b.xd[0] != b.xd[1] && b.x[0] == b.x[1]);
+	free(b.x);
+	free(b.xd);
+	/* the float32 path leaves xd NULL */
+	assert_int_equal(infer_fast_predict(body, strlen(body), n + 1, 10, 0,
+	    &b), 0);
+	assert_null(b.xd);
+	free(b.x);
+}
+
 int
 main(void)
 {
@@ -221,6 +258,7 @@ main(void)
 		cmocka_unit_test(test_fast_taken),
 		cmocka_unit_test(test_fast_declined),
 		cmocka_unit_test(test_fast_random),
+		cmocka_unit_test(test_fast_double),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
