@@ -47,8 +47,10 @@ struct infer_batch {
 	unsigned outputs;	/* OIP: INFER_OUT_* bits to answer with */
 };
 
-/* The OIP outputs a request may ask for (there is one). */
+/* The OIP outputs a request may ask for: the predictions, and a
+ * classifier's labels. */
 #define INFER_OUT_PREDICT	0x1u
+#define INFER_OUT_LABEL		0x2u
 
 /* Length of the OIP model version: the first hex digits of the model
  * file's SHA-256, so a version names exactly the bytes served. */

@@ -87,4 +87,21 @@ int		 model_trees_note(const struct model *, char *note, size_t len);
 void		 model_predict(const struct model *, const float *x, size_t nrows,
 		    double *out);
 
+/*
+ * model_predict, and for a classifier (model_nclasses > 0) the class of
+ * each row into labels (nrows indices below model_nclasses; 0 for other
+ * models), or labels NULL.  An ONNX classifier's label is what ONNX
+ * Runtime's label output holds.
+ */
+void		 model_predict_labels(const struct model *, const float *x,
+		    size_t nrows, double *out, size_t *labels);
+/* A classifier's number of classes (an ONNX TreeEnsembleClassifier's
+ * class labels, whose probabilities model_predict answers), else 0. */
+size_t		 model_nclasses(const struct model *);
+/* The label of class k as the model gives it (an int64 in decimal or a
+ * string), or NULL when k >= model_nclasses. */
+const char	*model_class_label(const struct model *, size_t k);
+/* Whether the class labels are integers (else strings). */
+int		 model_class_labels_int(const struct model *);
+
 #endif /* INFERD_MODEL_H */

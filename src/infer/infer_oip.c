@@ -37,6 +37,7 @@
 #include "inferd/reply.h"
 
 #define INFER_OUTPUT_NAME	"predict"
+#define INFER_LABEL_NAME	"label"	/* a classifier's second output */
 #define INFER_INPUT_NAME	"input-0"
 #define INFER_PLATFORM		"xgboost"
 #define INFER_SERVER_NAME	"inferd"
@@ -218,15 +219,18 @@ infer_flatten(struct infer_flat *f, const json_t *a, int depth)
 }
 
 /* Read the optional "outputs" into b->outputs: absent or [] is every
- * output (as Triton does), else each must be named once. */
+ * output (as Triton does), else each must be named once.  A classifier
+ * has a second output, "label". */
 static int
-infer_oip_outputs(const json_t *outs, struct infer_batch *b,
-    struct infer_error *err)
+infer_oip_outputs(const json_t *outs, const struct model *m,
+    struct infer_batch *b, struct infer_error *err)
 {
 	size_t	 i;
 	json_t	*o, *name, *p;
+	unsigned bit;
+	int	 cls = model_nclasses(m) > 0;
 
-	b->outputs = INFER_OUT_PREDICT;
+	b->outputs = INFER_OUT_PREDICT | (cls ? INFER_OUT_LABEL : 0);
 	if (outs == NULL)
 		return 0;
 	if (!json_is_array(outs))
@@ -239,19 +243,25 @@ infer_oip_outputs(const json_t *outs, struct infer_batch *b,
 		if (!json_is_string(name))
 			return infer_fail(err, 400, "outputs[%zu]: expected "
 			    "{\"name\": \"" INFER_OUTPUT_NAME "\"}", i);
-		if (strcmp(json_string_value(name), INFER_OUTPUT_NAME) != 0)
+		if (strcmp(json_string_value(name), INFER_OUTPUT_NAME) == 0)
+			bit = INFER_OUT_PREDICT;
+		else if (cls && strcmp(json_string_value(name),
+		    INFER_LABEL_NAME) == 0)
+			bit = INFER_OUT_LABEL;
+		else
 			return infer_fail(err, 400, "outputs[%zu].name: unknown "
-			    "output \"%.64s\"; this model has one output, \""
-			    INFER_OUTPUT_NAME "\"", i,
-			    json_string_value(name));
-		if (b->outputs & INFER_OUT_PREDICT)
-			return infer_fail(err, 400, "outputs[%zu].name: \""
-			    INFER_OUTPUT_NAME "\" asked for twice", i);
+			    "output \"%.64s\"; this model has %s", i,
+			    json_string_value(name), cls ? "two outputs, \""
+			    INFER_OUTPUT_NAME "\" and \"" INFER_LABEL_NAME "\"" :
+			    "one output, \"" INFER_OUTPUT_NAME "\"");
+		if (b->outputs & bit)
+			return infer_fail(err, 400, "outputs[%zu].name: \"%s\" "
+			    "asked for twice", i, json_string_value(name));
 		if ((p = json_object_get(o, "parameters")) != NULL &&
 		    !json_is_object(p))
 			return infer_fail(err, 400, "outputs[%zu].parameters: "
 			    "expected an object", i);
-		b->outputs |= INFER_OUT_PREDICT;
+		b->outputs |= bit;
 	}
 	return 0;
 }
@@ -259,8 +269,8 @@ infer_oip_outputs(const json_t *outs, struct infer_batch *b,
 /* The request's "id" (a string, echoed back) into b->id; the optional
  * "parameters" must be an object; "outputs" into b->outputs. */
 static int
-infer_oip_envelope(const json_t *root, struct infer_batch *b,
-    struct infer_error *err)
+infer_oip_envelope(const json_t *root, const struct model *m,
+    struct infer_batch *b, struct infer_error *err)
 {
 	json_t	*v;
 
@@ -279,7 +289,8 @@ infer_oip_envelope(const json_t *root, struct infer_batch *b,
 	    !json_is_object(v))
 		return infer_fail(err, 400, "parameters: expected an object, "
 		    "got %s", jsonutil_type_name(v, JSONUTIL_NUMBER));
-	return infer_oip_outputs(json_object_get(root, "outputs"), b, err);
+	return infer_oip_outputs(json_object_get(root, "outputs"), m, b,
+	    err);
 }
 
 /* Check inputs[i]'s name, datatype and parameters into t. */
@@ -481,7 +492,7 @@ infer_parse_oip(const char *body, size_t len, const struct model *m,
 	memset(b, 0, sizeof(*b));
 	if ((root = infer_load(body, len, INFER_HINT, err)) == NULL)
 		return -1;
-	if (infer_oip_envelope(root, b, err) == -1)
+	if (infer_oip_envelope(root, m, b, err) == -1)
 		goto fail;
 	inputs = json_object_get(root, "inputs");
 	if (!json_is_array(inputs) || json_array_size(inputs) == 0) {
@@ -535,6 +546,61 @@ infer_add_out_shape(struct evbuffer *out, const struct model *m,
 	return rc;
 }
 
+/* Append the label output's datatype: INT64 or BYTES (string labels). */
+static int
+infer_add_label_type(struct evbuffer *out, const struct model *m)
+{
+	return infer_add_str(out, model_class_labels_int(m) ?
+	    "\"datatype\":\"INT64\"" : "\"datatype\":\"BYTES\"");
+}
+
+/* Append class label k: a number (INT64) or a string (BYTES). */
+static int
+infer_add_label(struct evbuffer *out, const struct model *m, size_t k)
+{
+	if (model_class_labels_int(m))
+		return infer_add_str(out, model_class_label(m, k));
+	return reply_json_string(out, model_class_label(m, k));
+}
+
+/*
+ * Append a classifier's "label" output, after the predictions when comma:
+ * each row's class, which the model gives with its probabilities (the
+ * rows are predicted again for it: the label is asked for rarely).
+ */
+static int
+infer_add_labels(struct evbuffer *out, const struct model *m,
+    const struct infer_batch *b, int comma)
+{
+	double	*y;
+	size_t	*lab, r;
+	int	 rc = 0;
+
+	y = calloc(b->rows * model_noutputs(m) + 1, sizeof(*y));
+	lab = calloc(b->rows + 1, sizeof(*lab));
+	if (y == NULL || lab == NULL) {
+		free(y);
+		free(lab);
+		return -1;
+	}
+	model_predict_labels(m, b->x, b->rows, y, lab);
+	rc |= infer_add_str(out, comma ? ",{\"name\":\"" INFER_LABEL_NAME
+	    "\"," : "{\"name\":\"" INFER_LABEL_NAME "\",");
+	rc |= infer_add_label_type(out, m);
+	rc |= infer_add_str(out, ",\"shape\":[");
+	rc |= infer_add_size(out, b->rows);
+	rc |= infer_add_str(out, "],\"data\":[");
+	for (r = 0; r < b->rows; r++) {
+		if (r > 0)
+			rc |= evbuffer_add(out, ",", 1);
+		rc |= infer_add_label(out, m, lab[r]);
+	}
+	rc |= infer_add_str(out, "]}");
+	free(y);
+	free(lab);
+	return rc;
+}
+
 /* Format an OIP inference response; see infer_impl.h. */
 int
 infer_format_oip(struct evbuffer *out, const struct model *m,
@@ -566,6 +632,8 @@ infer_format_oip(struct evbuffer *out, const struct model *m,
 		}
 		rc |= infer_add_str(out, "]}");
 	}
+	if (b->outputs & INFER_OUT_LABEL)
+		rc |= infer_add_labels(out, m, b, b->outputs & INFER_OUT_PREDICT);
 	rc |= infer_add_str(out, "]}");
 	return rc == 0 ? 0 : -1;
 }
@@ -616,19 +684,36 @@ infer_add_inputs(struct evbuffer *out, const struct model *m)
 int
 infer_format_oip_metadata(struct evbuffer *out, const struct model *m)
 {
+	size_t	 k;
 	int	 rc = 0;
 
 	rc |= infer_add_str(out, "{\"name\":");
 	rc |= reply_json_string(out, model_name(m));
 	rc |= infer_add_str(out, ",\"versions\":[\"");
 	rc |= infer_add_version(out, m);
-	rc |= infer_add_str(out, "\"],\"platform\":\"" INFER_PLATFORM
-	    "\",\"inputs\":[");
+	rc |= infer_add_str(out, "\"],\"platform\":\"");
+	rc |= infer_add_str(out, strcmp(model_booster(m), "onnx") == 0 ?
+	    "onnx" : INFER_PLATFORM);
+	rc |= infer_add_str(out, "\",\"inputs\":[");
 	rc |= infer_add_inputs(out, m);
 	rc |= infer_add_str(out, "],\"outputs\":[{\"name\":\""
 	    INFER_OUTPUT_NAME "\",\"datatype\":\"FP32\",");
 	rc |= infer_add_out_shape(out, m, 0, 1);
-	rc |= infer_add_str(out, "}]}");
+	rc |= evbuffer_add(out, "}", 1);
+	for (k = 0; k < model_nclasses(m); k++) {
+		if (k == 0) {
+			rc |= infer_add_str(out, ",{\"name\":\""
+			    INFER_LABEL_NAME "\",");
+			rc |= infer_add_label_type(out, m);
+			rc |= infer_add_str(out, ",\"shape\":[-1],"
+			    "\"parameters\":{\"class_labels\":[");
+		} else
+			rc |= evbuffer_add(out, ",", 1);
+		rc |= infer_add_label(out, m, k);
+		if (k + 1 == model_nclasses(m))
+			rc |= infer_add_str(out, "]}}");
+	}
+	rc |= infer_add_str(out, "]}");
 	return rc == 0 ? 0 : -1;
 }
 

@@ -20,6 +20,7 @@
 #include "inferd/model.h"
 #include "model/model_build.h"
 #include "model/model_impl.h"
+#include "model/model_onnx.h"
 #include "model/modelfmt.h"
 #include "inferd/readfile.h"
 
@@ -62,6 +63,8 @@ model_set_name(struct model *m, const char *path)
 		n -= 5;
 	else if (n > 4 && strcmp(b + n - 4, ".ubj") == 0)
 		n -= 4;
+	else if (n > 5 && strcmp(b + n - 5, ".onnx") == 0)
+		n -= 5;
 	if (n == 0) {
 		b = "model";
 		n = 5;
@@ -93,6 +96,7 @@ model_load_limits(const char *path, const struct model_limits *lim,
 	json_t			*root = NULL;
 	char			*buf;
 	size_t			 len;
+	int			 rc;
 
 	if (errlen > 0)
 		err[0] = '\0';
@@ -104,9 +108,14 @@ model_load_limits(const char *path, const struct model_limits *lim,
 		goto fail;
 	SHA256Data((const uint8_t *)buf, len, m->sha256);
 	m->trees_mode = e.lim->trees;
-	root = modelfmt_parse(buf, len, path, err, errlen);
+	if (model_onnx_sniff(buf, len))
+		rc = model_onnx_build(m, buf, len, &e);
+	else {
+		root = modelfmt_parse(buf, len, path, err, errlen);
+		rc = root == NULL ? -1 : model_build(m, root, &e);
+	}
 	free(buf);
-	if (root == NULL || model_build(m, root, &e) == -1)
+	if (rc == -1)
 		goto fail;
 	if (model_set_name(m, path) == -1) {
 		model_fail(&e, "out of memory");
