@@ -436,7 +436,8 @@ model_onnx_logistic(float x)
 	return x < 0.0f ? 1.0f - v : v;
 }
 
-/* sqrt(2) * erfinv(2x - 1) with Winitzki's approximation of erfinv. */
+/* sqrt(2) * erfinv(2x - 1) with Winitzki's approximation of erfinv, its
+ * constant pi the float M_PI as ONNX Runtime's ErfInv has it. */
 static float
 model_onnx_probit(float x)
 {
@@ -445,7 +446,7 @@ model_onnx_probit(float x)
 	sgn = y < 0.0f ? -1.0f : 1.0f;
 	y = (1.0f - y) * (1.0f + y);
 	l = logf(y);
-	v = 2.0f / (3.14159f * 0.147f) + 0.5f * l;
+	v = 2.0f / (3.14159265358979323846f * 0.147f) + 0.5f * l;
 	v2 = 1.0f / 0.147f * l;
 	v3 = -v + sqrtf(v * v - v2);
 	return 1.41421356f * (sgn * sqrtf(v3));

@@ -92,7 +92,7 @@ struct ox {
 	uint32_t		*pos;	/* node -> position in its tree's BFS */
 };
 
-/* "file: graph.node[i] (Op).attr: message" */
+/* "file: graph.node[i] (Op): attr: message" */
 static int	 ox_fail(struct ox *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 
@@ -105,7 +105,7 @@ ox_fail(struct ox *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return model_fail(o->e, "%s%s%s", o->where, o->where[0] ? "." : "",
+	return model_fail(o->e, "%s%s%s", o->where, o->where[0] ? ": " : "",
 	    msg);
 }
 

@@ -33,7 +33,7 @@ import os
 import sys
 
 import numpy as np
-from onnx import TensorProto, helper
+from onnx import TensorProto, TypeProto, helper
 
 ML = "ai.onnx.ml"
 LEAF = -1  # sklearn's TREE_LEAF
@@ -317,10 +317,12 @@ def graph_model(nodes, weights, nfeat, groups, classifier, opset=1,
                                           domain=ML, **{key: kv}))
         vt = TensorProto.STRING if key == "classlabels_strings" else \
             TensorProto.INT64
+        mt = TypeProto()
+        mt.map_type.key_type = vt
+        mt.map_type.value_type.CopyFrom(helper.make_tensor_type_proto(
+            TensorProto.FLOAT, []))
         outputs.append(helper.make_value_info(
-            "output_map", helper.make_sequence_type_proto(
-                helper.make_map_type_proto(vt, helper.make_tensor_type_proto(
-                    TensorProto.FLOAT, [])))))
+            "output_map", helper.make_sequence_type_proto(mt)))
     g = helper.make_graph(nodes_out, "trees", [X], outputs)
     m = helper.make_model(g, opset_imports=[
         helper.make_opsetid("", 17), helper.make_opsetid(ML, ml_opset)],
@@ -455,7 +457,7 @@ def zoo(outdir, seed=7):
              groups=1, est=rfr, sk=False, **reg)
     for post in ("LOGISTIC", "SOFTMAX", "SOFTMAX_ZERO", "PROBIT"):
         n, w, g, b, _ = ensemble_arrays(rf2, "rf", rng, modes="mix")
-        scale = 1.0 / 400.0 if post == "PROBIT" else 0.02
+        scale = 1.0 / 4000.0 if post == "PROBIT" else 0.02
         w = [(t, i, k, _f32(x * scale)) for (t, i, k, x) in w]
         base = [0.5, 0.5] if post == "PROBIT" else [0.1, 0.0]
         save("post2_%s" % post.lower(), graph_model(
