@@ -484,6 +484,42 @@ def zoo(outdir, seed=7):
     return out
 
 
+def xgboost_json_to_onnx(path, opset=1):
+    """An XGBoost JSON model (gbtree, one output group, an identity or
+    logistic objective) as a TreeEnsembleRegressor, as onnxmltools writes
+    it: BRANCH_LT (XGBoost sends x < condition left), the default
+    direction as missing_value_tracks_true, base_score in base_values.
+    Returns (ModelProto, nfeatures)."""
+    import json
+    with open(path) as f:
+        j = json.load(f)
+    learner = j["learner"]
+    nfeat = int(learner["learner_model_param"]["num_feature"])
+    base = float(learner["learner_model_param"]["base_score"])
+    obj = learner["objective"]["name"]
+    post = "NONE"
+    if obj == "binary:logistic":
+        post = "LOGISTIC"
+        base = float(np.log(base / (1.0 - base)))
+    trees = learner["gradient_booster"]["model"]["trees"]
+    nodes, weights = Nodes(), []
+    for t, tr in enumerate(trees):
+        left, right = tr["left_children"], tr["right_children"]
+        for i in range(len(left)):
+            if left[i] == -1:
+                nodes.add(t, i, 0, "LEAF", 0.0, 0, 0)
+                weights.append((t, i, 0, _f32(tr["split_conditions"][i])))
+                continue
+            nodes.add(t, i, int(tr["split_indices"][i]), "BRANCH_LT",
+                      _f32(tr["split_conditions"][i]), int(left[i]),
+                      int(right[i]), int(tr["default_left"][i]))
+    m = graph_model(nodes, weights, nfeat, 1, False, opset, [base], "NONE")
+    for a in m.graph.node[0].attribute:
+        if a.name == "post_transform":
+            a.s = post.encode()
+    return m, nfeat
+
+
 if __name__ == "__main__":
     for name, (path, info) in sorted(zoo(sys.argv[1]).items()):
         print(name, path)
