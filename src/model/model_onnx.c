@@ -837,90 +837,115 @@ ox_leaf(const struct ox *o, const struct model_onnx *ox, size_t i, size_t g,
 	return got ? v : ext ? NAN : 0.0f;
 }
 
+/* Order (group, tree) pairs. */
+static int
+ox_cmp_pair(const void *a, const void *b)
+{
+	const size_t	*x = a, *y = b;
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
 /*
  * Lay the trees out, group by group: tree k goes into group g when one of
  * its leaves weighs g, its nodes in its breadth-first order (siblings
- * adjacent), each leaf a self-loop holding its value for g.
+ * adjacent), each leaf a self-loop holding its value for g.  The (group,
+ * tree) pairs come from the weights, so there are at most as many as
+ * weights whatever the counts of trees and groups.
  */
 static int
 ox_layout(struct ox *o, struct model *m)
 {
 	struct model_onnx	*ox = m->onnx;
-	size_t			 g, k, p, i, total = 0, nt = 0, base, cap;
-	int			 any, tl;
-	unsigned char		*uses = NULL;
+	size_t			 i, j, p, np = 0, total = 0, base, cap, k, g;
+	size_t			*pair = NULL, *tree_of = NULL;
+	int			 any, tl, ret = -1;
 
-	/* which (tree, group) pairs exist, and how many nodes they make */
-	if ((uses = calloc(o->ntrees, o->ngroups)) == NULL)
-		return ox_fail(o, "out of memory for %zu trees x %zu groups",
-		    o->ntrees, o->ngroups);
+	if ((pair = calloc(2 * o->nw + 2, sizeof(*pair))) == NULL ||
+	    (tree_of = calloc(o->n + 1, sizeof(*tree_of))) == NULL) {
+		ox_fail(o, "out of memory for %zu weights", o->nw);
+		goto out;
+	}
 	for (k = 0; k < o->ntrees; k++)
-		for (p = 0; p < o->tlen[k]; p++) {
-			const struct ox_node *x =
-			    &o->nodes[o->order[o->tbeg[k] + p]];
-
-			for (i = x->w0; i < x->w0 + x->wn; i++)
-				if (o->w[i].group != SIZE_MAX &&
-				    !uses[k * o->ngroups + o->w[i].group]) {
-					uses[k * o->ngroups + o->w[i].group] =
-					    1;
-					total += o->tlen[k];
-					nt++;
-				}
+		for (p = 0; p < o->tlen[k]; p++)
+			tree_of[o->order[o->tbeg[k] + p]] = k;
+	for (i = 0; i < o->nw; i++)
+		if (o->w[i].group != SIZE_MAX) {
+			pair[2 * np] = o->w[i].group;
+			pair[2 * np + 1] = tree_of[o->w[i].node];
+			np++;
 		}
+	qsort(pair, np, 2 * sizeof(*pair), ox_cmp_pair);
+	for (i = j = 0; i < np; i++)
+		if (i == 0 || ox_cmp_pair(&pair[2 * i], &pair[2 * (j - 1)]) !=
+		    0) {
+			pair[2 * j] = pair[2 * i];
+			pair[2 * j + 1] = pair[2 * i + 1];
+			total += o->tlen[pair[2 * j + 1]];
+			j++;
+		}
+	np = j;
 	cap = 4 * (o->n + o->nw) + 1024;
 	if (total > MODEL_MAX_NODES || total > cap) {
-		free(uses);
-		return ox_fail(o, "the ensemble lays out as %zu nodes, each "
-		    "tree once per class or target it weighs (limit %zu)",
-		    total, total > MODEL_MAX_NODES ? MODEL_MAX_NODES : cap);
+		ox_fail(o, "the ensemble lays out as %zu nodes, each tree once "
+		    "per class or target it weighs (limit %zu)", total,
+		    total > MODEL_MAX_NODES ? MODEL_MAX_NODES : cap);
+		goto out;
 	}
 	if ((m->nodes = calloc(total + 1, sizeof(*m->nodes))) == NULL ||
 	    (m->leaf = calloc(total + 1, sizeof(*m->leaf))) == NULL ||
-	    (m->trees = calloc(nt + 1, sizeof(*m->trees))) == NULL ||
+	    (m->trees = calloc(np + 1, sizeof(*m->trees))) == NULL ||
 	    (m->group_end = calloc(o->ngroups, sizeof(*m->group_end))) ==
 	    NULL || (ox->has = calloc(o->ngroups, 1)) == NULL) {
-		free(uses);
-		return ox_fail(o, "out of memory for %zu nodes", total);
+		ox_fail(o, "out of memory for %zu nodes", total);
+		goto out;
 	}
 	m->ntrees = 0;
-	for (g = 0; g < o->ngroups; g++) {
-		for (k = 0; k < o->ntrees; k++) {
-			if (!uses[k * o->ngroups + g])
-				continue;
-			ox->has[g] = 1;
-			base = m->nnodes;
-			for (p = 0; p < o->tlen[k]; p++) {
-				const struct ox_node *x =
-				    &o->nodes[o->order[o->tbeg[k] + p]];
-				struct model_node *nd = &m->nodes[base + p];
+	for (i = 0; i < np; i++) {
+		g = pair[2 * i];
+		k = pair[2 * i + 1];
+		ox->has[g] = 1;
+		base = m->nnodes;
+		for (p = 0; p < o->tlen[k]; p++) {
+			const struct ox_node *x =
+			    &o->nodes[o->order[o->tbeg[k] + p]];
+			struct model_node *nd = &m->nodes[base + p];
 
-				if (x->mode == OX_LEAF) {
-					m->leaf[base + p] = ox_leaf(o, ox,
-					    o->order[o->tbeg[k] + p], g, &any);
-					nd->cond = NAN;
-					nd->feat = MODEL_NODE_DEFAULT_LEFT;
-					nd->left = (uint32_t)(base + p);
-					continue;
-				}
-				if (ox_split(m, x, nd, &tl) == -1) {
-					free(uses);
-					return ox_fail(o, "out of memory");
-				}
-				/* the walk queued the left child first */
-				nd->left = (uint32_t)(base + o->pos[tl ? x->t :
-				    x->f]);
-				m->leaf[base + p] = 0.0f;
+			if (x->mode == OX_LEAF) {
+				m->leaf[base + p] = ox_leaf(o, ox,
+				    o->order[o->tbeg[k] + p], g, &any);
+				nd->cond = NAN;
+				nd->feat = MODEL_NODE_DEFAULT_LEFT;
+				nd->left = (uint32_t)(base + p);
+				continue;
 			}
-			m->trees[m->ntrees].root = (uint32_t)base;
-			m->trees[m->ntrees].depth = o->tdepth[k];
-			m->ntrees++;
-			m->nnodes += o->tlen[k];
+			if (ox_split(m, x, nd, &tl) == -1) {
+				ox_fail(o, "out of memory");
+				goto out;
+			}
+			/* the walk queued the left child first */
+			nd->left = (uint32_t)(base + o->pos[tl ? x->t : x->f]);
+			m->leaf[base + p] = 0.0f;
 		}
-		m->group_end[g] = m->ntrees;
+		m->trees[m->ntrees].root = (uint32_t)base;
+		m->trees[m->ntrees].depth = o->tdepth[k];
+		m->ntrees++;
+		m->nnodes += o->tlen[k];
 	}
-	free(uses);
-	return 0;
+	/* group_end: the trees of group g end where the next group's
+	 * begin */
+	for (g = 0, i = 0; g < o->ngroups; g++) {
+		while (i < np && pair[2 * i] == g)
+			i++;
+		m->group_end[g] = i;
+	}
+	ret = 0;
+out:
+	free(pair);
+	free(tree_of);
+	return ret;
 }
 
 /* The operators a graph may hold besides its ensemble. */

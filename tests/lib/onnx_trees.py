@@ -339,7 +339,7 @@ ZOO_NAMES = (
         "gb_bin", "gb_multi")] +
     ["rf_reg_o5", "gb_reg_o5", "gb_multi_o5", "rf_bin2w_o1",
      "gb_bin_sigmoid", "gb_multi_softmax", "post1_probit",
-     "gb_multi_mix_zero", "eq_neq"] +
+     "gb_multi_mix_zero", "eq_neq", "rf_reg_double"] +
     ["%s_%s" % (p, a) for p in ("mix", "mix2", "mix5") for a in AGGS] +
     ["post2_" + p for p in POSTS])
 
@@ -471,6 +471,14 @@ def zoo(outdir, seed=7):
     save("gb_multi_mix_zero", graph_model(n, w, 8, 4, True, 1, b,
                                           "SOFTMAX_ZERO"),
          groups=4, est=gbm, sk=False, nfeat=8, classifier=True)
+    # a double model: double thresholds and weights (opset 3 tensors)
+    n, w, g, b, post = ensemble_arrays(rfr, "rf")
+    n.values = [float(e.tree_.threshold[i]) if e.tree_.children_left[i] !=
+                LEAF else 0.0 for e in rfr.estimators_
+                for i in range(e.tree_.node_count)]
+    save("rf_reg_double", graph_model(n, w, 8, 1, False, 3, [0.0],
+                                      dtype=TensorProto.DOUBLE),
+         groups=1, est=rfr, sk=True, double=True, **reg)
     # equality splits (as LightGBM's categorical splits convert)
     n, w = Nodes(), []
     for t in range(6):
