@@ -630,7 +630,7 @@ model_onnx_classify(const struct model *m, double *o)
 	return label;
 }
 
-/* The graph's operators after the ensemble, as ONNX's Sigmoid and
+/* The graph's operators after the ensemble, as ONNX's Sigmoid, Exp and
  * Softmax (last axis) define them. */
 static void
 model_onnx_ops(const struct model *m, double *o)
@@ -644,6 +644,11 @@ model_onnx_ops(const struct model *m, double *o)
 			for (k = 0; k < n; k++)
 				o[k] = (double)(1.0f / (1.0f +
 				    expf(-(float)o[k])));
+			continue;
+		}
+		if (ox->ops[i] == MODEL_OP_EXP) {
+			for (k = 0; k < n; k++)
+				o[k] = (double)expf((float)o[k]);
 			continue;
 		}
 		vmax = (float)o[0];

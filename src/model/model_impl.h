@@ -127,7 +127,8 @@ enum model_post {
 /* ONNX: an operator of the graph applied to the ensemble's scores. */
 enum model_graph_op {
 	MODEL_OP_SIGMOID,
-	MODEL_OP_SOFTMAX
+	MODEL_OP_SOFTMAX,
+	MODEL_OP_EXP		/* onnxmltools' LightGBM poisson, gamma, ... */
 };
 
 #define MODEL_ONNX_MAX_OPS	8

@@ -6,7 +6,8 @@
  * graph must be one tree ensemble: TreeEnsembleRegressor or
  * TreeEnsembleClassifier (ai.onnx.ml opsets 1 and 3) or TreeEnsemble
  * (opset 5), with only what converters put around it: Cast and Identity
- * before it, and Identity, Cast, ZipMap, Softmax and Sigmoid after it.  Any
+ * before it, and Identity, Cast, ZipMap, Softmax, Sigmoid and Exp after
+ * it.  Any
  * other operator is refused by name.
  *
  * The ensemble becomes the model every format shares (model_impl.h): one
@@ -950,13 +951,13 @@ out:
 
 /* The operators a graph may hold besides its ensemble. */
 static const char *const ox_around[] = {
-	"ZipMap", "Cast", "Identity", "Softmax", "Sigmoid"
+	"ZipMap", "Cast", "Identity", "Softmax", "Sigmoid", "Exp"
 };
 
 #define OX_SERVED \
 	"inferd serves one TreeEnsembleRegressor, TreeEnsembleClassifier " \
-	"or TreeEnsemble with Cast, Identity, ZipMap, Softmax or Sigmoid " \
-	"around it"
+	"or TreeEnsemble with Cast, Identity, ZipMap, Softmax, Sigmoid or " \
+	"Exp around it"
 
 /* The node of g that reads value name as its first input, from index
  * from on; g->n_node if none. */
@@ -1097,7 +1098,8 @@ ox_graph(struct ox *o, const Onnx__GraphProto *g, size_t ens,
 		nd = g->node[i];
 		on[i] = 1;
 		if (strcmp(nd->op_type, "Sigmoid") == 0 ||
-		    strcmp(nd->op_type, "Softmax") == 0) {
+		    strcmp(nd->op_type, "Softmax") == 0 ||
+		    strcmp(nd->op_type, "Exp") == 0) {
 			if (ox->nops == MODEL_ONNX_MAX_OPS) {
 				ox_fail(o, "more than %d operators after the "
 				    "ensemble", MODEL_ONNX_MAX_OPS);
@@ -1111,7 +1113,8 @@ ox_graph(struct ox *o, const Onnx__GraphProto *g, size_t ens,
 				goto out;
 			}
 			ox->ops[ox->nops++] = nd->op_type[1] == 'o' ?
-			    MODEL_OP_SOFTMAX : MODEL_OP_SIGMOID;
+			    MODEL_OP_SOFTMAX : nd->op_type[0] == 'E' ?
+			    MODEL_OP_EXP : MODEL_OP_SIGMOID;
 		} else if (strcmp(nd->op_type, "Cast") == 0) {
 			if (ox_cast_real(o, nd) == -1)
 				goto out;
@@ -1136,7 +1139,8 @@ ox_graph(struct ox *o, const Onnx__GraphProto *g, size_t ens,
 				break;
 		if (j == sizeof(ox_around) / sizeof(ox_around[0]) ||
 		    strcmp(nd->op_type, "Softmax") == 0 ||
-		    strcmp(nd->op_type, "Sigmoid") == 0) {
+		    strcmp(nd->op_type, "Sigmoid") == 0 ||
+		    strcmp(nd->op_type, "Exp") == 0) {
 			ox_fail(o, "operator %s%s is not served; " OX_SERVED,
 			    nd->op_type, j < sizeof(ox_around) /
 			    sizeof(ox_around[0]) ? " off the ensemble's scores" :

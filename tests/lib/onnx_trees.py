@@ -20,7 +20,7 @@ converters write, in ai.onnx.ml opsets 1, 3 and 5:
 
 and around the ensemble the operators converters add: ZipMap on the
 probabilities, Cast and Identity on the label, the input or the scores, a
-final Softmax or Sigmoid.  The node comparison (BRANCH_LEQ, as scikit-learn
+final Softmax, Sigmoid or Exp.  The node comparison (BRANCH_LEQ, as scikit-learn
 decides x <= threshold) can be rewritten into an equivalent BRANCH_LT, GT
 or GTE with the children swapped or the threshold moved to the next
 float32, and missing_value_tracks_true set at random: the result is then
@@ -299,6 +299,9 @@ def graph_model(nodes, weights, nfeat, groups, classifier, opset=1,
     if final == "Sigmoid":
         nodes_out.append(helper.make_node("Sigmoid", [score], ["S3"]))
         score = "S3"
+    elif final == "Exp":
+        nodes_out.append(helper.make_node("Exp", [score], ["S3"]))
+        score = "S3"
     elif final == "Softmax":
         nodes_out.append(helper.make_node("Softmax", [score], ["S3"],
                                           axis=-1))
@@ -339,7 +342,7 @@ ZOO_NAMES = (
         "gb_bin", "gb_multi")] +
     ["rf_reg_o5", "gb_reg_o5", "gb_multi_o5", "rf_bin2w_o1",
      "gb_bin_sigmoid", "gb_multi_softmax", "post1_probit",
-     "gb_multi_mix_zero", "eq_neq", "rf_reg_double"] +
+     "gb_multi_mix_zero", "eq_neq", "rf_reg_double", "gb_reg_exp"] +
     ["%s_%s" % (p, a) for p in ("mix", "mix2", "mix5") for a in AGGS] +
     ["post2_" + p for p in POSTS])
 
@@ -435,6 +438,11 @@ def zoo(outdir, seed=7):
     save("gb_bin_sigmoid", graph_model(n, w, 8, 1, False, 1, b[:1], "NONE",
                                        final="Sigmoid"),
          groups=1, est=gbb, sk=False, **reg)
+    n, w, g, b, post = ensemble_arrays(gbr, "gb")
+    w = [(t, i, k, _f32(x / 100.0)) for (t, i, k, x) in w]
+    save("gb_reg_exp", graph_model(n, w, 8, 1, False, 1, [b[0] / 100.0],
+                                   "NONE", final="Exp"),
+         groups=1, est=gbr, sk=False, **reg)
     n, w, g, b, post = ensemble_arrays(gbm, "gb")
     save("gb_multi_softmax", graph_model(n, w, 8, 4, False, 1, b, "NONE",
                                          final="Softmax"),
