@@ -254,14 +254,17 @@ ox_mode_name(const ProtobufCBinaryData *s, enum ox_mode *m)
 	return -1;
 }
 
-/* Order node indices by (tree, id). */
-static const struct ox_node *ox_sort_nodes;
+/* A node's (tree, id) and its index, sorted to find nodes by id. */
+struct ox_key {
+	long long	 tree;
+	long long	 id;
+	size_t		 i;
+};
 
 static int
-ox_cmp_node(const void *a, const void *b)
+ox_cmp_key(const void *a, const void *b)
 {
-	const struct ox_node	*x = &ox_sort_nodes[*(const size_t *)a];
-	const struct ox_node	*y = &ox_sort_nodes[*(const size_t *)b];
+	const struct ox_key	*x = a, *y = b;
 
 	if (x->tree != y->tree)
 		return x->tree < y->tree ? -1 : 1;
@@ -270,24 +273,15 @@ ox_cmp_node(const void *a, const void *b)
 	return 0;
 }
 
-/* Find node (tree, id) in idx (sorted); n on a miss. */
+/* Find node (tree, id) in the n sorted keys; n on a miss. */
 static size_t
-ox_find(const struct ox *o, const size_t *idx, long long tree, long long id)
+ox_find(const struct ox_key *key, size_t n, long long tree, long long id)
 {
-	size_t	 lo = 0, hi = o->n, mid;
-	const struct ox_node *x;
+	struct ox_key	 k = { tree, id, 0 };
+	const struct ox_key *f;
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		x = &o->nodes[idx[mid]];
-		if (x->tree == tree && x->id == id)
-			return idx[mid];
-		if (x->tree < tree || (x->tree == tree && x->id < id))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return o->n;
+	f = bsearch(&k, key, n, sizeof(*key), ox_cmp_key);
+	return f != NULL ? f->i : n;
 }
 
 /*
@@ -305,7 +299,8 @@ ox_read_v1(struct ox *o, const Onnx__NodeProto *nd, int cls)
 	const char	*pfx = cls ? "class" : "target";
 	char		 an[64];
 	double		*vals = NULL, *wv = NULL;
-	size_t		 n, k, c, i, *idx = NULL, nwn, nwt;
+	struct ox_key	*idx = NULL;
+	size_t		 n, k, c, i, nwn, nwt;
 	long long	 prev = 0;
 	int		 ret = -1;
 
@@ -364,18 +359,17 @@ ox_read_v1(struct ox *o, const Onnx__NodeProto *nd, int cls)
 		x->tid = tids[i];
 		x->fid = fids[i];
 		x->mtt = mtt != NULL && mtt[i] != 0;
-		idx[i] = i;
+		idx[i] = (struct ox_key){ x->tree, x->id, i };
 		if (i == 0 || x->tree != prev)
 			o->roots[o->ntrees++] = i;
 		prev = x->tree;
 	}
-	ox_sort_nodes = o->nodes;
-	qsort(idx, n, sizeof(*idx), ox_cmp_node);
+	qsort(idx, n, sizeof(*idx), ox_cmp_key);
 	for (i = 1; i < n; i++)
-		if (ox_cmp_node(&idx[i - 1], &idx[i]) == 0) {
+		if (ox_cmp_key(&idx[i - 1], &idx[i]) == 0) {
 			ox_fail(o, "nodes_nodeids[%zu]: node %lld of tree %lld "
-			    "is given twice", idx[i],
-			    o->nodes[idx[i]].id, o->nodes[idx[i]].tree);
+			    "is given twice", idx[i].i > idx[i - 1].i ?
+			    idx[i].i : idx[i - 1].i, idx[i].id, idx[i].tree);
 			goto out;
 		}
 	/* a tree's nodes are one run: a tree id seen again later would be
@@ -394,8 +388,8 @@ ox_read_v1(struct ox *o, const Onnx__NodeProto *nd, int cls)
 
 		if (x->mode == OX_LEAF)
 			continue;
-		x->t = ox_find(o, idx, x->tree, x->tid);
-		x->f = ox_find(o, idx, x->tree, x->fid);
+		x->t = ox_find(idx, n, x->tree, x->tid);
+		x->f = ox_find(idx, n, x->tree, x->fid);
 		if (x->t == n || x->f == n) {
 			ox_fail(o, "nodes_%snodeids[%zu]: node %lld of tree "
 			    "%lld does not exist", x->t == n ? "true" :
@@ -429,7 +423,7 @@ ox_read_v1(struct ox *o, const Onnx__NodeProto *nd, int cls)
 		goto out;
 	}
 	for (i = 0; i < o->nw; i++) {
-		size_t	 at = ox_find(o, idx, wtree[i], wnode[i]);
+		size_t	 at = ox_find(idx, n, wtree[i], wnode[i]);
 
 		if (at == n) {
 			ox_fail(o, "%s_nodeids[%zu]: node %lld of tree %lld "
