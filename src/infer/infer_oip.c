@@ -14,8 +14,10 @@
  * missing value in any datatype (inferd's extension: the protocol's JSON
  * cannot spell NaN).
  *
- * The one output, "predict", is FP32 (every value the model computes is a
- * float32) of shape [rows] or [rows, outputs].  The version of the model is
+ * The output "predict" is FP32 (every value the model computes is a
+ * float32) of shape [rows] or [rows, outputs]; a classifier (an ONNX
+ * TreeEnsembleClassifier) also has "label", each row's class label (INT64
+ * or BYTES, shape [rows]), whose metadata lists the class labels.  The version of the model is
  * the first INFER_VERSION_LEN hex digits of its file's SHA-256: it names
  * exactly the bytes that answered, and changes when SIGHUP loads others.
  */
