@@ -1246,7 +1246,9 @@ ox_labels(struct ox *o, const Onnx__NodeProto *nd, struct model_onnx *ox)
 		} else {
 			len = as->strings[k].len;
 			if ((ox->labels[k] = malloc(len + 1)) != NULL) {
-				memcpy(ox->labels[k], as->strings[k].data, len);
+				if (len > 0)
+					memcpy(ox->labels[k],
+					    as->strings[k].data, len);
 				ox->labels[k][len] = '\0';
 				if (strlen(ox->labels[k]) != len) {
 					ox_fail(o, "classlabels_strings[%zu]: "
