@@ -1,7 +1,7 @@
 /*
  * model: an XGBoost model (gbtree, dart or gblinear), loaded from XGBoost's
- * own JSON or UBJSON format (Booster.save_model("m.json") or "m.ubj") and
- * evaluated natively.  The interface the daemon uses; behind it, model_load
+ * own JSON or UBJSON format (Booster.save_model("m.json") or "m.ubj"), or
+ * an ONNX-ML tree ensemble (src/model/model_onnx.c), evaluated natively.  The interface the daemon uses; behind it, model_load
  * (src/model_load.c)
  * reads and parses the file, model_build.c and model_tree.c check it and
  * lay it out, and src/model.c is the evaluator: model_predict, the
