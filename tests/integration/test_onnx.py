@@ -22,8 +22,9 @@ sums of values in the hundreds): ONNX Runtime sums its leaves in
 double, inferd in float32 (its thresholds still compare exactly).
 
 Then the real daemon: /predict, OIP inference with the probabilities and
-the label outputs, OIP metadata; and hostile models, each refused with a
-message naming what is wrong.
+the label outputs, OIP metadata, SIGHUP reloading one ONNX model for
+another (and refusing a broken one); and hostile models, each refused
+with a message naming what is wrong.
 """
 
 import json
@@ -284,6 +285,54 @@ def test_daemon_predict_oip():
                 ["label"], (st, r)
 
 
+def test_reload():
+    """SIGHUP reloads an ONNX model in place: a regressor becomes a
+    classifier (metadata and answers follow); a hostile file is refused
+    with its message and the running model keeps serving."""
+    import re
+    import signal
+    import time
+    path = os.path.join(tmpdir, "served.onnx")
+    shutil.copy(models["gb_reg_o1"][0], path)
+    x = rows["plain"][:5]
+    body = {"instances": [[float(v) for v in r] for r in x]}
+
+    def hup(d, pattern):
+        n = len(d.lines)
+        d.proc.send_signal(signal.SIGHUP)
+        return d.wait_log(pattern, 20, n)
+
+    def answers(d, want):
+        t0 = time.monotonic()
+        while True:
+            st, r = d.json("POST", "/predict", body)
+            assert st == 200, (st, r)
+            try:
+                same_f32("reload", r["predictions"], want)
+                return
+            except AssertionError:
+                # the old workers answer until they are replaced
+                assert time.monotonic() - t0 < 20
+                time.sleep(0.1)
+
+    with Inferd(workers=1, model=path) as d:
+        answers(d, ort(path, x)["variable"])
+        shutil.copy(models["rf_multi_o1"][0], path + ".new")
+        os.replace(path + ".new", path)
+        hup(d, r"reload: model served \(TreeEnsembleClassifier")
+        answers(d, ort(path, x)["probabilities"])
+        st, meta = d.json("GET", "/v2/models/served")
+        assert [o["name"] for o in meta["outputs"]] == ["predict", "label"], \
+            meta
+        bad = hostile("reload", lambda m: _attr(m, "nodes_featureids")
+                      .ints.__setitem__(0, 99))
+        shutil.copy(bad, path + ".new")
+        os.replace(path + ".new", path)
+        line = hup(d, r"reload: .*keeping model served")
+        assert re.search(r"feature 99 out of range", line), line
+        answers(d, ort(models["rf_multi_o1"][0], x)["probabilities"])
+
+
 def hostile(name, mutate):
     """A copy of a zoo model changed by mutate(ModelProto), saved."""
     import onnx
@@ -403,7 +452,7 @@ def main():
         import onnx_trees
         names = sorted(onnx_trees.ZOO_NAMES)
         run([test_generate] + [make_case(n) for n in names] +
-            [test_daemon_predict_oip, test_hostile_models])
+            [test_daemon_predict_oip, test_reload, test_hostile_models])
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
