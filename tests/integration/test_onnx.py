@@ -237,9 +237,10 @@ def oip_row_body(x):
 
 
 def test_daemon_predict_oip():
-    """The real daemon: /predict answers a classifier's probabilities as
-    ONNX Runtime; OIP answers them and the label output, and its metadata
-    lists both outputs with datatype, shape and the class labels."""
+    """The real daemon: /predict and KServe v1 answer a classifier's
+    probabilities as ONNX Runtime; OIP answers them and the label output,
+    and its metadata lists both outputs with datatype, shape and the class
+    labels."""
     x = rows["holes"][:50]
     for name in ("gb_multi_o1", "rf_bin2w_o1", "gb_reg_o3"):
         path, info = models[name]
@@ -251,6 +252,13 @@ def test_daemon_predict_oip():
             assert st == 200, (name, st, body)
             same_f32("daemon /predict " + name, body["predictions"], o[key])
             model = name
+            st, body = d.json("POST", "/v1/models/%s:predict" % model,
+                              {"instances": [[None if np.isnan(v) else
+                                              float(v) for v in r]
+                                             for r in x]})
+            assert st == 200, (name, st, body)
+            same_f32("daemon KServe v1 " + name, body["predictions"],
+                     o[key])
             st, meta = d.json("GET", "/v2/models/" + model)
             assert st == 200, (st, meta)
             outs = {t["name"]: t for t in meta["outputs"]}
