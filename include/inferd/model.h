@@ -2,6 +2,7 @@
  * model: an XGBoost model (gbtree, dart or gblinear), loaded from XGBoost's
  * own JSON or UBJSON format (Booster.save_model("m.json") or "m.ubj"), or
  * a LightGBM model from its text format (Booster.save_model("model.txt")),
+ * an ONNX-ML tree ensemble (src/model/model_onnx.c),
  * and evaluated natively.  The interface the daemon uses; behind it,
  * model_load (src/model/model_load.c) reads and parses the file,
  * model_build.c and model_tree.c check an XGBoost model and lay it out,
@@ -112,5 +113,22 @@ int		 model_wants_double(const struct model *);
 int		 model_has_raw(const struct model *);
 void		 model_predict_double(const struct model *, const double *x,
 		    size_t nrows, double *out, int raw);
+
+/*
+ * model_predict, and for a classifier (model_nclasses > 0) the class of
+ * each row into labels (nrows indices below model_nclasses; 0 for other
+ * models), or labels NULL.  An ONNX classifier's label is what ONNX
+ * Runtime's label output holds.
+ */
+void		 model_predict_labels(const struct model *, const float *x,
+		    size_t nrows, double *out, size_t *labels);
+/* A classifier's number of classes (an ONNX TreeEnsembleClassifier's
+ * class labels, whose probabilities model_predict answers), else 0. */
+size_t		 model_nclasses(const struct model *);
+/* The label of class k as the model gives it (an int64 in decimal or a
+ * string), or NULL when k >= model_nclasses. */
+const char	*model_class_label(const struct model *, size_t k);
+/* Whether the class labels are integers (else strings). */
+int		 model_class_labels_int(const struct model *);
 
 #endif /* INFERD_MODEL_H */

@@ -255,7 +255,7 @@ struct infer_oip_out {
 	int		(*has)(const struct model *);
 	size_t		(*width)(const struct model *);
 	int		(*data)(struct evbuffer *, const struct model *,
-			    const double *y, size_t r);
+			    const double *y, const size_t *labels, size_t r);
 	int		(*params)(struct evbuffer *, const struct model *);
 };
 
@@ -267,6 +267,8 @@ infer_oip_nclasses(const struct model *m)
 {
 	const char	*obj = model_objective(m);
 
+	if (model_nclasses(m) > 0)	/* a classifier that names its classes */
+		return model_nclasses(m);
 	if (strcmp(obj, "multi:softprob") == 0)
 		return model_noutputs(m);
 	if (strcmp(obj, "binary:logistic") == 0 && model_noutputs(m) == 1)
@@ -290,11 +292,12 @@ infer_oip_width_one(const struct model *m)
 /* "predict": the model's outputs for row r. */
 static int
 infer_oip_predict_data(struct evbuffer *out, const struct model *m,
-    const double *y, size_t r)
+    const double *y, const size_t *labels, size_t r)
 {
 	size_t	 k, n = model_noutputs(m);
 	int	 rc = 0;
 
+	(void)labels;
 	for (k = 0; k < n; k++) {
 		if (k > 0)
 			rc |= evbuffer_add(out, ",", 1);
@@ -303,14 +306,30 @@ infer_oip_predict_data(struct evbuffer *out, const struct model *m,
 	return rc;
 }
 
-/* "label": the class picked for row r: the first most probable class
- * (numpy's argmax, as XGBClassifier.predict), or probability > 0.5. */
+/* Class label k of a model that names its classes (an ONNX classifier):
+ * a number (INT64) or a string (BYTES). */
+static int
+infer_oip_label(struct evbuffer *out, const struct model *m, size_t k)
+{
+	if (model_class_labels_int(m))
+		return infer_add_str(out, model_class_label(m, k));
+	return reply_json_string(out, model_class_label(m, k));
+}
+
+/*
+ * "label": the class picked for row r.  A model that names its classes
+ * picked it itself (labels, what ONNX Runtime's label output holds);
+ * otherwise the first most probable class (numpy's argmax, as
+ * XGBClassifier.predict), or probability > 0.5.
+ */
 static int
 infer_oip_label_data(struct evbuffer *out, const struct model *m,
-    const double *y, size_t r)
+    const double *y, const size_t *labels, size_t r)
 {
 	size_t	 k, best = 0, n = model_noutputs(m);
 
+	if (labels != NULL)
+		return infer_oip_label(out, m, labels[r]);
 	if (n == 1)
 		return infer_add_size(out, y[r] > 0.5 ? 1 : 0);
 	for (k = 1; k < n; k++)
@@ -327,8 +346,13 @@ infer_oip_class_labels(struct evbuffer *out, const struct model *m)
 	int	 rc = 0;
 
 	for (k = 0; k < n; k++) {
-		rc |= infer_add_str(out, k == 0 ? ",\"class_labels\":[\"" :
-		    ",\"");
+		rc |= infer_add_str(out, k == 0 ? ",\"class_labels\":[" :
+		    ",");
+		if (model_nclasses(m) > 0) {	/* as ONNX names them */
+			rc |= infer_oip_label(out, m, k);
+			continue;
+		}
+		rc |= evbuffer_add(out, "\"", 1);
 		rc |= infer_add_size(out, k);
 		rc |= evbuffer_add(out, "\"", 1);
 	}
@@ -357,7 +381,7 @@ infer_oip_predict_params(struct evbuffer *out, const struct model *m)
 	rc |= reply_json_string(out, obj);
 	rc |= infer_add_str(out, ",\"content\":");
 	rc |= reply_json_string(out, what);
-	if (strcmp(obj, "multi:softprob") == 0)
+	if (strcmp(obj, "multi:softprob") == 0 || model_nclasses(m) > 0)
 		rc |= infer_oip_class_labels(out, m);
 	return rc;
 }
@@ -376,6 +400,9 @@ static const struct infer_oip_out infer_oip_outs[] = {
 static const char *
 infer_oip_dtype(const struct infer_oip_out *o, const struct model *m)
 {
+	if (o->bit == INFER_OUT_LABEL && model_nclasses(m) > 0 &&
+	    !model_class_labels_int(m))
+		return "BYTES";		/* an ONNX classifier's string labels */
 	if (o->datatype != NULL)
 		return o->datatype;
 	return model_wants_double(m) ? "FP64" : "FP32";
@@ -760,8 +787,24 @@ infer_format_oip(struct evbuffer *out, const struct model *m,
 {
 	const struct infer_oip_out	*o;
 	size_t				 k, r, n = b->rows * model_noutputs(m);
+	size_t				*labels = NULL;
+	double				*scratch;
 	int				 rc = 0, first = 1;
 
+	/* A model that picks its classes itself (an ONNX classifier) says
+	 * which, from the rows predicted again (the label is asked for
+	 * rarely). */
+	if ((b->outputs & INFER_OUT_LABEL) && model_nclasses(m) > 0) {
+		scratch = calloc(n + 1, sizeof(*scratch));
+		labels = calloc(b->rows + 1, sizeof(*labels));
+		if (scratch == NULL || labels == NULL) {
+			free(scratch);
+			free(labels);
+			return -1;
+		}
+		model_predict_labels(m, b->x, b->rows, scratch, labels);
+		free(scratch);
+	}
 	rc |= evbuffer_expand(out, 160 + n * 12);
 	rc |= infer_add_str(out, "{\"model_name\":");
 	rc |= reply_json_string(out, model_name(m));
@@ -788,11 +831,12 @@ infer_format_oip(struct evbuffer *out, const struct model *m,
 		for (r = 0; r < b->rows; r++) {
 			if (r > 0)
 				rc |= evbuffer_add(out, ",", 1);
-			rc |= o->data(out, m, y, r);
+			rc |= o->data(out, m, y, labels, r);
 		}
 		rc |= infer_add_str(out, "]}");
 	}
 	rc |= infer_add_str(out, "]}");
+	free(labels);
 	return rc == 0 ? 0 : -1;
 }
 

@@ -18,6 +18,7 @@
  * objectives do it.  A categorical split sends a value right when its
  * category is in the node's set (XGBoost's common::Decision).
  */
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,6 +62,7 @@ model_free(struct model *m)
 	free(m->linear);
 	model_features_free(m);
 	model_lgbm_free(m->lgbm);
+	model_onnx_free(m->onnx);
 	free(m);
 }
 
@@ -103,6 +105,8 @@ model_booster(const struct model *m)
 const char *
 model_platform(const struct model *m)
 {
+	if (m->onnx != NULL)
+		return "onnx";
 	return m->lgbm != NULL ? "lightgbm" : "xgboost";
 }
 
@@ -174,6 +178,16 @@ model_step(const struct model_node *nodes, uint32_t i, const float *row)
 	    ((~nd->feat >> 31) & (uint32_t)(v != v)));
 }
 
+/* The float whose bits are u. */
+static inline float
+model_bits_float(uint32_t u)
+{
+	float	 f;
+
+	memcpy(&f, &u, sizeof(f));
+	return f;
+}
+
 /*
  * One step down from node i of a model with categorical splits.  For a
  * categorical node, as XGBoost's common::Decision: a missing value goes
@@ -195,10 +209,12 @@ model_step_cat(const struct model_node *nodes, const uint32_t *cats,
 	v = row[nd->feat & MODEL_NODE_FEATURE_MASK];
 	if (isnan(v))
 		return nd->left + !(nd->feat & MODEL_NODE_DEFAULT_LEFT);
+	set = cats + nd->cats;
+	if (set[0] == MODEL_CATS_EQUAL)
+		return nd->left + (v == model_bits_float(set[1]));
 	if (!(v >= 0.0f && v < (float)MODEL_CAT_LIMIT))
 		return nd->left;
 	c = (uint32_t)v;
-	set = cats + nd->cats;
 	if (c / 32 >= set[0])
 		return nd->left;
 	return nd->left + ((set[1 + c / 32] >> (c % 32)) & 1u);
@@ -414,14 +430,337 @@ model_predict_trees(const struct model *m, int cat, const float *x,
 	}
 }
 
-/* Predict nrows rows into out; see model.h. */
+/*
+ * ONNX tree ensembles.  The trees give each group's raw sum (or, for MIN
+ * and MAX, its extreme leaf, NaN when no tree weighed the group); what ONNX
+ * Runtime does next is done here in the same float operations, after its
+ * tree_ensemble_aggregator.h and ml_common.h (ComputeLogistic,
+ * ComputeProbit, ComputeSoftmax, ComputeSoftmaxZero, write_scores).
+ */
+
+/* 1 / (1 + exp(-|x|)), mirrored for x < 0. */
+static float
+model_onnx_logistic(float x)
+{
+	float	 v = 1.0f / (1.0f + expf(-fabsf(x)));
+
+	return x < 0.0f ? 1.0f - v : v;
+}
+
+/* sqrt(2) * erfinv(2x - 1) with Winitzki's approximation of erfinv, its
+ * constant pi the float M_PI as ONNX Runtime's ErfInv has it. */
+static float
+model_onnx_probit(float x)
+{
+	float	 y = 2.0f * x - 1.0f, sgn, l, v, v2, v3;
+
+	sgn = y < 0.0f ? -1.0f : 1.0f;
+	y = (1.0f - y) * (1.0f + y);
+	l = logf(y);
+	v = 2.0f / (3.14159265358979323846f * 0.147f) + 0.5f * l;
+	v2 = 1.0f / 0.147f * l;
+	v3 = -v + sqrtf(v * v - v2);
+	return 1.41421356f * (sgn * sqrtf(v3));
+}
+
+/* Softmax over o[0 .. n - 1] in float; zero: SOFTMAX_ZERO, where a score
+ * within 1e-7 of zero is scaled by exp(-max) and left out of the sum. */
+static void
+model_onnx_softmax(double *o, size_t n, int zero)
+{
+	float	 vmax = -FLT_MAX, sum = 0.0f, v, eneg;
+	size_t	 k;
+
+	for (k = 0; k < n; k++)
+		if ((float)o[k] > vmax)
+			vmax = (float)o[k];
+	eneg = expf(-vmax);
+	for (k = 0; k < n; k++) {
+		v = (float)o[k];
+		if (zero && !(v > 0.0000001f || v < -0.0000001f)) {
+			o[k] = (double)(v * eneg);
+			continue;
+		}
+		v = expf(v - vmax);
+		o[k] = (double)v;
+		sum += v;
+	}
+	for (k = 0; k < n; k++)
+		o[k] = (double)((float)o[k] / sum);
+}
+
+/* ONNX Runtime's write_scores: n scores in o (n is 1 or more; o has room
+ * for 2), post_transform post, second the binary case's way of making two
+ * scores of one (-1: none). */
+static void
+model_onnx_write(double *o, size_t n, enum model_post post, int second)
+{
+	size_t	 k;
+	float	 s0;
+
+	if (n >= 2) {
+		switch (post) {
+		case MODEL_POST_PROBIT:
+			for (k = 0; k < n; k++)
+				o[k] = (double)model_onnx_probit((float)o[k]);
+			break;
+		case MODEL_POST_LOGISTIC:
+			for (k = 0; k < n; k++)
+				o[k] = (double)model_onnx_logistic((float)o[k]);
+			break;
+		case MODEL_POST_SOFTMAX:
+			model_onnx_softmax(o, n, 0);
+			break;
+		case MODEL_POST_SOFTMAX_ZERO:
+			model_onnx_softmax(o, n, 1);
+			break;
+		case MODEL_POST_NONE:
+			break;
+		}
+		return;
+	}
+	s0 = (float)o[0];
+	o[1] = 0.0;
+	if (post == MODEL_POST_PROBIT) {
+		o[0] = (double)model_onnx_probit(s0);
+		return;
+	}
+	switch (second) {
+	case 0:
+	case 1:
+		o[0] = (double)(1.0f - s0);
+		o[1] = (double)s0;
+		break;
+	case 2:
+	case 3:
+		if (post == MODEL_POST_LOGISTIC) {
+			o[0] = (double)model_onnx_logistic(-s0);
+			o[1] = (double)model_onnx_logistic(s0);
+		} else if (second == 2) {
+			o[0] = (double)-s0;
+			o[1] = (double)s0;
+		} else
+			o[1] = (double)-s0;
+		break;
+	}
+}
+
+/* A regressor's targets: aggregate, base values, post_transform. */
+static void
+model_onnx_regress(const struct model *m, double *o)
+{
+	const struct model_onnx	*ox = m->onnx;
+	size_t			 k, n = m->ngroups;
+	float			 sc, b;
+	int			 h, use;
+
+	use = ox->nbase == n;
+	for (k = 0; k < n; k++) {
+		sc = (float)o[k];
+		h = !isnan(sc);
+		/* one target: ONNX Runtime's "origin", base_values[0] */
+		b = use ? ox->base[k] : 0.0f;
+		switch (ox->agg) {
+		case MODEL_AGG_SUM:
+			sc = use ? sc + b : sc;
+			break;
+		case MODEL_AGG_AVERAGE:
+			sc = use ? sc / ox->ntrees + b : sc / ox->ntrees;
+			break;
+		case MODEL_AGG_MIN:
+		case MODEL_AGG_MAX:
+			sc = h ? (n == 1 ? sc + b : b + sc) : b;
+			break;
+		}
+		o[k] = (double)sc;
+	}
+	/* One target: ONNX Runtime applies PROBIT only. */
+	if (n == 1) {
+		if (ox->post == MODEL_POST_PROBIT)
+			o[0] = (double)model_onnx_probit((float)o[0]);
+	} else
+		model_onnx_write(o, n, ox->post, -1);
+}
+
+/* A classifier's classes: base values, the label (as ONNX Runtime's
+ * TreeAggregatorClassifier::FinalizeScores), post_transform. */
+static size_t
+model_onnx_classify(const struct model *m, double *o)
+{
+	const struct model_onnx	*ox = m->onnx;
+	size_t			 k, n = m->ngroups, size, label = 0;
+	unsigned char		 h0, h1;
+	float			 best = 0.0f, pos;
+	int			 second = -1, found = 0;
+
+	if (n > 2) {
+		for (k = 0; k < n; k++) {
+			if (k < ox->nbase)
+				o[k] = (double)(ox->has[k] ? (float)o[k] +
+				    ox->base[k] : ox->base[k]);
+			if ((ox->has[k] || k < ox->nbase) &&
+			    (!found || (float)o[k] > best)) {
+				found = 1;
+				label = k;
+				best = (float)o[k];
+			}
+		}
+		model_onnx_write(o, n, ox->post, -1);
+		return label;
+	}
+	h0 = ox->has[0];
+	h1 = ox->has[1];
+	size = 2;
+	if (ox->nbase == 2) {
+		if (h1) {
+			o[1] = (double)(ox->base[1] + (float)o[0]);
+			o[0] = (double)-(float)o[1];
+		} else {
+			o[1] = (double)((float)o[1] + ox->base[1]);
+			o[0] = (double)((float)o[0] + ox->base[0]);
+		}
+	} else if (ox->nbase == 1) {
+		o[0] = (double)((float)o[0] + ox->base[0]);
+		size = h1 ? 2 : 1;
+	} else {
+		second = 3;
+		size = h1 ? 2 : 1;
+	}
+	pos = size == 2 && h1 ? (float)o[1] : h0 ? (float)o[0] : 0.0f;
+	if (ox->binary_case) {
+		if (ox->all_positive) {
+			second = pos > 0.5f ? 0 : 1;
+			label = pos > 0.5f;
+		} else {
+			second = pos > 0.0f ? 2 : 3;
+			label = pos > 0.0f;
+		}
+	} else
+		label = pos > 0.0f;
+	model_onnx_write(o, size, ox->post, second);
+	return label;
+}
+
+/* The graph's operators after the ensemble, as ONNX's Sigmoid, Exp and
+ * Softmax (last axis) define them. */
+static void
+model_onnx_ops(const struct model *m, double *o)
+{
+	const struct model_onnx	*ox = m->onnx;
+	size_t			 i, k, n = m->noutputs;
+	float			 vmax, sum;
+
+	for (i = 0; i < ox->nops; i++) {
+		if (ox->ops[i] == MODEL_OP_SIGMOID) {
+			for (k = 0; k < n; k++)
+				o[k] = (double)(1.0f / (1.0f +
+				    expf(-(float)o[k])));
+			continue;
+		}
+		if (ox->ops[i] == MODEL_OP_EXP) {
+			for (k = 0; k < n; k++)
+				o[k] = (double)expf((float)o[k]);
+			continue;
+		}
+		vmax = (float)o[0];
+		for (k = 1; k < n; k++)
+			vmax = fmaxf(vmax, (float)o[k]);
+		sum = 0.0f;
+		for (k = 0; k < n; k++) {
+			o[k] = (double)expf((float)o[k] - vmax);
+			sum += (float)o[k];
+		}
+		for (k = 0; k < n; k++)
+			o[k] = (double)((float)o[k] / sum);
+	}
+}
+
+/* MIN or MAX: group g's extreme leaf for one row, NaN when no tree of
+ * the group weighs it. */
+static float
+model_onnx_extreme(const struct model *m, size_t g, const float *row)
+{
+	const struct model_tree	*tr = m->trees + (g == 0 ? 0 :
+				    m->group_end[g - 1]);
+	const struct model_tree	*end = m->trees + m->group_end[g];
+	int			 cat = m->ncats > 0;
+	uint32_t		 i, d;
+	float			 acc = NAN, w;
+
+	for (; tr < end; tr++) {
+		i = tr->root;
+		for (d = 0; d < tr->depth; d++)
+			i = cat ? model_step_cat(m->nodes, m->cats, i, row) :
+			    model_step(m->nodes, i, row);
+		w = m->leaf[i];
+		if (isnan(w))
+			continue;
+		if (isnan(acc) || (m->onnx->agg == MODEL_AGG_MIN ? w < acc :
+		    w > acc))
+			acc = w;
+	}
+	return acc;
+}
+
+/* Predict nrows rows of an ONNX ensemble; labels may be NULL. */
+static void
+model_onnx_predict(const struct model *m, const float *x, size_t nrows,
+    double *out, size_t *labels)
+{
+	size_t	 r, g, label;
+	double	*o;
+
+	if (m->onnx->agg == MODEL_AGG_MIN || m->onnx->agg == MODEL_AGG_MAX) {
+		for (r = 0; r < nrows; r++)
+			for (g = 0; g < m->ngroups; g++)
+				out[r * m->noutputs + g] = (double)
+				    model_onnx_extreme(m, g, x + r *
+				    m->nfeatures);
+	} else if (m->ncats > 0)
+		model_predict_trees(m, 1, x, nrows, out);
+	else
+		model_predict_trees(m, 0, x, nrows, out);
+	for (r = 0; r < nrows; r++) {
+		o = out + r * m->noutputs;
+		label = m->onnx->classifier ? model_onnx_classify(m, o) :
+		    (model_onnx_regress(m, o), 0);
+		model_onnx_ops(m, o);
+		if (labels != NULL)
+			labels[r] = label;
+	}
+}
+
+/* Free what model_onnx.c allocated; NULL is fine. */
 void
-model_predict(const struct model *m, const float *x, size_t nrows,
-    double *out)
+model_onnx_free(struct model_onnx *ox)
+{
+	size_t	 k;
+
+	if (ox == NULL)
+		return;
+	for (k = 0; ox->labels != NULL && ox->labels[k] != NULL; k++)
+		free(ox->labels[k]);
+	free(ox->labels);
+	free(ox->base);
+	free(ox->has);
+	free(ox);
+}
+
+/* Predict nrows rows into out, and each row's class into labels; see
+ * model.h. */
+void
+model_predict_labels(const struct model *m, const float *x, size_t nrows,
+    double *out, size_t *labels)
 {
 	size_t	 r, g, best[1];
 	float	 margin[1], bestm[1];
 
+	if (m->onnx != NULL) {
+		model_onnx_predict(m, x, nrows, out, labels);
+		return;
+	}
+	if (labels != NULL)
+		memset(labels, 0, nrows * sizeof(*labels));
 	if (m->lgbm != NULL)
 		model_lgbm_predict(m, x, NULL, nrows, out, 0);
 	else if (m->linear != NULL) {
@@ -481,4 +820,33 @@ model_predict_double(const struct model *m, const double *x, size_t nrows,
 		model_predict(m, xf, n, out + r * m->noutputs);
 	}
 	free(xf);
+}
+
+/* Predict nrows rows into out; see model.h. */
+void
+model_predict(const struct model *m, const float *x, size_t nrows,
+    double *out)
+{
+	model_predict_labels(m, x, nrows, out, NULL);
+}
+
+/* The number of classes of a classifier, 0 for any other model. */
+size_t
+model_nclasses(const struct model *m)
+{
+	return m->onnx != NULL && m->onnx->classifier ? m->ngroups : 0;
+}
+
+/* The label of class k (< model_nclasses) as the model names it. */
+const char *
+model_class_label(const struct model *m, size_t k)
+{
+	return model_nclasses(m) > k ? m->onnx->labels[k] : NULL;
+}
+
+/* Whether the class labels are integers (ONNX classlabels_int64s). */
+int
+model_class_labels_int(const struct model *m)
+{
+	return m->onnx != NULL && m->onnx->labels_int;
 }

@@ -10,6 +10,7 @@
  *	model_cats.c	a tree's categorical splits, read and checked
  *	model_tree.c	one tree's node arrays -> checked, renumbered nodes
  *	model_lgbm.c	LightGBM's text model, read and evaluated
+ *	model_onnx.c	an ONNX-ML tree ensemble -> struct model
  *	model.c		the evaluator: model_predict and the accessors
  */
 #ifndef INFERD_MODEL_IMPL_H
@@ -65,6 +66,14 @@ struct model_node {
 	uint32_t	 left;
 };
 
+/*
+ * An exact comparison (an ONNX BRANCH_EQ or BRANCH_NEQ node): a
+ * categorical node whose category record is the two words
+ * MODEL_CATS_EQUAL and the bits of a float t.  A value v == t goes
+ * right, any other but a missing value left.
+ */
+#define MODEL_CATS_EQUAL	0xffffffffu
+
 /* Where a tree starts in the node array, and how many steps it takes. */
 struct model_tree {
 	uint32_t	 root;
@@ -97,6 +106,59 @@ struct model_objective {
 	enum model_base		 base;
 	int			 multiclass;
 	const char		*refused;
+};
+
+/* ONNX: how the trees of a target or class are aggregated
+ * (TreeEnsembleRegressor's aggregate_function). */
+enum model_agg {
+	MODEL_AGG_SUM,
+	MODEL_AGG_AVERAGE,	/* the sum divided by the number of trees */
+	MODEL_AGG_MIN,		/* leaf NaN: the tree gives this group nothing */
+	MODEL_AGG_MAX
+};
+
+/* ONNX: the ensemble's post_transform, as ONNX Runtime computes it. */
+enum model_post {
+	MODEL_POST_NONE,
+	MODEL_POST_LOGISTIC,
+	MODEL_POST_SOFTMAX,
+	MODEL_POST_SOFTMAX_ZERO,
+	MODEL_POST_PROBIT
+};
+
+/* ONNX: an operator of the graph applied to the ensemble's scores. */
+enum model_graph_op {
+	MODEL_OP_SIGMOID,
+	MODEL_OP_SOFTMAX,
+	MODEL_OP_EXP		/* onnxmltools' LightGBM poisson, gamma, ... */
+};
+
+#define MODEL_ONNX_MAX_OPS	8
+
+/*
+ * What an ONNX tree ensemble does after its trees (model_onnx.c fills it,
+ * model.c's model_onnx_finish does it).  The model's groups are the
+ * targets or classes; m->base is zero, the base values are added after
+ * the trees as ONNX Runtime does.  A classifier's binary case (two
+ * classes, leaves weighing one of them) answers both probabilities as
+ * ONNX Runtime does.
+ */
+struct model_onnx {
+	int			 classifier;
+	enum model_agg		 agg;
+	enum model_post		 post;
+	float			 ntrees;	/* divisor of AVERAGE */
+	float			*base;		/* nbase base values */
+	size_t			 nbase;
+	unsigned char		*has;		/* ngroups: group has weights */
+	int			 binary_case;	/* classifier, one class
+						 * weighed of two */
+	int			 all_positive;	/* no negative class weight */
+	char			**labels;	/* ngroups class labels */
+	int			 labels_int;	/* labels are int64s */
+	enum model_graph_op	 ops[MODEL_ONNX_MAX_OPS];
+	size_t			 nops;
+	const char		*op_name;	/* the ensemble's operator */
 };
 
 /*
@@ -140,6 +202,7 @@ struct model {
 	size_t			*feature_order;
 	struct lgbm		*lgbm;		/* a LightGBM model, or NULL
 					 * (model_lgbm.c) */
+	struct model_onnx	*onnx;		/* an ONNX ensemble, or NULL */
 };
 
 /* Where a load is, for error messages: the file and a buffer to fill; and
@@ -158,5 +221,11 @@ struct model_err {
  * Defined in model_build.c. */
 int	 model_fail(struct model_err *e, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+
+/* model_onnx.c: fill m (zeroed) from an ONNX ModelProto's bytes; 0, or
+ * -1 with e filled.  model.c: free what it allocated. */
+int	 model_onnx_build(struct model *m, const void *buf, size_t len,
+	    struct model_err *e);
+void	 model_onnx_free(struct model_onnx *);
 
 #endif /* INFERD_MODEL_IMPL_H */

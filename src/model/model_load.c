@@ -23,6 +23,7 @@
 #include "model/model_build.h"
 #include "model/model_impl.h"
 #include "model/model_lgbm.h"
+#include "model/model_onnx.h"
 #include "model/modelfmt.h"
 #include "inferd/readfile.h"
 
@@ -57,7 +58,7 @@ static int
 model_set_name(struct model *m, const char *path)
 {
 	static const char *const suffixes[] = { ".json", ".ubj", ".bin",
-	    ".model", ".bst", ".txt" };
+	    ".model", ".bst", ".txt", ".onnx" };
 	const char	*b = strrchr(path, '/');
 	size_t		 n, i, k;
 
@@ -101,6 +102,7 @@ model_load_limits(const char *path, const struct model_limits *lim,
 	json_t			*root = NULL;
 	char			*buf;
 	size_t			 len;
+	int			 rc;
 
 	if (errlen > 0)
 		err[0] = '\0';
@@ -112,17 +114,17 @@ model_load_limits(const char *path, const struct model_limits *lim,
 		goto fail;
 	SHA256Data((const uint8_t *)buf, len, m->sha256);
 	m->trees_mode = e.lim->trees;
-	if (modelfmt_sniff(buf, len) == MODELFMT_LIGHTGBM) {
-		len = model_lgbm_build(m, buf, len, &e) == -1 ? 0 : 1;
-		free(buf);
-		if (len == 0)
-			goto fail;
-	} else {
+	if (model_onnx_sniff(buf, len))
+		rc = model_onnx_build(m, buf, len, &e);
+	else if (modelfmt_sniff(buf, len) == MODELFMT_LIGHTGBM)
+		rc = model_lgbm_build(m, buf, len, &e);
+	else {
 		root = modelfmt_parse(buf, len, path, err, errlen);
-		free(buf);
-		if (root == NULL || model_build(m, root, &e) == -1)
-			goto fail;
+		rc = root == NULL ? -1 : model_build(m, root, &e);
 	}
+	free(buf);
+	if (rc == -1)
+		goto fail;
 	if (model_set_name(m, path) == -1) {
 		model_fail(&e, "out of memory");
 		goto fail;

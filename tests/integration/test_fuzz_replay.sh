@@ -9,7 +9,7 @@ set -u
 
 srcdir=${INFERD_SRCDIR:-.}
 builddir=${INFERD_BUILDDIR:-.}
-harnesses="delay predict oip config model http xgbbin lgbm"
+harnesses="delay predict oip config model http xgbbin lgbm onnx"
 failed=0
 n=0
 

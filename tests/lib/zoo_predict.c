@@ -7,7 +7,8 @@
  *
  * REF.json is what tests/gen_zoo.py writes: {"rows": [[x or null, ...]]}.
  * Prints one JSON object: {"booster", "objective", "noutputs", "note" (the
- * early-stopping log line, or null), "predict": [[...], ...]}, each value
+ * early-stopping log line, or null), "predict": [[...], ...], and for a
+ * classifier "labels": [each row's class label]}, each value
  * with 9 significant digits, which gives back its float32 exactly.  On a
  * load error prints the message on stderr and exits 1.
  */
@@ -80,7 +81,7 @@ main(int argc, char *argv[])
 	char			 err[1024];
 	float			*x;
 	double			*y;
-	size_t			 r, k, nrows, nout;
+	size_t			 r, k, nrows, nout, *labels;
 
 	if (argc < 3 || argc > 4) {
 		fprintf(stderr, "usage: zoo_predict MODEL REF.json "
@@ -95,9 +96,10 @@ main(int argc, char *argv[])
 	}
 	x = zoo_rows(argv[2], model_nfeatures(m), &nrows);
 	nout = model_noutputs(m);
-	if ((y = calloc(nrows * nout + 1, sizeof(*y))) == NULL)
+	if ((y = calloc(nrows * nout + 1, sizeof(*y))) == NULL ||
+	    (labels = calloc(nrows + 1, sizeof(*labels))) == NULL)
 		return 2;
-	model_predict(m, x, nrows, y);
+	model_predict_labels(m, x, nrows, y, labels);
 	printf("{\"booster\":\"%s\",\"objective\":\"%s\",\"noutputs\":%zu,"
 	    "\"note\":", model_booster(m), model_objective(m), nout);
 	zoo_note(m);
@@ -108,7 +110,13 @@ main(int argc, char *argv[])
 			printf("%s%.9g", k ? "," : "", y[r * nout + k]);
 		printf("]");
 	}
-	printf("]}\n");
+	printf("]");
+	/* a classifier: each row's class label */
+	for (r = 0; model_nclasses(m) > 0 && r < nrows; r++)
+		printf("%s\"%s\"", r ? "," : ",\"labels\":[",
+		    model_class_label(m, labels[r]));
+	printf("%s}\n", model_nclasses(m) > 0 && nrows > 0 ? "]" : "");
+	free(labels);
 	free(x);
 	free(y);
 	model_free(m);
