@@ -152,11 +152,12 @@ def test_scrape_during_big_model_reload():
                   "%.3f s" % (took, len(lat), med, worst))
             # Parsed on the loop, one scrape would wait the whole load.
             # The slowest may meet the fork of the new workers or a busy
-            # machine: bounded by 1 s, and by a quarter of the load.
+            # machine (1.02 s seen at a load average of 15 on 2 cores):
+            # bounded by 2 s, and by a quarter of the load.
             assert took > 2.0, "the model loaded too fast to tell (%.1f s)" \
                 % took
             assert len(lat) >= 10 and med < 0.1, (len(lat), med)
-            assert worst < min(1.0, took / 4), (worst, took)
+            assert worst < min(2.0, took / 4), (worst, took)
             s = d.samples()
             assert any(k[0] == "inferd_model_info" and
                        dict(k[1])["name"] == "big" for k in s)
