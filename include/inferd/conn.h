@@ -43,6 +43,7 @@
 
 #include <stddef.h>
 
+struct accesslog;
 struct event_base;
 struct evbuffer;
 struct evhttp_request;
@@ -68,6 +69,35 @@ typedef void	(*conn_done_cb)(void *arg);
 struct conn_set	*conn_set_new(struct event_base *, const struct shm_segment *,
 		    struct shm_slot *, unsigned other, conn_route_cb,
 		    conn_done_cb, void *arg);
+/*
+ * How a set names, logs and traces its requests.  Every request gets an
+ * ID (its X-Request-Id when trace_reqid_valid with request_id_max_length,
+ * else a new one from the worker's generator), returned in the response's
+ * X-Request-Id and in every JSON error body; a valid traceparent gives it
+ * a trace ID.  When a request is counted, its latency bucket's exemplar
+ * (trace ID, else request ID) is stored in the slot; when it is finished
+ * (written, or its client gone), a line goes to log (NULL: no access log)
+ * and, if it took longer than slow_threshold seconds (0: never), a warning
+ * to the daemon's log, at most slow_rate a second (the others counted in
+ * inferd_slow_requests_total only).
+ */
+struct conn_trace_params {
+	unsigned		 worker;	/* index, in IDs and lines */
+	const char		*model;		/* name, in lines */
+	struct accesslog	*log;		/* the worker's; NULL: off */
+	size_t			 reqid_max;	/* request_id_max_length */
+	double			 slow_threshold; /* seconds; 0: off */
+	unsigned		 slow_rate;	/* warnings per second */
+};
+/* Set how the set names and logs requests (before the first request). */
+void		 conn_set_trace(struct conn_set *,
+		    const struct conn_trace_params *);
+/*
+ * Write the access log's buffer (the worker's flush timer; before a
+ * reopen); a failed write is counted in the slot.
+ */
+void		 conn_set_flush_log(struct conn_set *);
+
 /* The guard of the set's connections (set before the first request). */
 void		 conn_set_guard(struct conn_set *, struct guard *);
 /* The guard's close callback: data is conn's, arg the set. */
@@ -86,6 +116,10 @@ int		 conn_set_idle(const struct conn_set *);
 
 /* evhttp's callback for every request; arg is the conn_set. */
 void		 conn_request(struct evhttp_request *, void *arg);
+
+/* r's request ID (never empty) and trace ID ("" when none). */
+const char	*conn_req_id(const struct conn_req *);
+const char	*conn_req_trace_id(const struct conn_req *);
 
 /* The evhttp request of r. */
 struct evhttp_request *conn_req_http(const struct conn_req *);
@@ -116,7 +150,7 @@ void		 conn_respond_text(struct conn_req *, int status,
 /* Send 200 with body after delay seconds (at once when delay <= 0). */
 void		 conn_respond_after(struct conn_req *, double delay,
 		    struct evbuffer *);
-/* Send {"error": message} with status. */
+/* Send {"error": message, "request_id": r's ID} with status. */
 void		 conn_error(struct conn_req *, int status, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 

@@ -109,6 +109,24 @@ static const struct config_key config_keys[] = {
 	{ "metrics_timeout", CT_SECONDS, OFF(metrics_timeout), 0.001, 3600,
 	    "10", "seconds a metrics request may take to arrive, an idle "
 	    "metrics connection is kept, or a write may stall" },
+	{ "access_log", CT_PATH, OFF(access_log), 0, 0, "off",
+	    "off, stderr or a file: one JSON line per request, appended; "
+	    "reopened on SIGUSR1" },
+	{ "access_log_buffer", CT_SIZE, OFF(access_log_buffer), 32768,
+	    16777216, "65536", "bytes of access log lines each worker "
+	    "buffers before one write(2)" },
+	{ "access_log_flush", CT_SECONDS, OFF(access_log_flush), 0, 60, "1",
+	    "seconds a buffered access log line may wait; 0: every line is "
+	    "written at once" },
+	{ "request_id_max_length", CT_SIZE, OFF(request_id_max_length), 1,
+	    64, "64", "longest X-Request-Id kept (visible ASCII); longer or "
+	    "other ones are replaced by a new ID" },
+	{ "slow_request_threshold", CT_SECONDS, OFF(slow_request_threshold),
+	    0, 3600, "0.5", "seconds above which a request is logged at "
+	    "warning with its phases and IDs (half the 1 s SLO); 0: never" },
+	{ "slow_request_log_rate", CT_UINT, OFF(slow_request_log_rate), 0,
+	    100000, "10", "slow requests each worker logs per second at "
+	    "most; the others are counted" },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))

@@ -15,6 +15,9 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -28,11 +31,14 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "inferd/accesslog.h"
 #include "inferd/clock.h"
 #include "inferd/conn.h"
 #include "inferd/guard.h"
+#include "inferd/log.h"
 #include "inferd/reply.h"
 #include "inferd/shm.h"
+#include "inferd/trace.h"
 
 #define CONN_CLIENT_GONE	499	/* counted status, as nginx does */
 #define CONN_DATE_LEN		30	/* "Sun, 06 Nov 1994 08:49:37 GMT" */
@@ -52,6 +58,14 @@ struct conn_req {
 	int			 sent;		/* handed to evhttp */
 	int			 recorded;	/* counted in the slot */
 	TAILQ_ENTRY(conn_req)	 entry;		/* in the set's requests */
+	/* For the access log, the slow-request log and the exemplars. */
+	double			 latency;	/* as counted (conn_record) */
+	struct timespec		 answered;	/* handed to evhttp */
+	uint64_t		 bytes_in, bytes_out;
+	uint16_t		 port;
+	char			 client[INET6_ADDRSTRLEN];
+	char			 id[TRACE_REQID_LEN];
+	char			 trace_id[TRACE_ID_LEN];
 };
 
 /* One client connection that has sent at least one request. */
@@ -75,6 +89,12 @@ struct conn_set {
 	/* The Date header of the current second (conn_date). */
 	time_t			  date_sec;
 	char			  date[CONN_DATE_LEN];
+	/* Naming and logging requests (conn_set_trace). */
+	struct conn_trace_params  trace;
+	struct trace_gen	  gen;
+	double			  slow_tokens;	/* warnings left to log */
+	double			  slow_last;	/* Unix s, of the last refill */
+	uint64_t		  slow_dropped;	/* not logged since */
 };
 
 /* A connection set. */
@@ -89,8 +109,47 @@ conn_set_new(struct event_base *base, const struct shm_segment *seg,
 		return NULL;
 	*set = (struct conn_set){ .base = base, .seg = seg, .slot = slot,
 	    .other = other, .route = route, .done = done, .arg = arg };
+	set->trace.reqid_max = TRACE_REQID_MAX;
+	trace_gen_init(&set->gen, 0);
 	TAILQ_INIT(&set->requests);
 	return set;
+}
+
+/* How the set names and logs its requests. */
+void
+conn_set_trace(struct conn_set *set, const struct conn_trace_params *tp)
+{
+	set->trace = *tp;
+	trace_gen_init(&set->gen, tp->worker);
+	set->slow_tokens = tp->slow_rate;
+}
+
+/* Add n to a counter of the set's own slot (its one writer). */
+static void
+conn_count(struct conn_set *set, _Atomic uint64_t *c, uint64_t n)
+{
+	(void)set;
+	atomic_store_explicit(c, atomic_load_explicit(c,
+	    memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+/* Write the access log's buffer; count a failure. */
+void
+conn_set_flush_log(struct conn_set *set)
+{
+	if (set->trace.log != NULL && accesslog_flush(set->trace.log) == -1)
+		conn_count(set, &set->slot->access_log_errors, 1);
+}
+
+/* Now, in Unix seconds, from the loop's cached clock. */
+static double
+conn_now(struct conn_set *set)
+{
+	struct timeval	tv;
+
+	if (event_base_gettimeofday_cached(set->base, &tv) == -1)
+		gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
 /* The guard of the set's connections. */
@@ -147,6 +206,20 @@ conn_set_idle(const struct conn_set *set)
 	return TAILQ_EMPTY(&set->requests);
 }
 
+/* r's request ID. */
+const char *
+conn_req_id(const struct conn_req *r)
+{
+	return r->id;
+}
+
+/* r's trace ID, "" when none. */
+const char *
+conn_req_trace_id(const struct conn_req *r)
+{
+	return r->trace_id;
+}
+
 /* The evhttp request. */
 struct evhttp_request *
 conn_req_http(const struct conn_req *r)
@@ -192,10 +265,120 @@ conn_record(struct conn_req *r)
 	if (r->recorded)
 		return;
 	r->recorded = 1;
-	rq.latency = clock_since(&r->start);
+	rq.latency = r->latency = clock_since(&r->start);
+	rq.exemplar_kind = r->trace_id[0] != '\0' ? SHM_EXEMPLAR_TRACE :
+	    SHM_EXEMPLAR_REQUEST;
+	rq.exemplar_id = r->trace_id[0] != '\0' ? r->trace_id : r->id;
+	rq.time_ms = (int64_t)(conn_now(set) * 1000.0);
 	shm_record(set->seg, set->slot, &rq);
 	shm_in_flight_add(set->slot, -1);
 	set->inflight--;
+}
+
+/* The name of an evhttp method. */
+static const char *
+conn_method(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	default: return "OTHER";
+	}
+}
+
+/*
+ * Whether a slow request may be logged now: a token bucket of slow_rate
+ * tokens a second, as many at most.
+ */
+static int
+conn_slow_allowed(struct conn_set *set, double now)
+{
+	double	rate = set->trace.slow_rate;
+
+	if (rate <= 0)
+		return 0;
+	set->slow_tokens += (now - set->slow_last) * rate;
+	set->slow_last = now;
+	if (set->slow_tokens > rate)
+		set->slow_tokens = rate;
+	if (set->slow_tokens < 1)
+		return 0;
+	set->slow_tokens -= 1;
+	return 1;
+}
+
+/*
+ * A finished request: its access log line, and its warning if it was
+ * slow.  The phases, as far as evhttp shows them: read is 0 (evhttp has
+ * read the whole request before inferd sees it), predict the model's
+ * time, write from handing the response over to its last byte, and wait
+ * the rest of the latency (parsing, a requested delay, formatting).
+ */
+static void
+conn_log(struct conn_req *r)
+{
+	struct conn_set		*set = r->set;
+	struct accesslog_entry	 e;
+	const char		*uri = evhttp_request_get_uri(r->req), *q;
+	char			 line[ACCESSLOG_LINE_MAX];
+	int			 slow = set->trace.slow_threshold > 0 &&
+				    r->latency > set->trace.slow_threshold;
+
+	if (set->trace.log == NULL && !slow)
+		return;
+	if (uri == NULL)
+		uri = "";
+	q = strchr(uri, '?');
+	e = (struct accesslog_entry){
+		.time = conn_now(set),
+		.client = r->client[0] != '\0' ? r->client : NULL,
+		.port = r->port,
+		.method = conn_method(evhttp_request_get_command(r->req)),
+		.path = uri,
+		.pathlen = q != NULL ? (size_t)(q - uri) : strlen(uri),
+		.query = q != NULL ? q + 1 : NULL,
+		.querylen = q != NULL ? strlen(q + 1) : 0,
+		.status = r->status,
+		.bytes_in = r->bytes_in,
+		.bytes_out = r->bytes_out,
+		.rows = r->rows,
+		.latency = r->latency,
+		.read = 0,
+		.predict = r->compute,
+		.wait = r->latency - r->compute,
+		.write = r->sent ? clock_since(&r->answered) : 0,
+		.request_id = r->id,
+		.trace_id = r->trace_id,
+		.worker = set->trace.worker,
+		.model = set->trace.model,
+	};
+	if (set->trace.log != NULL && accesslog_add(set->trace.log, &e) == -1)
+		conn_count(set, &set->slot->access_log_errors, 1);
+	if (!slow)
+		return;
+	conn_count(set, &set->slot->slow_requests, 1);
+	if (!conn_slow_allowed(set, e.time)) {
+		set->slow_dropped++;
+		return;
+	}
+	accesslog_format(line, sizeof(line), &e);
+	line[strcspn(line, "\n")] = '\0';
+	if (set->slow_dropped > 0)
+		log_warnx("slow request: %.3f s above slow_request_threshold "
+		    "%.3f s (%llu more not logged, slow_request_log_rate): %s",
+		    r->latency, set->trace.slow_threshold,
+		    (unsigned long long)set->slow_dropped, line);
+	else
+		log_warnx("slow request: %.3f s above slow_request_threshold "
+		    "%.3f s: %s", r->latency, set->trace.slow_threshold, line);
+	set->slow_dropped = 0;
 }
 
 /* Count a request (if not yet done) and free it; tell the worker. */
@@ -205,6 +388,7 @@ conn_finish(struct conn_req *r)
 	struct conn_set	*set = r->set;
 
 	conn_record(r);
+	conn_log(r);
 	TAILQ_REMOVE(&set->requests, r, entry);
 	if (r->conn != NULL)
 		r->conn->cur = NULL;
@@ -331,6 +515,7 @@ conn_flush(struct conn_req *r, const char *text, size_t len)
 
 	if (text != NULL)
 		evbuffer_add(out, text, len);
+	r->bytes_out = evbuffer_get_length(out);
 	if (peer == CONN_PEER_RESET) {
 		r->status = CONN_CLIENT_GONE;
 		conn_record(r);
@@ -448,10 +633,27 @@ conn_answer(struct conn_req *r, int status, const char *text, size_t len)
 	if (r->set->draining)
 		evhttp_add_header(out, "Connection", "close");
 	r->sent = 1;
+	clock_gettime(CLOCK_MONOTONIC, &r->answered);
 	evhttp_request_set_on_complete_cb(req, conn_complete, r);
 	evhttp_send_reply(req, status, reply_reason(status), NULL);
 	conn_flush(r, evhttp_request_get_command(req) != EVHTTP_REQ_HEAD ?
 	    text : NULL, len);
+}
+
+/* {"error": message, "request_id": r's ID}, in a new buffer. */
+static struct evbuffer *
+conn_error_body(const struct conn_req *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static struct evbuffer *
+conn_error_body(const struct conn_req *r, const char *fmt, ...)
+{
+	struct evbuffer	*buf;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	buf = reply_error_id_newv(r->id, fmt, ap);
+	va_end(ap);
+	return buf;
 }
 
 /* Send a response; see conn.h. */
@@ -460,7 +662,7 @@ conn_respond(struct conn_req *r, int status, struct evbuffer *body)
 {
 	if (body == NULL) {
 		status = 500;
-		body = reply_error_new("out of memory");
+		body = conn_error_body(r, "out of memory");
 	}
 	if (body != NULL) {
 		evbuffer_add_buffer(evhttp_request_get_output_buffer(r->req),
@@ -485,7 +687,7 @@ conn_error(struct conn_req *r, int status, const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	conn_respond(r, status, reply_error_newv(fmt, ap));
+	conn_respond(r, status, reply_error_id_newv(r->id, fmt, ap));
 	va_end(ap);
 }
 
@@ -527,6 +729,37 @@ conn_respond_after(struct conn_req *r, double delay, struct evbuffer *body)
 	evtimer_add(r->timer, &tv);
 }
 
+/*
+ * Name a new request: its ID (kept from X-Request-Id or made), sent back
+ * in X-Request-Id; its trace ID from a valid traceparent; its client; the
+ * bytes of its body.
+ */
+static void
+conn_identify(struct conn_set *set, struct conn_req *r)
+{
+	struct evkeyvalq	*in = evhttp_request_get_input_headers(r->req);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+	const char		*v;
+	char			*host = NULL;
+
+	v = evhttp_find_header(in, "X-Request-Id");
+	if (v != NULL && trace_reqid_valid(v, strlen(v), set->trace.reqid_max))
+		strlcpy(r->id, v, sizeof(r->id));
+	else
+		trace_gen_next(&set->gen, r->id);
+	trace_parse_traceparent(evhttp_find_header(in, "traceparent"),
+	    r->trace_id);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req),
+	    "X-Request-Id", r->id);
+	if (evcon != NULL) {
+		evhttp_connection_get_peer(evcon, &host, &r->port);
+		if (host != NULL)
+			strlcpy(r->client, host, sizeof(r->client));
+	}
+	r->bytes_in = evbuffer_get_length(
+	    evhttp_request_get_input_buffer(r->req));
+}
+
 /* evhttp's callback for every request. */
 void
 conn_request(struct evhttp_request *req, void *arg)
@@ -542,6 +775,7 @@ conn_request(struct evhttp_request *req, void *arg)
 	r->set = set;
 	r->req = req;
 	r->handler = set->other;
+	conn_identify(set, r);
 	set->inflight++;
 	TAILQ_INSERT_TAIL(&set->requests, r, entry);
 	shm_in_flight_add(set->slot, 1);

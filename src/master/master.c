@@ -43,7 +43,8 @@ static struct master	master;
  * evsignal: a forked worker then drops them with sigaction alone, never
  * touching the master's event base (whose epoll instance it shares).
  */
-static const int master_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+static const int master_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
+    SIGUSR1 };
 
 /* Raw signal handler: nothing but a byte into the self-pipe. */
 static void
@@ -76,8 +77,11 @@ master_forget(struct master *m, unsigned keep)
 	for (i = 0; i < sizeof(master_signals) / sizeof(master_signals[0]);
 	    i++) {
 		/* A stray SIGHUP (a closed terminal, pkill -HUP) must not
-		 * kill a worker: reloading is the master's business. */
-		sa.sa_handler = master_signals[i] == SIGHUP ? SIG_IGN : SIG_DFL;
+		 * kill a worker: reloading is the master's business.  Nor
+		 * must a SIGUSR1 the master forwards before the worker
+		 * watches it (worker_log_init): it opens its log after. */
+		sa.sa_handler = master_signals[i] == SIGHUP ||
+		    master_signals[i] == SIGUSR1 ? SIG_IGN : SIG_DFL;
 		sigaction(master_signals[i], &sa, NULL);
 	}
 	if ((fd > 3 && close_range(3, fd - 1, 0) == -1) ||
@@ -153,6 +157,21 @@ master_fd_limit(const struct master *m)
 	    m->nls + LISTEN_FD_MARGIN, "master", "metrics_max_connections");
 }
 
+/*
+ * SIGUSR1: the access log was rotated.  Every worker writes its own lines
+ * and reopens the file itself; the master only forwards the signal.
+ */
+static void
+master_sigusr1(struct master *m)
+{
+	unsigned	i, n = 0;
+
+	for (i = 0; i < m->nprocs; i++)
+		if (m->procs[i].pid != 0 && kill(m->procs[i].pid, SIGUSR1) == 0)
+			n++;
+	log_info("received SIGUSR1; %u workers reopen the access log", n);
+}
+
 /* The self-pipe is readable: handle every signal that arrived. */
 static void
 master_signal(evutil_socket_t fd, short what, void *arg)
@@ -160,7 +179,7 @@ master_signal(evutil_socket_t fd, short what, void *arg)
 	struct master	*m = arg;
 	unsigned char	 buf[64];
 	ssize_t		 n, i;
-	int		 chld = 0, term = 0, hup = 0;
+	int		 chld = 0, term = 0, hup = 0, usr1 = 0;
 
 	(void)what;
 
@@ -170,6 +189,8 @@ master_signal(evutil_socket_t fd, short what, void *arg)
 				chld = 1;
 			else if (buf[i] == SIGHUP)
 				hup = 1;
+			else if (buf[i] == SIGUSR1)
+				usr1 = 1;
 			else if (term == 0)
 				term = buf[i];
 		}
@@ -180,6 +201,8 @@ master_signal(evutil_socket_t fd, short what, void *arg)
 		master_sigchld(m);
 	if (hup)
 		master_sighup(m);
+	if (usr1)
+		master_sigusr1(m);
 }
 
 /* Route the master's signals into its self-pipe; 0 or -1. */
