@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""Finding the slow requests, against the real daemon.
+
+1. The access log: one JSON line per request with every field; the
+   request's ID is the one in X-Request-Id and in the JSON error body.
+2. Control characters and bytes that are not UTF-8 in paths and queries
+   are escaped: the file holds no control byte, and each line reads back
+   as the bytes the client sent.
+3. Hostile X-Request-Id values are replaced by new IDs (never echoed);
+   request_id_max_length bounds what is kept.
+4. Hostile traceparent values are ignored and never echoed; a valid one
+   gives the log line its trace ID.
+5. A reopen under wrk load (rename, SIGUSR1, twice) loses and splits no
+   line: lines in all files = requests the daemon counted.
+6. A write error (the log is /dev/full) is counted and logged once per
+   worker, never fatal.
+7. The slow-request log: a warning with phases and IDs with the access log
+   off, rate-limited, every slow request counted.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import tempfile
+import threading
+import time
+
+from harness import Inferd, run
+from promstack import Wrk
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACEPARENT = "00-%s-00f067aa0ba902b7-01" % TRACE
+GENERATED = re.compile(r"^[0-9a-f]{16}-\d+-[0-9a-f]+$")
+REQS = "inferd_http_requests_total"
+FIELDS = {"time", "client", "port", "method", "path", "query", "status",
+          "bytes_in", "bytes_out", "rows", "latency", "read", "wait",
+          "predict", "write", "request_id", "trace_id", "worker", "model"}
+
+
+def raw(port, head, body=b""):
+    """Send raw bytes (request line and headers, no final CRLF CRLF);
+    return (status, {header: value}, body bytes)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head + b"\r\nHost: t\r\nConnection: close\r\n" +
+                  (b"Content-Length: %d\r\n" % len(body) if body else b"") +
+                  b"\r\n" + body)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    hdrs = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(b":")
+        hdrs[k.strip().lower().decode("latin-1")] = v.strip().decode(
+            "latin-1")
+    return int(lines[0].split()[1]), hdrs, rest
+
+
+def read_lines(*paths):
+    """Every line of the files, each parsed (a split line fails)."""
+    out = []
+    for p in paths:
+        if not os.path.exists(p):
+            continue
+        with open(p, "rb") as f:
+            data = f.read()
+        assert data == b"" or data.endswith(b"\n"), "a line is cut: %r" % \
+            data[-200:]
+        for line in data.split(b"\n")[:-1]:
+            out.append(json.loads(line))
+    return out
+
+
+def wait_lines(path, n, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = read_lines(path)
+        if len(lines) >= n or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
+def counted(d):
+    return sum(v for (name, _), v in d.samples().items() if name == REQS)
+
+
+def test_fields():
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "access.log")
+        with Inferd(workers=2, options={"access_log": log,
+                                        "access_log_flush": "0.05"}) as d:
+            body = {"instances": [[0.0] * 30, [1.0] * 30]}
+            st, hdrs, data = d.request(
+                "POST", "/predict?x=1", body=body,
+                headers={"X-Request-Id": "client-id-1",
+                         "traceparent": TRACEPARENT})
+            assert st == 200, data
+            assert hdrs["x-request-id"] == "client-id-1"
+            st, hdrs, data = d.request("GET", "/no/such/route")
+            assert st == 404
+            err = json.loads(data)
+            rid = hdrs["x-request-id"]
+            assert GENERATED.match(rid), rid
+            assert err["request_id"] == rid, (err, rid)
+            # A 400 from the routes' checks carries it too.
+            st, hdrs, data = d.request("GET", "/predict?delay=nope",
+                                       headers={"X-Request-Id": "bad-1"})
+            assert st == 400 and json.loads(data)["request_id"] == "bad-1"
+            lines = wait_lines(log, 3)
+        assert len(lines) == 3, lines
+        for line in lines:
+            assert set(line) == FIELDS, set(line) ^ FIELDS
+            assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$",
+                            line["time"])
+            assert line["client"] == "127.0.0.1" and line["port"] > 0
+            assert line["model"] == "breast_cancer"
+            assert line["worker"] in (0, 1)
+            phases = line["read"] + line["wait"] + line["predict"]
+            assert abs(phases - line["latency"]) < 0.001, line
+        by_id = {line["request_id"]: line for line in lines}
+        post = by_id["client-id-1"]
+        assert post["method"] == "POST" and post["path"] == "/predict"
+        assert post["query"] == "x=1" and post["status"] == 200
+        assert post["rows"] == 2 and post["bytes_in"] > 0
+        assert post["bytes_out"] > 0 and post["trace_id"] == TRACE
+        assert post["predict"] > 0
+        miss = by_id[rid]
+        assert miss["status"] == 404 and miss["query"] is None
+        assert miss["trace_id"] is None
+        assert by_id["bad-1"]["status"] == 400
+
+
+def test_escaped():
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "access.log")
+        with Inferd(workers=1, options={"access_log": log,
+                                        "access_log_flush": "0"}) as d:
+            st, _, _ = raw(d.port, b"GET /predict?q=\x01\x1b[31mred\x7f"
+                           b"&b=\xff HTTP/1.1")
+            assert st == 200
+            st, _, _ = raw(d.port, b"GET /x\"}\\\x08\tcaf\xc3\xa9\xc0\xaf"
+                           b" HTTP/1.1")
+            assert st == 404
+            lines = wait_lines(log, 2)
+            with open(log, "rb") as f:
+                data = f.read()
+        assert len(lines) == 2, lines
+        for b in data[:-1]:
+            assert b >= 0x20 and b != 0x7f or b == 0x0a, data
+        assert data.count(b"\n") == 2
+        assert lines[0]["query"] == "q=\x01\x1b[31mred\x7f&b=\\xff"
+        assert lines[1]["path"] == "/x\"}\\\x08\tcaf\u00e9\\xc0\\xaf"
+
+
+def test_hostile_request_ids():
+    hostile = [b"a b", b"caf\xc3\xa9", b"x" * 65, b"tab\there",
+               b"\x01ctl", b"", b"del\x7f"]
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "access.log")
+        with Inferd(workers=1, options={"access_log": log,
+                                        "access_log_flush": "0",
+                                        "request_id_max_length": "8"}) as d:
+            seen = set()
+            for h in hostile:
+                st, hdrs, body = raw(d.port, b"GET /nope HTTP/1.1\r\n"
+                                     b"X-Request-Id: " + h)
+                assert st == 404, (h, st)
+                rid = hdrs["x-request-id"]
+                assert GENERATED.match(rid), (h, rid)
+                assert json.loads(body)["request_id"] == rid
+                assert rid not in seen
+                seen.add(rid)
+            # At the limit: kept; one above: replaced.
+            st, hdrs, _ = raw(d.port, b"GET /predict HTTP/1.1\r\n"
+                              b"X-Request-Id: 12345678")
+            assert hdrs["x-request-id"] == "12345678"
+            st, hdrs, _ = raw(d.port, b"GET /predict HTTP/1.1\r\n"
+                              b"X-Request-Id: 123456789")
+            assert GENERATED.match(hdrs["x-request-id"])
+            # Visible ASCII is kept, quotes included, and escaped in JSON.
+            st, hdrs, body = raw(d.port, b"GET /nope HTTP/1.1\r\n"
+                                 b"X-Request-Id: a\"b\\{}")
+            assert hdrs["x-request-id"] == "a\"b\\{}"
+            assert json.loads(body)["request_id"] == "a\"b\\{}"
+            lines = wait_lines(log, len(hostile) + 3)
+        ids = [line["request_id"] for line in lines]
+        assert ids[-1] == "a\"b\\{}" and ids[-3] == "12345678", ids
+        assert all(GENERATED.match(i) for i in ids[:len(hostile)]), ids
+
+
+def test_hostile_traceparent():
+    hostile = [
+        b"00-" + TRACE.upper().encode() + b"-00f067aa0ba902b7-01",
+        b"00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        b"ff-" + TRACE.encode() + b"-00f067aa0ba902b7-01",
+        b"00-" + TRACE.encode() + b"-00f067aa0ba902b7-01-extra",
+        b"00-" + TRACE.encode()[:-1] + b"\"-00f067aa0ba902b7-01",
+        b"00-" + TRACE.encode() + b"-00f067aa0ba902b7",
+        b"<script>alert(1)</script>",
+        b"00-" + b"a" * 2000,
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "access.log")
+        with Inferd(workers=1, options={"access_log": log,
+                                        "access_log_flush": "0"}) as d:
+            for h in hostile:
+                st, hdrs, body = raw(d.port, b"GET /predict HTTP/1.1\r\n"
+                                     b"traceparent: " + h)
+                assert st == 200, (h, st, body)
+                assert not any(h.decode("latin-1") in v
+                               for v in hdrs.values()), hdrs
+            raw(d.port, b"GET /predict HTTP/1.1\r\ntraceparent: " +
+                TRACEPARENT.encode())
+            lines = wait_lines(log, len(hostile) + 1)
+            with open(log, "rb") as f:
+                data = f.read()
+        assert [line["trace_id"] for line in lines] == \
+            [None] * len(hostile) + [TRACE]
+        assert b"script" not in data and b"extra" not in data
+
+
+def test_reopen_under_load():
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "access.log")
+        with Inferd(workers=2, options={"access_log": log}) as d:
+            wrk = Wrk(d.port, "predict.lua", connections=8, duration=6)
+            wrk.start()
+            for n in (1, 2):
+                time.sleep(2)
+                os.rename(log, "%s.%d" % (log, n))
+                os.kill(d.proc.pid, signal.SIGUSR1)
+                d.wait_log(r"received SIGUSR1", timeout=5)
+            out = wrk.wait(30)
+            time.sleep(0.5)
+            total = counted(d)
+        # The daemon has stopped: every buffer is written.
+        lines = {}
+        for p in (log + ".1", log + ".2", log):
+            lines[p] = read_lines(p)
+        n = sum(len(v) for v in lines.values())
+        assert total > 100, out
+        assert all(len(v) > 0 for v in lines.values()), \
+            {p: len(v) for p, v in lines.items()}
+        assert n == total, ("lines", n, "requests", total, out)
+        ids = [x["request_id"] for v in lines.values() for x in v]
+        assert len(set(ids)) == len(ids), "request IDs repeat"
+
+
+def test_write_error_counted():
+    with Inferd(workers=2, options={"access_log": "/dev/full",
+                                    "access_log_flush": "0"}) as d:
+        for _ in range(20):
+            st, _, _ = d.request("GET", "/predict")
+            assert st == 200
+        s = d.samples()
+        errors = s[("inferd_access_log_write_errors_total", frozenset())]
+        assert errors == 20, errors
+        d.wait_log(r"access log /dev/full: write")
+        time.sleep(0.2)
+        assert len(re.findall(r"lines are lost", d.log)) <= 2, d.log
+
+
+def test_slow_request_log():
+    with Inferd(workers=1, options={"max_delay": "5",
+                                    "slow_request_threshold": "0.2",
+                                    "slow_request_log_rate": "1"}) as d:
+        start = len(d.lines)
+        st, hdrs, _ = d.request("GET", "/predict?delay=0.3",
+                                headers={"traceparent": TRACEPARENT})
+        assert st == 200
+        line = d.wait_log(r"slow request: ", start=start)
+        assert "warn" in line, line
+        entry = json.loads(line[line.index("{"):])
+        assert entry["trace_id"] == TRACE
+        assert entry["request_id"] == hdrs["x-request-id"]
+        assert entry["wait"] >= 0.29 and entry["latency"] >= 0.3
+        # Four at once, within the same second: counted, not logged.
+        start = len(d.lines)
+        ts = [threading.Thread(target=d.request,
+                               args=("GET", "/predict?delay=0.3"))
+              for _ in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        time.sleep(0.3)
+        assert not any("slow request" in x for x in d.lines[start:]), \
+            d.lines[start:]
+        time.sleep(1)
+        d.request("GET", "/predict?delay=0.25")
+        line = d.wait_log(r"slow request: ", start=start)
+        assert "(4 more not logged" in line, line
+        assert d.sample("inferd_slow_requests_total") == 6
+        # Fast ones are neither logged nor counted.
+        d.request("GET", "/predict")
+        assert d.sample("inferd_slow_requests_total") == 6
+
+
+if __name__ == "__main__":
+    run([test_fields, test_escaped, test_hostile_request_ids,
+         test_hostile_traceparent, test_reopen_under_load,
+         test_write_error_counted, test_slow_request_log])
