@@ -16,6 +16,9 @@
    worker, never fatal.
 7. The slow-request log: a warning with phases and IDs with the access log
    off, rate-limited, every slow request counted.
+8. The runbooks' jq lines (doc/runbooks-tracing.md) work on a real log:
+   the slowest requests of the last five minutes come first, and an ID
+   finds its one line.
 """
 
 import json
@@ -23,11 +26,12 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import tempfile
 import threading
 import time
 
-from harness import Inferd, run
+from harness import SRCDIR, Inferd, run
 from promstack import Wrk
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -302,7 +306,45 @@ def test_slow_request_log():
         assert d.sample("inferd_slow_requests_total") == 6
 
 
+def runbook(name):
+    """The command after <!-- runbook-test: name --> in the runbook."""
+    with open(os.path.join(SRCDIR, "doc", "runbooks-tracing.md")) as f:
+        text = f.read()
+    m = re.search(r"<!-- runbook-test: %s -->\s*```sh\n(.*?)\n\s*```" %
+                  name, text, re.S)
+    assert m, "no runbook-test %s in doc/runbooks-tracing.md" % name
+    return m.group(1).strip()
+
+
+def test_runbook_jq():
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "access.log")
+        with Inferd(workers=2, options={"access_log": log,
+                                        "max_delay": "5"}) as d:
+            for delay, rid in ((0.05, "mid"), (0.3, "slowest"),
+                               (0, "fast"), (0.15, "second")):
+                d.request("GET", "/predict?delay=%s" % delay,
+                          headers={"X-Request-Id": rid,
+                                   "traceparent": TRACEPARENT
+                                   if rid == "second" else ""})
+        cmd = runbook("slowest").replace("/var/log/inferd/access.log", log)
+        out = subprocess.run(["bash", "-c", cmd], capture_output=True,
+                             text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        rows = [json.loads(x) for x in out.stdout.splitlines()]
+        assert [r["request_id"] for r in rows] == \
+            ["slowest", "second", "mid", "fast"], rows
+        assert rows[0]["latency"] >= 0.3 and "wait" in rows[0]
+        cmd = runbook("exemplar").replace("/var/log/inferd/access.log", log)
+        cmd = re.sub(r"ID=\S+;", "ID=%s;" % TRACE, cmd)
+        out = subprocess.run(["bash", "-c", cmd], capture_output=True,
+                             text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        rows = [json.loads(x) for x in out.stdout.splitlines()]
+        assert len(rows) == 1 and rows[0]["request_id"] == "second", rows
+
+
 if __name__ == "__main__":
     run([test_fields, test_escaped, test_hostile_request_ids,
          test_hostile_traceparent, test_reopen_under_load,
-         test_write_error_counted, test_slow_request_log])
+         test_write_error_counted, test_slow_request_log, test_runbook_jq])
