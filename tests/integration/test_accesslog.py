@@ -16,14 +16,19 @@
    worker, never fatal.
 7. The slow-request log: a warning with phases and IDs with the access log
    off, rate-limited, every slow request counted.
-8. The runbooks' jq lines (doc/runbooks-tracing.md) work on a real log:
+8. logrotate with the shipped contrib/logrotate/inferd (its path and its
+   postrotate command pointed at the test's daemon), twice under wrk load:
+   rotated, compressed and current files hold one line per request.
+9. The runbooks' jq lines (doc/runbooks-tracing.md) work on a real log:
    the slowest requests of the last five minutes come first, and an ID
    finds its one line.
 """
 
+import gzip
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,7 +36,7 @@ import tempfile
 import threading
 import time
 
-from harness import SRCDIR, Inferd, run
+from harness import SRCDIR, Inferd, Skip, run
 from promstack import Wrk
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -306,6 +311,48 @@ def test_slow_request_log():
         assert d.sample("inferd_slow_requests_total") == 6
 
 
+def test_logrotate():
+    if shutil.which("logrotate") is None:
+        raise Skip("logrotate not installed (Debian package logrotate)")
+    with open(os.path.join(SRCDIR, "contrib", "logrotate", "inferd")) as f:
+        conf = f.read()
+    assert "/var/log/inferd/*.log {" in conf and "postrotate" in conf
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "access.log")
+        with Inferd(workers=2, options={"access_log": log}) as d:
+            cfg = os.path.join(tmp, "logrotate.conf")
+            text = conf.replace("/var/log/inferd/*.log", log)
+            text = re.sub(r"(postrotate\n).*?(\n\s*endscript)",
+                          r"\1\t\tkill -USR1 %d\2" % d.proc.pid, text,
+                          flags=re.S)
+            with open(cfg, "w") as f:
+                f.write(text)
+            wrk = Wrk(d.port, "predict.lua", connections=8, duration=5)
+            wrk.start()
+            for n in range(2):
+                time.sleep(1.5)
+                start = len(d.lines)
+                r = subprocess.run(["logrotate", "-f", "-s",
+                                    os.path.join(tmp, "state"), cfg],
+                                   capture_output=True, text=True)
+                assert r.returncode == 0, r.stderr
+                d.wait_log(r"received SIGUSR1", timeout=5, start=start)
+            out = wrk.wait(30)
+            time.sleep(0.5)
+            total = counted(d)
+        names = sorted(os.listdir(tmp))
+        assert "access.log.1" in names and "access.log.2.gz" in names, names
+        n = len(read_lines(log, log + ".1"))
+        with gzip.open(log + ".2.gz") as f:
+            data = f.read()
+        assert data.endswith(b"\n")
+        for line in data.split(b"\n")[:-1]:
+            json.loads(line)
+        n += data.count(b"\n")
+        assert total > 100 and n == total, ("lines", n, "requests", total,
+                                            out)
+
+
 def runbook(name):
     """The command after <!-- runbook-test: name --> in the runbook."""
     with open(os.path.join(SRCDIR, "doc", "runbooks-tracing.md")) as f:
@@ -347,4 +394,5 @@ def test_runbook_jq():
 if __name__ == "__main__":
     run([test_fields, test_escaped, test_hostile_request_ids,
          test_hostile_traceparent, test_reopen_under_load,
-         test_write_error_counted, test_slow_request_log, test_runbook_jq])
+         test_write_error_counted, test_slow_request_log, test_logrotate,
+         test_runbook_jq])
