@@ -725,6 +725,12 @@ conn_respond_after(struct conn_req *r, double delay, struct evbuffer *body)
 		return;
 	}
 	r->body = body;
+	/*
+	 * libevent times the delay from its cached time, taken when this turn
+	 * of the loop began, before r->start: refresh it, or the answer may
+	 * leave (and its latency be observed) a little before the delay.
+	 */
+	event_base_update_cache_time(r->set->base);
 	tv = clock_tv(delay);
 	evtimer_add(r->timer, &tv);
 }
