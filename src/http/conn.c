@@ -315,6 +315,33 @@ conn_slow_allowed(struct conn_set *set, double now)
 }
 
 /*
+ * Log a slow request at warning, rate-limited, with its access log object
+ * (a stack frame of a line's size, so kept off the common path).
+ */
+static void __attribute__((noinline))
+conn_log_slow(struct conn_set *set, const struct accesslog_entry *e)
+{
+	char	line[ACCESSLOG_LINE_MAX];
+
+	conn_count(set, &set->slot->slow_requests, 1);
+	if (!conn_slow_allowed(set, e->time)) {
+		set->slow_dropped++;
+		return;
+	}
+	accesslog_format(line, sizeof(line), e);
+	line[strcspn(line, "\n")] = '\0';
+	if (set->slow_dropped > 0)
+		log_warnx("slow request: %.3f s above slow_request_threshold "
+		    "%.3f s (%llu more not logged, slow_request_log_rate): %s",
+		    e->latency, set->trace.slow_threshold,
+		    (unsigned long long)set->slow_dropped, line);
+	else
+		log_warnx("slow request: %.3f s above slow_request_threshold "
+		    "%.3f s: %s", e->latency, set->trace.slow_threshold, line);
+	set->slow_dropped = 0;
+}
+
+/*
  * A finished request: its access log line, and its warning if it was
  * slow.  The phases, as far as evhttp shows them: read is 0 (evhttp has
  * read the whole request before inferd sees it), predict the model's
@@ -327,7 +354,6 @@ conn_log(struct conn_req *r)
 	struct conn_set		*set = r->set;
 	struct accesslog_entry	 e;
 	const char		*uri = evhttp_request_get_uri(r->req), *q;
-	char			 line[ACCESSLOG_LINE_MAX];
 	int			 slow = set->trace.slow_threshold > 0 &&
 				    r->latency > set->trace.slow_threshold;
 
@@ -361,24 +387,8 @@ conn_log(struct conn_req *r)
 	};
 	if (set->trace.log != NULL && accesslog_add(set->trace.log, &e) == -1)
 		conn_count(set, &set->slot->access_log_errors, 1);
-	if (!slow)
-		return;
-	conn_count(set, &set->slot->slow_requests, 1);
-	if (!conn_slow_allowed(set, e.time)) {
-		set->slow_dropped++;
-		return;
-	}
-	accesslog_format(line, sizeof(line), &e);
-	line[strcspn(line, "\n")] = '\0';
-	if (set->slow_dropped > 0)
-		log_warnx("slow request: %.3f s above slow_request_threshold "
-		    "%.3f s (%llu more not logged, slow_request_log_rate): %s",
-		    r->latency, set->trace.slow_threshold,
-		    (unsigned long long)set->slow_dropped, line);
-	else
-		log_warnx("slow request: %.3f s above slow_request_threshold "
-		    "%.3f s: %s", r->latency, set->trace.slow_threshold, line);
-	set->slow_dropped = 0;
+	if (slow)
+		conn_log_slow(set, &e);
 }
 
 /* Count a request (if not yet done) and free it; tell the worker. */

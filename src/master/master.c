@@ -20,6 +20,7 @@
 
 #include <event2/event.h>
 
+#include "inferd/accesslog.h"
 #include "inferd/clock.h"
 #include "inferd/config.h"
 #include "inferd/listen.h"
@@ -431,6 +432,29 @@ master_privdrop(struct master *m)
 	return 0;
 }
 
+/*
+ * The access log's file opens as the workers will open it (after the
+ * privileges are dropped, as their user): a path they cannot write fails
+ * the start with its reason, not a crash loop of workers.  0 or -1.
+ */
+static int
+master_check_access_log(const struct master *m)
+{
+	struct accesslog	*al;
+	char			 err[CONFIG_PATH_MAX + 64];
+
+	if (strcmp(m->cfg->access_log, "off") == 0)
+		return 0;
+	if ((al = accesslog_open(m->cfg->access_log, 0, err,
+	    sizeof(err))) == NULL) {
+		log_errorx("access_log: %s (the workers append to it as the "
+		    "user inferd runs as)", err);
+		return -1;
+	}
+	accesslog_close(al);
+	return 0;
+}
+
 /* After a failure: leave no worker behind. */
 static void
 master_kill_all(struct master *m)
@@ -456,7 +480,8 @@ master_run(struct config *cfg, struct model *model, master_config_cb reconf,
 	m->reconf_arg = arg;
 	if (master_init(m, cfg, model) == -1 || master_listeners(m) == -1 ||
 	    shm_create(&m->seg, m->nprocs, cfg->buckets, cfg->nbuckets) == -1 ||
-	    master_privdrop(m) == -1 || master_events(m) == -1)
+	    master_privdrop(m) == -1 || master_check_access_log(m) == -1 ||
+	    master_events(m) == -1)
 		goto out;
 	master_start(m);
 	if (event_base_dispatch(m->base) == -1) {

@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 
-from harness import SRCDIR, Inferd, Skip, run
+from harness import BIN, MODEL, SRCDIR, Inferd, Skip, run
 from promstack import Wrk
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -275,6 +275,20 @@ def test_write_error_counted():
         assert len(re.findall(r"lines are lost", d.log)) <= 2, d.log
 
 
+def test_unwritable_path_refused():
+    """A path the workers cannot open fails the start with its reason."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bad = os.path.join(tmp, "no", "such", "dir", "access.log")
+        r = subprocess.run([BIN, "-l", "127.0.0.1:0", "-m", "127.0.0.1:0",
+                            "-w", "1", "--no-config", "--model", MODEL,
+                            "-o", "access_log=" + bad],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode != 0, r.stderr
+        assert "access_log: access log %s: No such file or directory" % bad \
+            in r.stderr, r.stderr
+        assert "ready:" not in r.stderr
+
+
 def test_slow_request_log():
     with Inferd(workers=1, options={"max_delay": "5",
                                     "slow_request_threshold": "0.2",
@@ -394,5 +408,6 @@ def test_runbook_jq():
 if __name__ == "__main__":
     run([test_fields, test_escaped, test_hostile_request_ids,
          test_hostile_traceparent, test_reopen_under_load,
-         test_write_error_counted, test_slow_request_log, test_logrotate,
+         test_write_error_counted, test_unwritable_path_refused,
+         test_slow_request_log, test_logrotate,
          test_runbook_jq])
