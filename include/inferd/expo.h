@@ -113,6 +113,14 @@ struct expo_process {
 /* Everything a scrape shows: the workers' aggregate and the master's own. */
 struct expo_metrics {
 	const struct shm_snapshot *snap;
+	/*
+	 * The label of each row of snap's request counters (SHM_NHANDLERS
+	 * of them): the route table's names, passed in by the caller so
+	 * that the exposition knows no route.  Row handler_main is written
+	 * with code 200 even at 0, so that its series exists from the start.
+	 */
+	const char *const *handler_names;
+	unsigned	 handler_main;
 	unsigned	 workers;		/* configured */
 	unsigned	 workers_alive;		/* serving */
 	uint64_t	 worker_restarts;

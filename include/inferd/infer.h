@@ -34,7 +34,7 @@ enum infer_proto {
 /* What a malformed request gets back: an HTTP status and a message. */
 struct infer_error {
 	int	 status;	/* 400, 413, ... */
-	char	 msg[256];	/* says what is wrong and what to fix */
+	char	 msg[512];	/* says what is wrong and what to fix */
 };
 
 /* A parsed request: rows x cols features, row-major, NaN for missing. */

@@ -1,8 +1,6 @@
 /*
- * master_health: what the master watches and reports about its workers:
- * their heartbeats (a stalled worker is killed and replaced), systemd's
- * watchdog and STATUS=, the shared header's integrity, and the master's
- * own figures for /metrics.
+ * master_health: heartbeats, systemd's watchdog and STATUS=, the shared
+ * header's integrity (see master_health.h).
  */
 #include "autoconf.h"
 
@@ -16,14 +14,11 @@
 #include <event2/event.h>
 
 #include "inferd/clock.h"
-#include "inferd/config.h"
-#include "inferd/expo.h"
 #include "inferd/log.h"
-#include "master/master_impl.h"
-#include "inferd/model.h"
 #include "inferd/notify.h"
-#include "inferd/procstat.h"
 #include "inferd/shm.h"
+#include "master/master_health.h"
+#include "master/master_workers.h"
 
 /*
  * The shared header is the master's and nobody writes it after start-up:
@@ -31,41 +26,15 @@
  * the master keeps to its private copy of the layout.
  */
 void
-master_check_shm(struct master *m)
+mhealth_check_shm(struct mhealth *h)
 {
 	char	why[128];
 
-	if (m->shm_broken || shm_check(&m->seg, why, sizeof(why)) == 0)
+	if (h->shm_broken || shm_check(h->w->seg, why, sizeof(why)) == 0)
 		return;
-	m->shm_broken = 1;
+	h->shm_broken = 1;
 	log_errorx("shared memory %s: header overwritten (%s); a worker writes "
-	    "where it must not; restart inferd", m->seg.name, why);
-}
-
-/* The master's figures for a scrape (metrics_http's fill callback). */
-void
-master_metrics(struct expo_metrics *em, void *arg)
-{
-	struct master	*m = arg;
-	pid_t		 pids[2 * CONFIG_MAX_WORKERS];
-	size_t		 i, n = 0;
-
-	for (i = 0; i < m->nprocs && n < 2 * CONFIG_MAX_WORKERS; i++)
-		pids[n++] = m->procs[i].pid;
-	procstat_gather(&em->proc, pids, n);
-	em->workers = m->nls;
-	em->workers_alive = master_alive(m);
-	em->worker_restarts = m->restarts;
-	em->worker_stalls = m->stalls;
-	em->reload_failures_config = m->reload_failures[MASTER_RELOAD_CONFIG];
-	em->reload_failures_model = m->reload_failures[MASTER_RELOAD_MODEL];
-	em->worker_start_failures = m->start_failures;
-	em->start_time = m->start_time;
-	em->version = PACKAGE_VERSION;
-	em->model_name = model_name(m->model);
-	em->model_sha256 = model_sha256(m->model);
-	em->model_objective = model_objective(m->model);
-	master_check_shm(m);
+	    "where it must not; restart inferd", h->w->seg->name, why);
 }
 
 /*
@@ -73,12 +42,12 @@ master_metrics(struct expo_metrics *em, void *arg)
  * has not stamped one yet.
  */
 static double
-master_hb_age(const struct master *m, unsigned i, int64_t now)
+mhealth_hb_age(const struct mworkers *w, unsigned i, int64_t now)
 {
-	const struct timespec	*t = &m->procs[i].started;
+	const struct timespec	*t = &w->procs[i].started;
 	int64_t			 hb, since;
 
-	hb = atomic_load_explicit(&m->seg.slots[i].heartbeat_ns,
+	hb = atomic_load_explicit(&w->seg->slots[i].heartbeat_ns,
 	    memory_order_relaxed);
 	since = (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
 	if (hb > since)
@@ -88,15 +57,15 @@ master_hb_age(const struct master *m, unsigned i, int64_t now)
 
 /* Whether a live worker's heartbeat is late (older than two periods). */
 static int
-master_late(const struct master *m)
+mhealth_late(const struct mhealth *h)
 {
-	double		late = 2 * shm_heartbeat_interval(
-			    m->cfg->worker_stall_timeout);
+	const struct mworkers *w = h->w;
+	double		late = 2 * shm_heartbeat_interval(h->stall_timeout);
 	int64_t		now = shm_now_ns();
 	unsigned	i;
 
-	for (i = 0; i < m->nprocs; i++)
-		if (m->procs[i].pid != 0 && master_hb_age(m, i, now) > late)
+	for (i = 0; i < w->nprocs; i++)
+		if (w->procs[i].pid != 0 && mhealth_hb_age(w, i, now) > late)
 			return 1;
 	return 0;
 }
@@ -106,66 +75,77 @@ master_late(const struct master *m)
  * they answered; sent when it changed.
  */
 void
-master_status(struct master *m)
+mhealth_status(struct mhealth *hl)
 {
 	struct shm_snapshot	snap;
 	unsigned long long	served = 0;
-	char			buf[sizeof(m->status)];
+	char			buf[sizeof(hl->status)];
 	size_t			h, c;
 
-	shm_snapshot(&m->seg, &snap);
+	shm_snapshot(hl->w->seg, &snap);
 	for (h = 0; h < SHM_NHANDLERS; h++)
 		for (c = 0; c < SHM_NCODES; c++)
 			served += snap.requests[h][c];
 	snprintf(buf, sizeof(buf), "STATUS=%u of %u workers alive, %llu "
-	    "requests served", master_alive(m), m->nls, served);
-	if (strcmp(buf, m->status) == 0)
+	    "requests served", mworkers_alive(hl->w), hl->w->nls, served);
+	if (strcmp(buf, hl->status) == 0)
 		return;
 	notify_send(buf);
-	strlcpy(m->status, buf, sizeof(m->status));
+	strlcpy(hl->status, buf, sizeof(hl->status));
 }
 
 /*
  * The heartbeat check: a worker whose heartbeat is older than
  * worker_stall_timeout is stuck (its loop no longer runs its timers); kill
- * it, and the SIGCHLD path replaces it on its socket.
+ * it, and the worker table replaces it on its socket when it is reaped.
  */
-void
-master_health(evutil_socket_t fd, short what, void *arg)
+static void
+mhealth_check(evutil_socket_t fd, short what, void *arg)
 {
-	struct master	*m = arg;
+	struct mhealth	*h = arg;
+	struct mworkers	*w = h->w;
 	struct mproc	*p;
-	double		 stall = m->cfg->worker_stall_timeout, age;
+	double		 stall = h->stall_timeout, age;
 	int64_t		 now = shm_now_ns();
 	unsigned	 i;
 
 	(void)fd;
 	(void)what;
 
-	for (i = 0; i < m->nprocs; i++) {
-		p = &m->procs[i];
+	for (i = 0; i < w->nprocs; i++) {
+		p = &w->procs[i];
 		if (p->pid == 0 || p->stalled ||
-		    (age = master_hb_age(m, i, now)) <= stall)
+		    (age = mhealth_hb_age(w, i, now)) <= stall)
 			continue;
 		log_warnx("worker %u (pid %ld) stalled: no heartbeat for %.1f "
 		    "s (worker_stall_timeout %g s); killing it", p->lslot,
 		    (long)p->pid, age, stall);
 		p->stalled = 1;
-		m->stalls++;
+		h->stalls++;
 		kill(p->pid, SIGKILL);
 	}
-	master_check_shm(m);
-	master_status(m);
+	mhealth_check_shm(h);
+	mhealth_status(h);
 }
 
-/* (Re)start the heartbeat check at the period of the stall timeout. */
-void
-master_health_arm(struct master *m)
+/* Run the heartbeat check at the period of the stall timeout. */
+static void
+mhealth_arm(struct mhealth *h)
 {
 	struct timeval	tv = clock_tv(shm_heartbeat_interval(
-			    m->cfg->worker_stall_timeout));
+			    h->stall_timeout));
 
-	evtimer_add(m->ev_health, &tv);
+	evtimer_add(h->ev_health, &tv);
+}
+
+/* A new worker_stall_timeout. */
+void
+mhealth_set_stall_timeout(struct mhealth *h, double stall)
+{
+	if (stall == h->stall_timeout)
+		return;
+	h->stall_timeout = stall;
+	mhealth_arm(h);
 }
 
 /*
@@ -174,29 +154,57 @@ master_health_arm(struct master *m)
  * replaced it; a master that cannot leaves systemd to restart inferd.
  */
 static void
-master_watchdog(evutil_socket_t fd, short what, void *arg)
+mhealth_watchdog(evutil_socket_t fd, short what, void *arg)
 {
-	struct master	*m = arg;
+	struct mhealth	*h = arg;
 
 	(void)fd;
 	(void)what;
 
-	if (!master_late(m))
+	if (!mhealth_late(h))
 		notify_send("WATCHDOG=1");
 }
 
-/* Set up the systemd watchdog if WATCHDOG_USEC asks for it. */
+/* Set up the checks; 0 or -1. */
+int
+mhealth_init(struct mhealth *h, struct event_base *base, struct mworkers *w)
+{
+	memset(h, 0, sizeof(*h));
+	h->w = w;
+	h->base = base;
+	if ((h->ev_health = event_new(base, -1, EV_PERSIST, mhealth_check,
+	    h)) == NULL) {
+		log_errorx("event_new failed");
+		return -1;
+	}
+	return 0;
+}
+
+/* Start the heartbeat check, and systemd's watchdog if it is asked for. */
 void
-master_watchdog_init(struct master *m)
+mhealth_start(struct mhealth *h, double stall_timeout)
 {
 	struct timeval	 tv;
 	double		 period;
 
+	h->stall_timeout = stall_timeout;
+	mhealth_arm(h);
 	if ((period = notify_watchdog_interval()) <= 0)
 		return;
-	m->ev_watchdog = event_new(m->base, -1, EV_PERSIST, master_watchdog,
-	    m);
+	h->ev_watchdog = event_new(h->base, -1, EV_PERSIST, mhealth_watchdog,
+	    h);
 	tv = clock_tv(period);
-	if (m->ev_watchdog != NULL)
-		evtimer_add(m->ev_watchdog, &tv);
+	if (h->ev_watchdog != NULL)
+		evtimer_add(h->ev_watchdog, &tv);
+}
+
+/* Free the checks' events. */
+void
+mhealth_free(struct mhealth *h)
+{
+	if (h->ev_health != NULL)
+		event_free(h->ev_health);
+	if (h->ev_watchdog != NULL)
+		event_free(h->ev_watchdog);
+	h->ev_health = h->ev_watchdog = NULL;
 }

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <sha2.h>
 
+#include "inferd/config.h"
 #include "inferd/model.h"
 #include "model/model_build.h"
 #include "model/model_impl.h"
@@ -118,4 +119,16 @@ fail:
 	json_decref(root);
 	model_free(m);
 	return NULL;
+}
+
+/* The configuration's model limits; see model.h. */
+struct model_limits
+model_limits_config(const struct config *cfg)
+{
+	return (struct model_limits){
+		.max_bytes = cfg->max_model_bytes,
+		.max_depth = cfg->max_tree_depth,
+		.trees = cfg->model_trees == CONFIG_MODEL_TREES_BEST ?
+		    MODEL_TREES_BEST : MODEL_TREES_ALL,
+	};
 }

@@ -12,8 +12,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "inferd/clock.h"
 #include "inferd/config.h"
@@ -42,9 +40,10 @@ struct routes {
 
 typedef void (*routes_fn)(struct routes *, struct conn_req *, const char *);
 
-#define M_GET	EVHTTP_REQ_GET
-#define M_POST	EVHTTP_REQ_POST
-#define M_HEAD	EVHTTP_REQ_HEAD
+/* HEAD is answered like GET (without the body) on every GET route. */
+#define M_GET	(HTTP_M_GET | HTTP_M_HEAD)
+#define M_POST	HTTP_M_POST
+#define M_HEAD	HTTP_M_HEAD
 #define V2_MODELS	"/v2/models/"
 #define V1_MODELS	"/v1/models/"
 
@@ -82,7 +81,7 @@ static const struct routes_route {
 	int			 observe;
 	routes_fn		 fn;
 } routes_table[] = {
-	{ .path = "/predict", .methods = M_GET | M_POST, .allow = "GET, POST",
+	{ .path = "/predict", .methods = M_GET | M_POST, .allow = "GET, HEAD, POST",
 	    .handler = ROUTES_H_PREDICT, .observe = 1, .fn = routes_predict },
 	{ .path = "/healthz", .methods = M_GET | M_HEAD, .allow = "GET, HEAD",
 	    .handler = ROUTES_H_HEALTHZ, .fn = routes_healthz },
@@ -93,7 +92,7 @@ static const struct routes_route {
 	    .allow = "GET, HEAD", .handler = ROUTES_H_V2_READY,
 	    .fn = routes_v2_ready },
 	{ .prefix = V2_MODELS, .suffix = "", .methods = M_GET,
-	    .allow = "GET", .handler = ROUTES_H_V2_MODEL,
+	    .allow = "GET, HEAD", .handler = ROUTES_H_V2_MODEL,
 	    .fn = routes_v2_model },
 	{ .prefix = V2_MODELS, .suffix = "/ready", .methods = M_GET | M_HEAD,
 	    .allow = "GET, HEAD", .handler = ROUTES_H_V2_MODEL_READY,
@@ -101,12 +100,12 @@ static const struct routes_route {
 	{ .prefix = V2_MODELS, .suffix = "/infer", .methods = M_POST,
 	    .allow = "POST", .handler = ROUTES_H_V2_INFER, .observe = 1,
 	    .fn = routes_v2_infer },
-	{ .path = "/v2", .methods = M_GET, .allow = "GET",
+	{ .path = "/v2", .methods = M_GET, .allow = "GET, HEAD",
 	    .handler = ROUTES_H_V2_SERVER, .fn = routes_v2_server },
-	{ .path = "/v2/", .methods = M_GET, .allow = "GET",
+	{ .path = "/v2/", .methods = M_GET, .allow = "GET, HEAD",
 	    .handler = ROUTES_H_V2_SERVER, .fn = routes_v2_server },
 	{ .prefix = V2_MODELS, .versioned = 1, .suffix = "", .methods = M_GET,
-	    .allow = "GET", .handler = ROUTES_H_V2_VERSION,
+	    .allow = "GET, HEAD", .handler = ROUTES_H_V2_VERSION,
 	    .fn = routes_v2_model },
 	{ .prefix = V2_MODELS, .versioned = 1, .suffix = "/ready",
 	    .methods = M_GET | M_HEAD, .allow = "GET, HEAD",
@@ -143,6 +142,49 @@ routes_build(int (*fmt)(struct evbuffer *, const struct model *),
 		return NULL;
 	}
 	return buf;
+}
+
+/* The value of hex digit c, or -1. */
+static int
+routes_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decode the len bytes at s into a new NUL-terminated string (a
+ * '%' not followed by two hex digits stays as it is; '+' is a space if
+ * plus), its length in *outlen.  NULL when out of memory.
+ */
+static char *
+routes_uridecode(const char *s, size_t len, int plus, size_t *outlen)
+{
+	char	*out, *q;
+	size_t	 i;
+	int	 hi, lo;
+
+	if ((out = malloc(len + 1)) == NULL)
+		return NULL;
+	for (q = out, i = 0; i < len; i++) {
+		if (s[i] == '%' && i + 2 < len &&
+		    (hi = routes_hex(s[i + 1])) >= 0 &&
+		    (lo = routes_hex(s[i + 2])) >= 0) {
+			*q++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (s[i] == '+' && plus)
+			*q++ = ' ';
+		else
+			*q++ = s[i];
+	}
+	*q = '\0';
+	*outlen = (size_t)(q - out);
+	return out;
 }
 
 /* Check a delay value: a plain decimal number of seconds in [0, max]. */
@@ -183,17 +225,11 @@ static int
 routes_delay_value(const char *raw, size_t vlen, double max, double *delay,
     char *why, size_t len)
 {
-	char	*value, *dec;
+	char	*dec;
 	int	 rc;
 
-	if ((value = strndup(raw, vlen)) == NULL) {
+	if ((dec = routes_uridecode(raw, vlen, 1, &vlen)) == NULL) {
 		snprintf(why, len, "out of memory");
-		return -1;
-	}
-	dec = evhttp_uridecode(value, 1, &vlen);
-	free(value);
-	if (dec == NULL) {
-		snprintf(why, len, "malformed delay value");
 		return -1;
 	}
 	rc = routes_check_delay(dec, vlen, max, delay, why, len);
@@ -253,30 +289,43 @@ routes_answer_after(struct routes *rt, struct conn_req *r, const char *query,
 }
 
 /*
- * The request body as a NUL-terminated string (freed by the caller), or
- * NULL after answering 413 or 500.
+ * The request body as a NUL-terminated string in the request's own buffer
+ * (made contiguous there, not copied; released with
+ * routes_body_done), or NULL after answering 413 or 500.
  */
 static char *
 routes_body(struct routes *rt, struct conn_req *r, size_t *len)
 {
-	struct evbuffer	*in = evhttp_request_get_input_buffer(
-			    conn_req_http(r));
+	struct evbuffer	*in = conn_req_body(r);
 	size_t		 max = rt->cfg->max_body_bytes;
 	char		*body;
 
+	if (in == NULL) {
+		conn_error(r, 500, "out of memory");
+		return NULL;
+	}
 	*len = evbuffer_get_length(in);
 	if (*len > max) {
 		conn_error(r, 413, "request body of %zu bytes exceeds "
 		    "max_body_bytes (%zu)", *len, max);
 		return NULL;
 	}
-	if ((body = malloc(*len + 1)) == NULL) {
+	if (evbuffer_add(in, "", 1) == -1 ||
+	    (body = (char *)evbuffer_pullup(in, -1)) == NULL) {
 		conn_error(r, 500, "out of memory");
 		return NULL;
 	}
-	evbuffer_copyout(in, body, *len);
-	body[*len] = '\0';
 	return body;
+}
+
+/* The body is parsed: give its memory back. */
+static void
+routes_body_done(struct conn_req *r)
+{
+	struct evbuffer	*in = conn_req_body(r);
+
+	if (in != NULL)
+		evbuffer_drain(in, evbuffer_get_length(in));
 }
 
 /*
@@ -300,7 +349,7 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
 		return NULL;
 	rc = infer_parse(proto, body, len, m, rt->cfg->max_batch_rows, &b,
 	    &err);
-	free(body);
+	routes_body_done(r);
 	if (rc == -1) {
 		conn_error(r, err.status, "%s", err.msg);
 		return NULL;
@@ -319,7 +368,9 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
 		return NULL;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	conn_req_predict_start(r);
 	model_predict(m, b.x, b.rows, y);
+	conn_req_predict_end(r);
 	conn_req_set_work(r, b.rows, clock_since(&t0));
 	if ((out = evbuffer_new()) != NULL &&
 	    (infer_format(out, proto, m, &b, y) == -1 ||
@@ -344,7 +395,7 @@ routes_predict(struct routes *rt, struct conn_req *r, const char *query)
 {
 	struct evbuffer	*body;
 
-	if (evhttp_request_get_command(conn_req_http(r)) != EVHTTP_REQ_GET) {
+	if (conn_req_method(r) == HTTP_M_POST) {
 		if ((body = routes_infer(rt, r, INFER_PREDICT)) == NULL)
 			return;		/* answered */
 	} else if (query == NULL) {
@@ -463,15 +514,11 @@ routes_v1_predict(struct routes *rt, struct conn_req *r, const char *query)
 static int
 routes_is_model(const char *name, size_t len, const char *mine)
 {
-	char	*raw, *dec;
+	char	*dec;
 	size_t	 declen;
 	int	 same;
 
-	if ((raw = strndup(name, len)) == NULL)
-		return 0;
-	dec = evhttp_uridecode(raw, 0, &declen);
-	free(raw);
-	if (dec == NULL)
+	if ((dec = routes_uridecode(name, len, 0, &declen)) == NULL)
 		return 0;
 	same = declen == strlen(mine) && memcmp(dec, mine, declen) == 0;
 	free(dec);
@@ -530,7 +577,7 @@ routes_match_prefix(const struct routes_route *rt, const char *path,
  * "m:predict") takes the one whose name is the model's.
  */
 static const struct routes_route *
-routes_match(const struct routes *rt, const char *path, int *found)
+routes_match(const struct model *m, const char *path, int *found)
 {
 	const struct routes_route	*first = NULL;
 	size_t				 i;
@@ -544,7 +591,7 @@ routes_match(const struct routes *rt, const char *path, int *found)
 	for (i = 0; i < ROUTES_N; i++) {
 		if (routes_table[i].prefix == NULL ||
 		    (how = routes_match_prefix(&routes_table[i], path,
-		    rt->model)) == -1)
+		    m)) == -1)
 			continue;
 		if (how == ROUTES_FOUND)
 			return &routes_table[i];
@@ -556,29 +603,36 @@ routes_match(const struct routes *rt, const char *path, int *found)
 	return first;
 }
 
+/* The handler path routes to for model m; see routes.h. */
+enum routes_handler
+routes_lookup(const struct model *m, const char *path, int *how)
+{
+	const struct routes_route	*route;
+	int				 found;
+
+	route = routes_match(m, path, &found);
+	if (how != NULL)
+		*how = route == NULL ? -1 : found;
+	return route == NULL ? ROUTES_H_OTHER : route->handler;
+}
+
 /* Route and answer one request. */
 void
 routes_dispatch(struct routes *rt, struct conn_req *r)
 {
-	struct evhttp_request		*req = conn_req_http(r);
-	const struct evhttp_uri		*uri = evhttp_request_get_evhttp_uri(req);
 	const struct routes_route	*route;
-	const char			*path, *query;
+	const char			*path = conn_req_path(r);
+	const char			*query = conn_req_query(r);
 	int				 found;
 
-	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-	query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-	if (path == NULL || *path == '\0')
-		path = "/";
-	if ((route = routes_match(rt, path, &found)) == NULL) {
-		conn_error(r, 404, "no route for %.200s (see the README's "
-		    "Routes)", path);
+	if ((route = routes_match(rt->model, path, &found)) == NULL) {
+		conn_error(r, 404, "no route for %.200s (see doc/api.md)",
+		    path);
 		return;
 	}
 	conn_req_set_handler(r, route->handler);
-	if ((evhttp_request_get_command(req) & route->methods) == 0) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", route->allow);
+	if ((conn_req_method(r) & route->methods) == 0) {
+		conn_req_add_header(r, "Allow", route->allow);
 		conn_error(r, 405, "method not allowed on %s; use %s",
 		    routes_handler_names[route->handler], route->allow);
 		return;

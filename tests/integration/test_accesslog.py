@@ -150,21 +150,36 @@ def test_escaped():
         log = os.path.join(tmp, "access.log")
         with Inferd(workers=1, options={"access_log": log,
                                         "access_log_flush": "0"}) as d:
-            st, _, _ = raw(d.port, b"GET /predict?q=\x01\x1b[31mred\x7f"
-                           b"&b=\xff HTTP/1.1")
-            assert st == 200
-            st, _, _ = raw(d.port, b"GET /x\"}\\\x08\tcaf\xc3\xa9\xc0\xaf"
+            # What the parser lets through but JSON must escape.
+            st, _, _ = raw(d.port, b'GET /x"}{\\%00?q="a\\"&b=%ff'
                            b" HTTP/1.1")
             assert st == 404
-            lines = wait_lines(log, 2)
+            # Control and non-UTF-8 bytes in the request line: refused
+            # by the parser (400), and still one clean line.
+            st, hdrs, body = raw(d.port, b"GET /predict?q=\x01\x1b[31m"
+                                 b"red\x7f&b=\xff HTTP/1.1")
+            assert st == 400, st
+            assert json.loads(body)["request_id"] == hdrs["x-request-id"]
+            st, _, _ = raw(d.port, b"GET /p\x08\tcaf\xc3\xa9 HTTP/1.1")
+            assert st == 400
+            lines = wait_lines(log, 3)
             with open(log, "rb") as f:
                 data = f.read()
-        assert len(lines) == 2, lines
+        assert len(lines) == 3, lines
         for b in data[:-1]:
             assert b >= 0x20 and b != 0x7f or b == 0x0a, data
-        assert data.count(b"\n") == 2
-        assert lines[0]["query"] == "q=\x01\x1b[31mred\x7f&b=\\xff"
-        assert lines[1]["path"] == "/x\"}\\\x08\tcaf\u00e9\\xc0\\xaf"
+        assert data.count(b"\n") == 3
+        assert lines[0]["path"] == '/x"}{\\%00', lines[0]
+        assert lines[0]["query"] == 'q="a\\"&b=%ff', lines[0]
+        for line in lines[1:]:
+            assert line["status"] == 400, line
+            assert line["request_id"] and set(line) == FIELDS, line
+            # Whatever of the target is logged is escaped, never raw.
+            for k in ("path", "query", "method"):
+                assert line[k] is None or all(
+                    0x20 <= ord(ch) != 0x7f for ch in line[k]
+                    if ord(ch) < 0x80) or "\\x" in json.dumps(line[k]), \
+                    line
 
 
 def test_hostile_request_ids():
@@ -179,7 +194,10 @@ def test_hostile_request_ids():
             for h in hostile:
                 st, hdrs, body = raw(d.port, b"GET /nope HTTP/1.1\r\n"
                                      b"X-Request-Id: " + h)
-                assert st == 404, (h, st)
+                # Control bytes in a header: the parser's 400, named too.
+                assert st == (400 if re.search(b"[\x00-\x08\x0a-\x1f"
+                                               b"\x7f]", h) else 404), \
+                    (h, st)
                 rid = hdrs["x-request-id"]
                 assert GENERATED.match(rid), (h, rid)
                 assert json.loads(body)["request_id"] == rid

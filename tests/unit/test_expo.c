@@ -80,6 +80,8 @@ setup(void **state)
 	    SHM_EXEMPLAR_REQUEST, .value = 12.5, .time_ms = 1700000001005,
 	    .id = "a\"b\\c" };
 	metrics = (struct expo_metrics){
+		.handler_names = routes_handler_names,
+		.handler_main = ROUTES_H_PREDICT,
 		.snap = &snap,
 		.workers = 2,
 		.workers_alive = 2,

@@ -304,7 +304,13 @@ test_oip_datatypes(void **state)
 	    "(-128 to 127)");
 	oip_dtype_bad("INT8", "1.0, 0, 0", "value 0 (row 0, column 0) is a "
 	    "real number; expected an integer or null for INT8");
-	oip_dtype_bad("INT16", "32768, 0, 0", "out of range for INT16");
+	oip_dtype("INT16", "-32768, 32767, -1", x);
+	assert_true(x[0] == -32768.0f && x[1] == 32767.0f && x[2] == -1.0f);
+	oip_dtype_bad("INT16", "32768, 0, 0", "32768 is out of range for "
+	    "INT16 (-32768 to 32767)");
+	oip_dtype_bad("INT16", "-32769, 0, 0", "-32769 is out of range for "
+	    "INT16");
+	oip_dtype_bad("INT16", "65535, 0, 0", "out of range for INT16");
 	oip_dtype("INT32", "-2147483648, 16777217, 0", x);
 	assert_true(x[0] == -2147483648.0f && x[1] == 16777216.0f);
 	oip_dtype_bad("INT32", "2147483648, 0, 0", "out of range for INT32");
