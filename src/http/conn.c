@@ -407,15 +407,17 @@ conn_wallclock(struct conn_set *set)
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-/* Add n to a counter of the set's own slot (its one writer), if any. */
+/* Add one to a counter of the set's own slot (its one writer), if any. */
 static void
-conn_count(struct conn_set *set, _Atomic uint64_t *c, uint64_t n)
+conn_count_add(_Atomic uint64_t *c)
 {
-	if (set->slot == NULL)
-		return;
 	atomic_store_explicit(c, atomic_load_explicit(c,
-	    memory_order_relaxed) + n, memory_order_relaxed);
+	    memory_order_relaxed) + 1, memory_order_relaxed);
 }
+#define conn_count(set, field)	do {					\
+	if ((set)->slot != NULL)					\
+		conn_count_add(&(set)->slot->field);			\
+} while (0)
 
 /* How the set names and logs its requests. */
 void
@@ -433,7 +435,7 @@ void
 conn_set_flush_log(struct conn_set *set)
 {
 	if (set->trace.log != NULL && accesslog_flush(set->trace.log) == -1)
-		conn_count(set, &set->slot->access_log_errors, 1);
+		conn_count(set, access_log_errors);
 }
 
 /*
@@ -508,7 +510,7 @@ conn_log_slow(struct conn_set *set, const struct accesslog_entry *e)
 {
 	char	line[ACCESSLOG_LINE_MAX];
 
-	conn_count(set, &set->slot->slow_requests, 1);
+	conn_count(set, slow_requests);
 	if (!conn_slow_allowed(set, e->time)) {
 		set->slow_dropped++;
 		return;
@@ -577,7 +579,7 @@ conn_log(struct conn_req *r)
 		.model = set->trace.model,
 	};
 	if (set->trace.log != NULL && accesslog_add(set->trace.log, &e) == -1)
-		conn_count(set, &set->slot->access_log_errors, 1);
+		conn_count(set, access_log_errors);
 	if (slow)
 		conn_log_slow(set, &e);
 }
