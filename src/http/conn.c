@@ -1725,16 +1725,7 @@ conn_free(struct conn *c)
 	close(c->fd);
 	free(c);
 	guard_release(set->guard);
-	/*
-	 * Not on the master's metrics port (no slot): malloc_trim walks every
-	 * arena, the model loader thread's too, and while that thread parses
-	 * a large model the trim held the master's loop for 0.9 to 4.3 s (a
-	 * 90 MB model, test_scrape_during_big_model_reload; 0.16 s at worst
-	 * without it).  The port's own memory is bounded by
-	 * metrics_max_connections.
-	 */
-	if (set->slot != NULL && set->ev_trim != NULL &&
-	    !evtimer_pending(set->ev_trim, NULL))
+	if (set->ev_trim != NULL && !evtimer_pending(set->ev_trim, NULL))
 		conn_arm(set->ev_trim, CONN_TRIM_DELAY);
 }
 
