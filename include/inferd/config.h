@@ -72,6 +72,13 @@ struct config {
 	/* privileges */
 	char		user[CONFIG_NAME_MAX];	/* "": keep the user */
 	char		group[CONFIG_NAME_MAX];	/* "": the user's group */
+	/* Finding the slow requests: access log, IDs, slow-request log. */
+	char		access_log[CONFIG_PATH_MAX];	/* off, stderr, path */
+	size_t		access_log_buffer;	/* bytes per worker */
+	double		access_log_flush;	/* seconds; 0: every line */
+	size_t		request_id_max_length;	/* X-Request-Id kept */
+	double		slow_request_threshold;	/* seconds; 0: off */
+	unsigned	slow_request_log_rate;	/* lines/s per worker */
 };
 
 /* Fill cfg with the defaults. */

@@ -50,6 +50,7 @@
 #include "inferd/http_parse.h"
 #include "inferd/timeline.h"
 
+struct accesslog;
 struct event_base;
 struct evbuffer;
 struct shm_segment;
@@ -106,6 +107,35 @@ void		 conn_set_params(struct conn_set *, const struct conn_params *);
 /* Stop accepting for good: the listener leaves the loop now and is closed
  * on the next turn of the loop. */
 void		 conn_set_stop(struct conn_set *);
+/*
+ * How a set names, logs and traces its requests.  Every request gets an
+ * ID (its X-Request-Id when trace_reqid_valid with reqid_max, else a new
+ * one from the process's generator, trace.h), returned in the response's
+ * X-Request-Id and in every JSON error body; a valid traceparent gives it
+ * a trace ID.  When a request is counted, its latency bucket's exemplar
+ * (trace ID, else request ID) is stored in the slot; when it is finished
+ * (written, or its client gone), a line goes to log (NULL: no access log)
+ * and, if it took longer than slow_threshold seconds (0: never), a warning
+ * to the daemon's log, at most slow_rate a second (the others counted in
+ * inferd_slow_requests_total only).  A set without conn_set_trace (the
+ * master's metrics port) names its requests and logs none.
+ */
+struct conn_trace_params {
+	unsigned		 worker;	/* index, in IDs and lines */
+	const char		*model;		/* name, in lines */
+	struct accesslog	*log;		/* the worker's; NULL: off */
+	size_t			 reqid_max;	/* request_id_max_length */
+	double			 slow_threshold; /* seconds; 0: off */
+	unsigned		 slow_rate;	/* warnings per second */
+};
+/* Set how the set names and logs requests (before the loop runs). */
+void		 conn_set_trace(struct conn_set *,
+		    const struct conn_trace_params *);
+/*
+ * Write the access log's buffer (the worker's flush timer; before a
+ * reopen); a failed write is counted in the slot.
+ */
+void		 conn_set_flush_log(struct conn_set *);
 /* Free the set, its connections and the requests still in it,
  * unrecorded. */
 void		 conn_set_free(struct conn_set *);
@@ -137,6 +167,9 @@ uint64_t	 conn_req_bytes_out(const struct conn_req *);
 /* The status counted for the request (0 until it is answered; 499 when
  * its client left). */
 int		 conn_req_status(const struct conn_req *);
+/* r's request ID (never empty) and trace ID ("" when none). */
+const char	*conn_req_id(struct conn_req *);
+const char	*conn_req_trace_id(struct conn_req *);
 /* The request's timeline (timeline.h). */
 const struct timeline *conn_req_timeline(const struct conn_req *);
 
@@ -178,7 +211,7 @@ void		 conn_respond_text(struct conn_req *, int status,
 /* Send 200 with body after delay seconds (at once when delay <= 0). */
 void		 conn_respond_after(struct conn_req *, double delay,
 		    struct evbuffer *);
-/* Send {"error": message} with status. */
+/* Send {"error": message, "request_id": r's ID} with status. */
 void		 conn_error(struct conn_req *, int status, const char *fmt, ...)
 		    __attribute__((format(printf, 3, 4)));
 

@@ -45,6 +45,12 @@ enum expo_format {
 	X(REQUESTS, "inferd_http_requests_total", "counter",		\
 	    "HTTP requests answered by the workers, by handler and "	\
 	    "status code.")						\
+	X(SLOW_REQUESTS, "inferd_slow_requests_total", "counter",	\
+	    "Requests slower than slow_request_threshold (each is "	\
+	    "logged at warning, rate-limited by slow_request_log_rate).") \
+	X(ACCESS_LOG_ERRORS, "inferd_access_log_write_errors_total",	\
+	    "counter", "Writes of the access log that failed or came "	\
+	    "short; their lines are lost.")				\
 	X(IN_FLIGHT, "inferd_http_requests_in_flight", "gauge",	\
 	    "Requests the workers are answering now.")			\
 	X(WORKERS, "inferd_workers", "gauge",				\

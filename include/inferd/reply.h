@@ -25,6 +25,10 @@ struct evbuffer	*reply_error_new(const char *fmt, ...)
 /* reply_error_new with a va_list. */
 struct evbuffer	*reply_error_newv(const char *fmt, va_list)
 		    __attribute__((format(printf, 1, 0)));
+/* {"error":"<message>","request_id":"<id>"} and a newline (id NULL: as
+ * reply_error_newv).  NULL when out of memory. */
+struct evbuffer	*reply_error_id_newv(const char *id, const char *fmt,
+		    va_list) __attribute__((format(printf, 2, 0)));
 
 /* A new buffer holding the JSON text formatted from fmt and a newline.
  * NULL when out of memory. */

@@ -100,6 +100,8 @@ enum shm_code {
 	X(uint64_t, rows, [SHM_ROWS_NB + 1])				\
 	X(uint64_t, rows_sum, )						\
 	X(uint64_t, requests, [SHM_NHANDLERS][SHM_NCODES])		\
+	X(uint64_t, slow_requests, )	/* above slow_request_threshold */ \
+	X(uint64_t, access_log_errors, )	/* failed write(2)s */	\
 	X(int64_t, in_flight, )
 
 /*
@@ -111,10 +113,46 @@ _Static_assert(ATOMIC_LONG_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2 &&
     ATOMIC_INT_LOCK_FREE == 2,
     "the slot's atomics must be lock-free to be shared between processes");
 
+/*
+ * An exemplar: the most recent observation of one classic bucket of the
+ * latency histogram, with the ID of its request.  Written by the slot's
+ * one worker, read by the master at any time, without a lock: a sequence
+ * counter (a seqlock) is odd while the worker writes; the master copies
+ * the fields and keeps the copy only if the counter was even and the same
+ * before and after (shm_exemplar_read).  Every field is an atomic so that
+ * the concurrent accesses are defined; the ID is packed into words.
+ */
+#define SHM_EXEMPLAR_ID	64	/* bytes of ID: TRACE_REQID_MAX */
+#define SHM_EXEMPLAR_WORDS (SHM_EXEMPLAR_ID / 8)
+
+enum shm_exemplar_kind {
+	SHM_EXEMPLAR_NONE,
+	SHM_EXEMPLAR_TRACE,	/* label trace_id: a W3C trace ID */
+	SHM_EXEMPLAR_REQUEST,	/* label request_id: no traceparent came */
+};
+
+struct shm_exemplar {
+	_Atomic uint32_t	seq;		/* odd: being written */
+	_Atomic uint32_t	kind;		/* enum shm_exemplar_kind */
+	_Atomic uint64_t	value_ns;	/* the latency observed */
+	_Atomic int64_t		time_ms;	/* Unix milliseconds */
+	_Atomic uint64_t	id[SHM_EXEMPLAR_WORDS];	/* NUL-padded */
+};
+
+/* An exemplar as the master reads it. */
+struct shm_exemplar_copy {
+	enum shm_exemplar_kind kind;	/* NONE: the bucket has none */
+	double		value;		/* seconds */
+	int64_t		time_ms;	/* Unix milliseconds */
+	char		id[SHM_EXEMPLAR_ID + 1];
+};
+
 struct shm_slot {
 #define X(type, name, dims)	_Atomic type name dims;
 	SHM_SLOT_FIELDS(X)
 #undef X
+	/* Not summed: the latest exemplar of each classic bucket. */
+	struct shm_exemplar	exemplars[CONFIG_MAX_BUCKETS + 1];
 	/* Not summed: who writes the slot, and when it last showed life. */
 	_Atomic int32_t		pid;		/* its worker, once it accepts */
 	_Atomic int64_t		heartbeat_ns;	/* CLOCK_MONOTONIC; 0: none */
@@ -167,6 +205,8 @@ struct shm_snapshot {
 	double		compute_seconds;
 	uint64_t	rows_cumulative[SHM_ROWS_NB + 1];
 	uint64_t	rows_count;
+	/* Per classic bucket, the most recent exemplar of all slots. */
+	struct shm_exemplar_copy exemplars[CONFIG_MAX_BUCKETS + 1];
 };
 
 /* One finished request, as shm_record() counts it. */
@@ -177,6 +217,10 @@ struct shm_request {
 	double		latency;	/* seconds since it arrived */
 	uint32_t	rows;		/* rows the model predicted; 0: none */
 	double		compute;	/* seconds in the model, when rows > 0 */
+	/* The exemplar of an observed latency: kind NONE for none. */
+	enum shm_exemplar_kind exemplar_kind;
+	const char	*exemplar_id;	/* at most SHM_EXEMPLAR_ID bytes */
+	int64_t		time_ms;	/* Unix milliseconds, when answered */
 };
 
 extern const int shm_code_values[SHM_NCODES];
@@ -274,7 +318,22 @@ shm_in_flight_add(struct shm_slot *slot, int64_t delta)
 	    memory_order_relaxed);
 }
 
-/* Aggregate all slots into snap. */
+/*
+ * Store an exemplar in bucket b of the caller's own slot (the seqlock's
+ * one writer).  id is cut at SHM_EXEMPLAR_ID bytes.
+ */
+void	 shm_exemplar_write(struct shm_exemplar *, enum shm_exemplar_kind,
+	    const char *id, double seconds, int64_t time_ms);
+/*
+ * Copy an exemplar that its worker may be writing: 0 with a consistent
+ * copy (kind NONE if it never was written), or -1 when every try met a
+ * write in progress.
+ */
+int	 shm_exemplar_read(const struct shm_exemplar *,
+	    struct shm_exemplar_copy *);
+
+/* Aggregate all slots into snap; each bucket's exemplar is the most recent
+ * of all slots. */
 void	 shm_snapshot(const struct shm_segment *, struct shm_snapshot *snap);
 
 #endif /* INFERD_SHM_H */

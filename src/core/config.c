@@ -63,8 +63,8 @@ static const char *const config_log_to[] = {
 };
 
 /* Every key, by topic: listening, workers, requests and their limits, the
- * model, metrics, logging, privileges.  --help and inferd.conf(5) follow
- * this order. */
+ * model, metrics, logging, privileges, access log and slow requests.
+ * --help and inferd.conf(5) follow this order. */
 static const struct config_key config_keys[] = {
 	/* Listening */
 	{ "listen", CT_ADDR, OFF(listen), 0, 0, "0.0.0.0:8000", CA_RESTART,
@@ -159,6 +159,26 @@ static const struct config_key config_keys[] = {
 	    "user to run as once the sockets are bound, when started as root" },
 	{ "group", CT_NAME, OFF(group), 0, 0, "", CA_RESTART, NULL,
 	    "group to run as (empty: the user's primary group)" },
+	/* Access log, request IDs and slow requests */
+	{ "access_log", CT_PATH, OFF(access_log), 0, 0, "off", CA_RELOAD,
+	    NULL, "off, stderr or a file: one JSON line per request, "
+	    "appended; reopened on SIGUSR1" },
+	{ "access_log_buffer", CT_SIZE, OFF(access_log_buffer), 32768,
+	    16777216, "65536", CA_RELOAD, NULL, "bytes of access log lines "
+	    "each worker buffers before one write(2)" },
+	{ "access_log_flush", CT_SECONDS, OFF(access_log_flush), 0, 60, "1",
+	    CA_RELOAD, NULL, "seconds a buffered access log line may wait; "
+	    "0: every line is written at once" },
+	{ "request_id_max_length", CT_SIZE, OFF(request_id_max_length), 1,
+	    64, "64", CA_RELOAD, NULL, "longest X-Request-Id kept (visible "
+	    "ASCII); longer or other ones are replaced by a new ID" },
+	{ "slow_request_threshold", CT_SECONDS, OFF(slow_request_threshold),
+	    0, 3600, "0.5", CA_RELOAD, NULL, "seconds above which a request "
+	    "is logged at warning with its phases and IDs (half the 1 s "
+	    "SLO); 0: never" },
+	{ "slow_request_log_rate", CT_UINT, OFF(slow_request_log_rate), 0,
+	    100000, "10", CA_RELOAD, NULL, "slow requests each worker logs "
+	    "per second at most; the others are counted" },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))

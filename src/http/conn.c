@@ -25,6 +25,7 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/ioctl.h>
 
@@ -49,12 +50,14 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "inferd/accesslog.h"
 #include "inferd/clock.h"
 #include "inferd/conn.h"
 #include "inferd/guard.h"
 #include "inferd/log.h"
 #include "inferd/reply.h"
 #include "inferd/shm.h"
+#include "inferd/trace.h"
 
 #define CONN_CLIENT_GONE	499	/* counted status, as nginx does */
 #define CONN_DATE_LEN		30	/* "Sun, 06 Nov 1994 08:49:37 GMT" */
@@ -120,6 +123,12 @@ struct conn_req {
 	uint64_t		 out_start, out_end; /* in conn's output */
 	char			 addr[INET6_ADDRSTRLEN];
 	unsigned		 port;
+	/* Its names, and what the access log needs once it is counted. */
+	int			 identified;	/* id and trace_id are set */
+	char			 id[TRACE_REQID_LEN];
+	char			 trace_id[TRACE_ID_LEN];
+	double			 latency;	/* as counted (conn_record) */
+	struct timespec		 counted;	/* when */
 };
 
 /* The receive time of the bytes of one read, up to end (cumulative). */
@@ -188,6 +197,12 @@ struct conn_set {
 	/* The Date header of the current second (conn_date). */
 	time_t			  date_sec;
 	char			  date[CONN_DATE_LEN];
+	/* Naming and logging requests (conn_set_trace). */
+	struct conn_trace_params  trace;
+	struct trace_gen	  gen;
+	double			  slow_tokens;	/* warnings left to log */
+	double			  slow_last;	/* Unix s, of the last refill */
+	uint64_t		  slow_dropped;	/* not logged since */
 };
 
 static void	conn_settle(struct conn *);
@@ -387,6 +402,194 @@ conn_req_begin(struct conn_req *r)
 		shm_in_flight_add(r->set->slot, 1);
 }
 
+/* Now, in Unix seconds, from the loop's cached clock. */
+static double
+conn_wallclock(struct conn_set *set)
+{
+	struct timeval	tv;
+
+	if (event_base_gettimeofday_cached(set->base, &tv) == -1)
+		gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+/* Add one to a counter of the set's own slot (its one writer), if any. */
+static void
+conn_count_add(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c,
+	    memory_order_relaxed) + 1, memory_order_relaxed);
+}
+#define conn_count(set, field)	do {					\
+	if ((set)->slot != NULL)					\
+		conn_count_add(&(set)->slot->field);			\
+} while (0)
+
+/* How the set names and logs its requests. */
+void
+conn_set_trace(struct conn_set *set, const struct conn_trace_params *tp)
+{
+	set->trace = *tp;
+	if (set->trace.reqid_max == 0)
+		set->trace.reqid_max = TRACE_REQID_MAX;
+	trace_gen_init(&set->gen, tp->worker);
+	set->slow_tokens = tp->slow_rate;
+}
+
+/* Write the access log's buffer; count a failure. */
+void
+conn_set_flush_log(struct conn_set *set)
+{
+	if (set->trace.log != NULL && accesslog_flush(set->trace.log) == -1)
+		conn_count(set, access_log_errors);
+}
+
+/*
+ * Name r, once: its ID (kept from X-Request-Id or made), sent back in
+ * X-Request-Id; its trace ID from a valid traceparent.  Before its answer
+ * is queued: the layer's own errors (400, 413, 503) are named too, with
+ * whatever headers could be parsed.
+ */
+static void
+conn_req_identify(struct conn_req *r)
+{
+	struct conn_set	*set = r->set;
+	const char	*v;
+
+	if (r->identified)
+		return;
+	r->identified = 1;
+	v = r->h.headers != NULL ? http_head_find(&r->h, "X-Request-Id") :
+	    NULL;
+	if (v != NULL && trace_reqid_valid(v, strlen(v), set->trace.reqid_max))
+		strlcpy(r->id, v, sizeof(r->id));
+	else
+		trace_gen_next(&set->gen, r->id);
+	trace_parse_traceparent(r->h.headers != NULL ? http_head_find(&r->h,
+	    "traceparent") : NULL, r->trace_id);
+	conn_req_add_header(r, "X-Request-Id", r->id);
+}
+
+/* r's request ID. */
+const char *
+conn_req_id(struct conn_req *r)
+{
+	conn_req_identify(r);
+	return r->id;
+}
+
+/* r's trace ID, "" when none. */
+const char *
+conn_req_trace_id(struct conn_req *r)
+{
+	conn_req_identify(r);
+	return r->trace_id;
+}
+
+/*
+ * Whether a slow request may be logged now: a token bucket of slow_rate
+ * tokens a second, as many at most.
+ */
+static int
+conn_slow_allowed(struct conn_set *set, double now)
+{
+	double	rate = set->trace.slow_rate;
+
+	if (rate <= 0)
+		return 0;
+	set->slow_tokens += (now - set->slow_last) * rate;
+	set->slow_last = now;
+	if (set->slow_tokens > rate)
+		set->slow_tokens = rate;
+	if (set->slow_tokens < 1)
+		return 0;
+	set->slow_tokens -= 1;
+	return 1;
+}
+
+/*
+ * Log a slow request at warning, rate-limited, with its access log object
+ * (a stack frame of a line's size, so kept off the common path).
+ */
+static void __attribute__((noinline))
+conn_log_slow(struct conn_set *set, const struct accesslog_entry *e)
+{
+	char	line[ACCESSLOG_LINE_MAX];
+
+	conn_count(set, slow_requests);
+	if (!conn_slow_allowed(set, e->time)) {
+		set->slow_dropped++;
+		return;
+	}
+	accesslog_format(line, sizeof(line), e);
+	line[strcspn(line, "\n")] = '\0';
+	if (set->slow_dropped > 0)
+		log_warnx("slow request: %.3f s above slow_request_threshold "
+		    "%.3f s (%llu more not logged, slow_request_log_rate): %s",
+		    e->latency, set->trace.slow_threshold,
+		    (unsigned long long)set->slow_dropped, line);
+	else
+		log_warnx("slow request: %.3f s above slow_request_threshold "
+		    "%.3f s: %s", e->latency, set->trace.slow_threshold, line);
+	set->slow_dropped = 0;
+}
+
+/*
+ * A counted request is finished (written, or its client gone): its access
+ * log line, and its warning if it was slow.  The phases, from the
+ * timeline: read from the first byte received to the body complete, less
+ * the client's own pauses; predict the model's time; write from the
+ * moment it was counted (right before its write) to its last byte handed
+ * to the kernel; wait the rest of the latency (the event loop, parsing, a
+ * requested delay, formatting).  read + wait + predict = latency.
+ */
+static void
+conn_log(struct conn_req *r)
+{
+	struct conn_set		*set = r->set;
+	const struct timeline	*tl = &r->tl;
+	struct accesslog_entry	 e;
+	double			 read, predict, wait;
+	int			 slow = set->trace.slow_threshold > 0 &&
+				    r->latency > set->trace.slow_threshold;
+
+	if (set->trace.log == NULL && !slow)
+		return;
+	conn_req_identify(r);
+	read = timeline_span(&tl->received, &tl->body) - tl->client_wait;
+	if (read < 0)
+		read = 0;
+	predict = timeline_span(&tl->predict_start, &tl->predict_end);
+	wait = r->latency - read - predict;
+	e = (struct accesslog_entry){
+		.time = conn_wallclock(set),
+		.client = r->addr[0] != '\0' ? r->addr : NULL,
+		.port = r->port,
+		.method = r->h.method_s,
+		.path = r->h.path,
+		.pathlen = r->h.path != NULL ? strlen(r->h.path) : 0,
+		.query = r->h.query,
+		.querylen = r->h.query != NULL ? strlen(r->h.query) : 0,
+		.status = r->status,
+		.bytes_in = conn_req_bytes_in(r),
+		.bytes_out = conn_req_bytes_out(r),
+		.rows = r->rows,
+		.latency = r->latency,
+		.read = read,
+		.wait = wait > 0 ? wait : 0,
+		.predict = predict,
+		.write = timeline_span(&r->counted, &tl->written),
+		.request_id = r->id,
+		.trace_id = r->trace_id,
+		.worker = set->trace.worker,
+		.model = set->trace.model,
+	};
+	if (set->trace.log != NULL && accesslog_add(set->trace.log, &e) == -1)
+		conn_count(set, access_log_errors);
+	if (slow)
+		conn_log_slow(set, &e);
+}
+
 /*
  * Count a request in the slot, once: its status, its latency if it is a
  * valid inference (see shm_observed), the model's work, and one fewer in
@@ -405,10 +608,17 @@ conn_record(struct conn_req *r)
 		return;
 	r->recorded = 1;
 	set->inflight--;
+	now = conn_now();
+	r->counted = now;
+	r->latency = timeline_latency(&r->tl, &now);
 	if (set->slot == NULL)
 		return;
-	now = conn_now();
-	rq.latency = timeline_latency(&r->tl, &now);
+	rq.latency = r->latency;
+	conn_req_identify(r);
+	rq.exemplar_kind = r->trace_id[0] != '\0' ? SHM_EXEMPLAR_TRACE :
+	    SHM_EXEMPLAR_REQUEST;
+	rq.exemplar_id = r->trace_id[0] != '\0' ? r->trace_id : r->id;
+	rq.time_ms = (int64_t)(conn_wallclock(set) * 1000.0);
 	shm_record(set->seg, set->slot, &rq);
 	shm_in_flight_add(set->slot, -1);
 }
@@ -420,6 +630,8 @@ conn_req_finish(struct conn_req *r)
 	struct conn_set	*set = r->set;
 
 	conn_record(r);
+	if (r->recorded)
+		conn_log(r);
 	TAILQ_REMOVE(&set->requests, r, entry);
 	if (set->done != NULL)
 		set->done(r, set->arg);
@@ -874,6 +1086,7 @@ conn_send(struct conn_req *r, int status, struct evbuffer *body,
 		return;
 	}
 	conn_req_begin(r);
+	conn_req_identify(r);	/* X-Request-Id before the head is made */
 	c->in_cb++;
 	if (c->cur == r)
 		c->cur = NULL;
@@ -930,8 +1143,25 @@ conn_fail(struct conn_req *r, int status, const char *fmt, ...)
 	if (status == 503)
 		conn_req_add_header(r, "Retry-After", "1");
 	va_start(ap, fmt);
-	conn_send(r, status, reply_error_newv(fmt, ap), NULL, 0);
+	conn_send(r, status, reply_error_id_newv(conn_req_id(r), fmt, ap),
+	    NULL, 0);
 	va_end(ap);
+}
+
+/* {"error": message, "request_id": r's ID}, in a new buffer. */
+static struct evbuffer *
+conn_error_body(struct conn_req *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static struct evbuffer *
+conn_error_body(struct conn_req *r, const char *fmt, ...)
+{
+	struct evbuffer	*buf;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	buf = reply_error_id_newv(conn_req_id(r), fmt, ap);
+	va_end(ap);
+	return buf;
 }
 
 /* Send a response; see conn.h. */
@@ -940,7 +1170,7 @@ conn_respond(struct conn_req *r, int status, struct evbuffer *body)
 {
 	if (body == NULL) {
 		status = 500;
-		body = reply_error_new("out of memory");
+		body = conn_error_body(r, "out of memory");
 	}
 	conn_send(r, status, body, NULL, 0);
 }
@@ -960,7 +1190,7 @@ conn_error(struct conn_req *r, int status, const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	conn_respond(r, status, reply_error_newv(fmt, ap));
+	conn_respond(r, status, reply_error_id_newv(conn_req_id(r), fmt, ap));
 	va_end(ap);
 }
 
@@ -993,6 +1223,13 @@ conn_respond_after(struct conn_req *r, double delay, struct evbuffer *body)
 		return;
 	}
 	r->delayed = body;
+	/*
+	 * libevent times the delay from its cached time, taken when this turn
+	 * of the loop began, before the request's clock started: refresh it,
+	 * or the answer may leave (and its latency be observed) a little
+	 * before the delay.
+	 */
+	event_base_update_cache_time(r->set->base);
 	conn_arm(r->timer, delay);
 }
 
@@ -1067,6 +1304,7 @@ conn_dispatch(struct conn *c, struct conn_req *r)
 	evtimer_del(c->rtimer);
 	r->tl.handler = conn_now();
 	conn_req_begin(r);
+	conn_req_identify(r);
 	c->set->route(r, c->set->arg);
 }
 
@@ -1754,6 +1992,8 @@ conn_set_new(struct event_base *base, int fd, const struct conn_params *p,
 	    .arg = arg };
 	snprintf(set->name, sizeof(set->name), "%s", p->name);
 	set->p.name = set->name;
+	set->trace.reqid_max = TRACE_REQID_MAX;
+	trace_gen_init(&set->gen, 0);
 	if (set->p.pipeline_depth == 0)
 		set->p.pipeline_depth = 1;
 	TAILQ_INIT(&set->requests);

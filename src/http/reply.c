@@ -104,9 +104,9 @@ reply_json_string(struct evbuffer *out, const char *s)
 	return rc == 0 ? 0 : -1;
 }
 
-/* {"error": message}, in a new buffer. */
+/* {"error": message, "request_id": id}, in a new buffer. */
 struct evbuffer *
-reply_error_newv(const char *fmt, va_list ap)
+reply_error_id_newv(const char *id, const char *fmt, va_list ap)
 {
 	struct evbuffer	*buf;
 	char		 msg[REPLY_MSG_MAX];
@@ -116,11 +116,20 @@ reply_error_newv(const char *fmt, va_list ap)
 		return NULL;
 	if (evbuffer_add(buf, "{\"error\":", 9) == -1 ||
 	    reply_json_string(buf, msg) == -1 ||
+	    (id != NULL && (evbuffer_add(buf, ",\"request_id\":", 14) == -1 ||
+	    reply_json_string(buf, id) == -1)) ||
 	    evbuffer_add(buf, "}\n", 2) == -1) {
 		evbuffer_free(buf);
 		return NULL;
 	}
 	return buf;
+}
+
+/* {"error": message}, in a new buffer. */
+struct evbuffer *
+reply_error_newv(const char *fmt, va_list ap)
+{
+	return reply_error_id_newv(NULL, fmt, ap);
 }
 
 /* {"error": message}, in a new buffer. */

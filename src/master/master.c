@@ -29,6 +29,7 @@
 
 #include <event2/event.h>
 
+#include "inferd/accesslog.h"
 #include "inferd/clock.h"
 #include "inferd/config.h"
 #include "inferd/expo.h"
@@ -71,7 +72,8 @@ static struct master	master;
  * evsignal: a forked worker then drops them with sigaction alone, never
  * touching the master's event base (whose epoll instance it shares).
  */
-static const int master_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+static const int master_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
+    SIGUSR1 };
 
 /* Raw signal handler: nothing but a byte into the self-pipe. */
 static void
@@ -138,7 +140,7 @@ master_signal(evutil_socket_t fd, short what, void *arg)
 	struct master	*m = arg;
 	unsigned char	 buf[64];
 	ssize_t		 n, i;
-	int		 chld = 0, term = 0, hup = 0;
+	int		 chld = 0, term = 0, hup = 0, usr1 = 0;
 
 	(void)what;
 
@@ -148,6 +150,8 @@ master_signal(evutil_socket_t fd, short what, void *arg)
 				chld = 1;
 			else if (buf[i] == SIGHUP)
 				hup = 1;
+			else if (buf[i] == SIGUSR1)
+				usr1 = 1;
 			else if (term == 0)
 				term = buf[i];
 		}
@@ -163,6 +167,13 @@ master_signal(evutil_socket_t fd, short what, void *arg)
 	}
 	if (hup)
 		mreload_request(m->reload);
+	if (usr1) {
+		/* The access log was rotated: every worker writes its own
+		 * lines and reopens the file itself. */
+		log_info("received SIGUSR1; the workers reopen the access "
+		    "log");
+		mworkers_signal(&m->w, SIGUSR1);
+	}
 }
 
 /* Route the master's signals into its self-pipe; 0 or -1. */
@@ -416,6 +427,29 @@ master_privdrop(const struct config *cfg)
 }
 
 /*
+ * The access log's file opens as the workers will open it (after the
+ * privileges are dropped, as their user): a path they cannot write fails
+ * the start with its reason, not a crash loop of workers.  0 or -1.
+ */
+static int
+master_check_access_log(const struct config *cfg)
+{
+	struct accesslog	*al;
+	char			 err[CONFIG_PATH_MAX + 64];
+
+	if (strcmp(cfg->access_log, "off") == 0)
+		return 0;
+	if ((al = accesslog_open(cfg->access_log, 0, err, sizeof(err))) ==
+	    NULL) {
+		log_errorx("access_log: %s (the workers append to it as the "
+		    "user inferd runs as)", err);
+		return -1;
+	}
+	accesslog_close(al);
+	return 0;
+}
+
+/*
  * Run the master until it is stopped.  cfg is copied into the first
  * generation; model is taken over.
  */
@@ -429,7 +463,8 @@ master_run(struct config *cfg, struct model *model, master_config_cb reconf,
 	if (master_init(m, cfg, model, reconf, arg) == -1 ||
 	    master_listeners(m, cfg) == -1 ||
 	    shm_create(&m->seg, m->w.nprocs, cfg->buckets, cfg->nbuckets) ==
-	    -1 || master_privdrop(cfg) == -1 || master_events(m) == -1)
+	    -1 || master_privdrop(cfg) == -1 ||
+	    master_check_access_log(cfg) == -1 || master_events(m) == -1)
 		goto out;
 	master_start(m);
 	if (event_base_dispatch(m->base) == -1) {

@@ -108,8 +108,11 @@ mworkers_forget(struct mworkers *w, unsigned keep)
 		if (sigismember(w->sigmask, sig) != 1)
 			continue;
 		/* A stray SIGHUP (a closed terminal, pkill -HUP) must not
-		 * kill a worker: reloading is the master's business. */
-		sa.sa_handler = sig == SIGHUP ? SIG_IGN : SIG_DFL;
+		 * kill a worker: reloading is the master's business.  Nor
+		 * must a SIGUSR1 the master forwards before the worker
+		 * watches it (worker_log_init): it opens its log after. */
+		sa.sa_handler = sig == SIGHUP || sig == SIGUSR1 ? SIG_IGN :
+		    SIG_DFL;
 		sigaction(sig, &sa, NULL);
 	}
 	if ((fd > 3 && close_range(3, fd - 1, 0) == -1) ||

@@ -157,12 +157,33 @@ expo_family(struct evbuffer *out, enum expo_format fmt, enum expo_family_id id)
 }
 
 /*
+ * Append the OpenMetrics exemplar of a bucket sample, before its newline:
+ * " # {trace_id=\"...\"} 0.612 1733400000.123".
+ */
+static int
+expo_exemplar(struct evbuffer *out, const struct shm_exemplar_copy *ex)
+{
+	if (evbuffer_add_printf(out, " # {%s=\"", ex->kind ==
+	    SHM_EXEMPLAR_TRACE ? "trace_id" : "request_id") < 0 ||
+	    expo_escape(out, ex->id, 1) == -1 ||
+	    evbuffer_add(out, "\"} ", 3) == -1 ||
+	    expo_write_double(out, ex->value) == -1 ||
+	    evbuffer_add_printf(out, " %lld.%03lld",
+	    (long long)(ex->time_ms / 1000),
+	    (long long)(ex->time_ms % 1000)) < 0)
+		return -1;
+	return 0;
+}
+
+/*
  * A histogram family id: cumulative counts for bounds[0..nb-1] and +Inf
- * (cum[nb], which is count), then _count and _sum.
+ * (cum[nb], which is count), then _count and _sum.  In OpenMetrics, a
+ * bucket with an exemplar in ex (NULL: none) carries it.
  */
 static int
 expo_hist(struct evbuffer *out, enum expo_format fmt, enum expo_family_id id,
-    const double *bounds, size_t nb, const uint64_t *cum, double sum)
+    const double *bounds, size_t nb, const uint64_t *cum, double sum,
+    const struct shm_exemplar_copy *ex)
 {
 	const char	*name = expo_families[id].name;
 	const char	*le[2] = { "le", NULL };
@@ -178,7 +199,15 @@ expo_hist(struct evbuffer *out, enum expo_format fmt, enum expo_family_id id,
 		else
 			expo_format_double(bound, bounds[b]);
 		le[1] = bound;
-		if (expo_uint(out, sample, le, 1, cum[b]) == -1)
+		if (fmt == EXPO_OPENMETRICS && ex != NULL &&
+		    ex[b].kind != SHM_EXEMPLAR_NONE) {
+			if (expo_sample(out, sample, le, 1) == -1 ||
+			    evbuffer_add_printf(out, "%llu",
+			    (unsigned long long)cum[b]) < 0 ||
+			    expo_exemplar(out, &ex[b]) == -1 ||
+			    evbuffer_add(out, "\n", 1) == -1)
+				return -1;
+		} else if (expo_uint(out, sample, le, 1, cum[b]) == -1)
 			return -1;
 	}
 	snprintf(sample, sizeof(sample), "%s_count", name);
@@ -194,12 +223,12 @@ expo_histograms(struct evbuffer *out, enum expo_format fmt,
     const struct shm_snapshot *snap)
 {
 	if (expo_hist(out, fmt, EXPO_F_LATENCY, snap->bounds, snap->nbuckets,
-	    snap->cumulative, snap->sum) == -1 ||
+	    snap->cumulative, snap->sum, snap->exemplars) == -1 ||
 	    expo_hist(out, fmt, EXPO_F_COMPUTE, shm_compute_bounds,
 	    SHM_COMPUTE_NB, snap->compute_cumulative,
-	    snap->compute_seconds) == -1 ||
+	    snap->compute_seconds, NULL) == -1 ||
 	    expo_hist(out, fmt, EXPO_F_ROWS, shm_rows_bounds, SHM_ROWS_NB,
-	    snap->rows_cumulative, (double)snap->rows_sum) == -1)
+	    snap->rows_cumulative, (double)snap->rows_sum, NULL) == -1)
 		return -1;
 	return 0;
 }
@@ -276,6 +305,10 @@ expo_write(struct evbuffer *out, enum expo_format fmt,
 
 	if (expo_histograms(out, fmt, m->snap) == -1 ||
 	    expo_requests(out, fmt, m) == -1 ||
+	    expo_single(out, fmt, EXPO_F_SLOW_REQUESTS,
+	    (double)m->snap->slow_requests) == -1 ||
+	    expo_single(out, fmt, EXPO_F_ACCESS_LOG_ERRORS,
+	    (double)m->snap->access_log_errors) == -1 ||
 	    expo_single(out, fmt, EXPO_F_IN_FLIGHT,
 	    (double)m->snap->in_flight) == -1 ||
 	    expo_single(out, fmt, EXPO_F_WORKERS, m->workers) == -1 ||

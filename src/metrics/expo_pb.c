@@ -25,6 +25,16 @@ typedef Io__Prometheus__Client__LabelPair	PbLabel;
 typedef Io__Prometheus__Client__Histogram	PbHistogram;
 typedef Io__Prometheus__Client__Bucket		PbBucket;
 typedef Io__Prometheus__Client__BucketSpan	PbSpan;
+typedef Io__Prometheus__Client__Exemplar	PbExemplar;
+typedef Io__Prometheus__Client__Timestamp	PbTimestamp;
+
+/* The exemplars of one histogram, built on the stack. */
+struct expo_pb_exemplars {
+	PbExemplar	 ex[CONFIG_MAX_BUCKETS + 1], *exp[CONFIG_MAX_BUCKETS + 1];
+	PbLabel		 lp[CONFIG_MAX_BUCKETS + 1], *lpp[CONFIG_MAX_BUCKETS + 1];
+	PbTimestamp	 ts[CONFIG_MAX_BUCKETS + 1];
+	size_t		 n;
+};
 
 #define EXPO_PB_MAX_BUCKETS	(CONFIG_MAX_BUCKETS > SHM_ROWS_NB ?	\
 	(CONFIG_MAX_BUCKETS > SHM_COMPUTE_NB ? CONFIG_MAX_BUCKETS :	\
@@ -242,6 +252,35 @@ expo_pb_native(PbHistogram *h, const struct shm_snapshot *snap, PbSpan *span,
 }
 
 /*
+ * Fill exs->ex[i] from c (labelled trace_id or request_id, value,
+ * timestamp) and return it.
+ */
+static PbExemplar *
+expo_pb_exemplar(struct expo_pb_exemplars *exs, size_t i,
+    const struct shm_exemplar_copy *c)
+{
+	PbExemplar	*e = &exs->ex[i];
+
+	io__prometheus__client__exemplar__init(e);
+	io__prometheus__client__label_pair__init(&exs->lp[i]);
+	io__prometheus__client__timestamp__init(&exs->ts[i]);
+	exs->lp[i].name = expo_pb_str(c->kind == SHM_EXEMPLAR_TRACE ?
+	    "trace_id" : "request_id");
+	exs->lp[i].value = expo_pb_str(c->id);
+	exs->lpp[i] = &exs->lp[i];
+	e->n_label = 1;
+	e->label = &exs->lpp[i];
+	e->has_value = 1;
+	e->value = c->value;
+	exs->ts[i].has_seconds = exs->ts[i].has_nanos = 1;
+	exs->ts[i].seconds = c->time_ms / 1000;
+	exs->ts[i].nanos = (int32_t)(c->time_ms % 1000) * 1000000;
+	e->timestamp = &exs->ts[i];
+	exs->exp[exs->n++] = e;
+	return e;
+}
+
+/*
  * A histogram family: classic buckets for bounds[0..nb-1] with cumulative
  * counts cum (cum[nb] is the count), and the native buckets of snap when
  * native is set.
@@ -257,8 +296,10 @@ expo_pb_hist(struct evbuffer *out, enum expo_family_id id,
 	PbBucket	 b[EXPO_PB_MAX_BUCKETS], *bp[EXPO_PB_MAX_BUCKETS];
 	PbSpan		 span[SHM_NATIVE_N], *spanp[SHM_NATIVE_N];
 	int64_t		 delta[SHM_NATIVE_N];
+	struct expo_pb_exemplars exs;
 	size_t		 i;
 
+	exs.n = 0;
 	io__prometheus__client__metric__init(&m);
 	io__prometheus__client__histogram__init(&h);
 	h.has_sample_count = h.has_sample_sum = 1;
@@ -270,11 +311,26 @@ expo_pb_hist(struct evbuffer *out, enum expo_family_id id,
 		b[i].cumulative_count = cum[i];
 		b[i].upper_bound = bounds[i];
 		bp[i] = &b[i];
+		if (native != NULL && native->exemplars[i].kind !=
+		    SHM_EXEMPLAR_NONE)
+			b[i].exemplar = expo_pb_exemplar(&exs, exs.n,
+			    &native->exemplars[i]);
 	}
 	h.n_bucket = nb;
 	h.bucket = bp;
-	if (native != NULL)
+	if (native != NULL) {
 		expo_pb_native(&h, native, span, spanp, delta);
+		/*
+		 * The +Inf bucket has no Bucket message: its exemplar goes
+		 * only with the native buckets' exemplars, which are all of
+		 * them (each value lies in one native bucket; a native
+		 * histogram's exemplars are matched to buckets by value).
+		 */
+		if (native->exemplars[nb].kind != SHM_EXEMPLAR_NONE)
+			expo_pb_exemplar(&exs, exs.n, &native->exemplars[nb]);
+		h.n_exemplars = exs.n;
+		h.exemplars = exs.exp;
+	}
 	m.histogram = &h;
 	expo_pb_family(&mf, id, &mp, 1);
 	return expo_pb_put(out, &mf);
@@ -297,7 +353,11 @@ expo_pb_write(struct evbuffer *out, const struct expo_metrics *em)
 	    NULL) == -1 ||
 	    expo_pb_hist(out, EXPO_F_ROWS, shm_rows_bounds, SHM_ROWS_NB,
 	    s->rows_cumulative, (double)s->rows_sum, NULL) == -1 ||
-	    expo_pb_requests(out, em) == -1)
+	    expo_pb_requests(out, em) == -1 ||
+	    expo_pb_single(out, EXPO_F_SLOW_REQUESTS, NULL, 0,
+	    (double)s->slow_requests) == -1 ||
+	    expo_pb_single(out, EXPO_F_ACCESS_LOG_ERRORS, NULL, 0,
+	    (double)s->access_log_errors) == -1)
 		return -1;
 	if (expo_pb_single(out, EXPO_F_IN_FLIGHT, NULL, 0,
 	    (double)s->in_flight) == -1 ||

@@ -24,7 +24,7 @@
 
 #define SHM_NAME_TRIES	8	/* random names tried before giving up */
 #define SHM_MAGIC	0x494e464552443031ULL	/* "INFERD01" */
-#define SHM_VERSION	2	/* 2: native, compute and rows buckets */
+#define SHM_VERSION	3	/* 3: exemplars, slow requests, log errors */
 
 const int shm_code_values[SHM_NCODES] = {
 #define X(code)		[SHM_C_##code] = code,
@@ -349,7 +349,7 @@ shm_ns(double seconds)
  * buckets first (acquire, see shm_snapshot) never sees more native than
  * classic observations, so _count covers the native buckets.
  */
-static void
+static size_t
 shm_observe(const struct shm_segment *seg, struct shm_slot *slot,
     double seconds)
 {
@@ -363,6 +363,78 @@ shm_observe(const struct shm_segment *seg, struct shm_slot *slot,
 	shm_add(&slot->buckets[b], 1, memory_order_relaxed);
 	shm_add(&slot->sum_ns, shm_ns(seconds), memory_order_relaxed);
 	shm_add(nb, 1, memory_order_release);
+	return b;
+}
+
+/*
+ * The seqlock's write side: the counter goes odd, a release fence orders
+ * it before the fields' stores, the fields are stored, and the counter
+ * goes even again with release order, after them.
+ */
+void
+shm_exemplar_write(struct shm_exemplar *ex, enum shm_exemplar_kind kind,
+    const char *id, double seconds, int64_t time_ms)
+{
+	uint64_t	w[SHM_EXEMPLAR_WORDS] = { 0 };
+	uint32_t	seq = atomic_load_explicit(&ex->seq,
+			    memory_order_relaxed);
+	size_t		i;
+
+	if (id != NULL)
+		memcpy(w, id, strnlen(id, SHM_EXEMPLAR_ID));
+	atomic_store_explicit(&ex->seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&ex->kind, (uint32_t)kind, memory_order_relaxed);
+	atomic_store_explicit(&ex->value_ns, shm_ns(seconds),
+	    memory_order_relaxed);
+	atomic_store_explicit(&ex->time_ms, time_ms, memory_order_relaxed);
+	for (i = 0; i < SHM_EXEMPLAR_WORDS; i++)
+		atomic_store_explicit(&ex->id[i], w[i], memory_order_relaxed);
+	atomic_store_explicit(&ex->seq, seq + 2, memory_order_release);
+}
+
+#define SHM_EXEMPLAR_TRIES	64	/* reads of a seqlock before giving up */
+
+/*
+ * The seqlock's read side: the counter with acquire order, the fields,
+ * an acquire fence, the counter again; a copy is whole if the counter was
+ * even and did not move.  A writer holds it for a few stores, so a retry
+ * or two at most is the rule.
+ */
+int
+shm_exemplar_read(const struct shm_exemplar *cex, struct shm_exemplar_copy *out)
+{
+	struct shm_exemplar *ex = (struct shm_exemplar *)(uintptr_t)cex;
+	uint64_t	w[SHM_EXEMPLAR_WORDS];
+	uint32_t	s1, s2;
+	int		try;
+	size_t		i;
+
+	for (try = 0; try < SHM_EXEMPLAR_TRIES; try++) {
+		s1 = atomic_load_explicit(&ex->seq, memory_order_acquire);
+		if (s1 & 1)
+			continue;
+		out->kind = (enum shm_exemplar_kind)atomic_load_explicit(
+		    &ex->kind, memory_order_relaxed);
+		out->value = (double)atomic_load_explicit(&ex->value_ns,
+		    memory_order_relaxed) / 1e9;
+		out->time_ms = atomic_load_explicit(&ex->time_ms,
+		    memory_order_relaxed);
+		for (i = 0; i < SHM_EXEMPLAR_WORDS; i++)
+			w[i] = atomic_load_explicit(&ex->id[i],
+			    memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		s2 = atomic_load_explicit(&ex->seq, memory_order_relaxed);
+		if (s1 != s2)
+			continue;
+		memcpy(out->id, w, SHM_EXEMPLAR_ID);
+		out->id[SHM_EXEMPLAR_ID] = '\0';
+		if (out->kind != SHM_EXEMPLAR_TRACE &&
+		    out->kind != SHM_EXEMPLAR_REQUEST)
+			out->kind = SHM_EXEMPLAR_NONE;
+		return 0;
+	}
+	return -1;
 }
 
 /* Count one finished request (and observe it). */
@@ -379,8 +451,14 @@ shm_record(const struct shm_segment *seg, struct shm_slot *slot,
 		    SHM_ROWS_NB, rq->rows)], 1, memory_order_relaxed);
 		shm_add(&slot->rows_sum, rq->rows, memory_order_relaxed);
 	}
-	if (rq->observe && shm_observed(rq->status))
-		shm_observe(seg, slot, rq->latency);
+	if (rq->observe && shm_observed(rq->status)) {
+		size_t b = shm_observe(seg, slot, rq->latency);
+
+		if (rq->exemplar_kind != SHM_EXEMPLAR_NONE)
+			shm_exemplar_write(&slot->exemplars[b],
+			    rq->exemplar_kind, rq->exemplar_id, rq->latency,
+			    rq->time_ms);
+	}
 	shm_add(&slot->requests[rq->handler][shm_code_index(rq->status)], 1,
 	    memory_order_relaxed);
 }
@@ -428,6 +506,16 @@ shm_snapshot(const struct shm_segment *seg, struct shm_snapshot *snap)
 		SHM_SLOT_FIELDS(X)
 #undef X
 	}
+	for (i = 0; i <= seg->nbuckets; i++)
+		for (s = 0; s < seg->nslots; s++) {
+			struct shm_exemplar_copy c;
+
+			if (shm_exemplar_read(&seg->slots[s].exemplars[i],
+			    &c) == 0 && c.kind != SHM_EXEMPLAR_NONE &&
+			    (snap->exemplars[i].kind == SHM_EXEMPLAR_NONE ||
+			    c.time_ms > snap->exemplars[i].time_ms))
+				snap->exemplars[i] = c;
+		}
 	snap->count = shm_cumulate(snap->buckets, snap->cumulative,
 	    seg->nbuckets + 1);
 	snap->sum = (double)snap->sum_ns / 1e9;

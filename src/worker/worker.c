@@ -16,11 +16,13 @@
 
 #include <event2/event.h>
 
+#include "inferd/accesslog.h"
 #include "inferd/clock.h"
 #include "inferd/config.h"
 #include "inferd/conn.h"
 #include "inferd/listen.h"
 #include "inferd/log.h"
+#include "inferd/model.h"
 #include "inferd/routes.h"
 #include "inferd/shm.h"
 #include "inferd/worker.h"
@@ -32,6 +34,8 @@ struct worker {
 	struct event_base	*base;
 	struct event		*ev_term, *ev_int, *ev_drain;
 	struct event		*ev_linger, *ev_heartbeat;
+	struct event		*ev_usr1, *ev_logflush;
+	struct accesslog	*log;		/* NULL: access_log = off */
 	struct conn_set		*conns;
 	struct routes		*routes;
 	int			 draining;
@@ -87,6 +91,86 @@ worker_heartbeat(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 
 	shm_heartbeat(w->p->slot);
+}
+
+/* The access log's flush timer: write what is buffered. */
+static void
+worker_log_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)fd;
+	(void)what;
+
+	conn_set_flush_log(w->conns);
+}
+
+/*
+ * SIGUSR1 (forwarded by the master): write what is buffered and open the
+ * access log's path again, as logrotate expects after renaming it.
+ */
+static void
+worker_reopen(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)sig;
+	(void)what;
+
+	if (w->log == NULL)
+		return;
+	conn_set_flush_log(w->conns);
+	accesslog_reopen(w->log);
+	log_debug("worker %u: access log reopened", w->p->index);
+}
+
+/*
+ * Open the access log (when on) and tell the connection set how to name,
+ * log and trace requests, before the loop runs its first request.  The
+ * worker opens the file itself, after the fork and as the user it runs
+ * as; SIGUSR1 reopens it.  0 or -1.
+ */
+static int
+worker_log_init(struct worker *w)
+{
+	const struct config		*cfg = w->p->cfg;
+	struct conn_trace_params	 tp = {
+		.worker = w->p->index,
+		.model = model_name(w->p->model),
+		.reqid_max = cfg->request_id_max_length,
+		.slow_threshold = cfg->slow_request_threshold,
+		.slow_rate = cfg->slow_request_log_rate,
+	};
+	struct timeval			 tv;
+	char				 err[CONFIG_PATH_MAX + 64];
+
+	w->ev_usr1 = evsignal_new(w->base, SIGUSR1, worker_reopen, w);
+	if (w->ev_usr1 == NULL || evsignal_add(w->ev_usr1, NULL) == -1) {
+		log_warnx("worker %u: cannot watch SIGUSR1", w->p->index);
+		return -1;
+	}
+	if (strcmp(cfg->access_log, "off") != 0) {
+		if ((w->log = accesslog_open(cfg->access_log,
+		    cfg->access_log_flush > 0 ? cfg->access_log_buffer : 0,
+		    err, sizeof(err))) == NULL) {
+			log_warnx("worker %u: %s", w->p->index, err);
+			return -1;
+		}
+		tp.log = w->log;
+		if (cfg->access_log_flush > 0) {
+			tv = clock_tv(cfg->access_log_flush);
+			w->ev_logflush = event_new(w->base, -1, EV_PERSIST,
+			    worker_log_flush, w);
+			if (w->ev_logflush == NULL ||
+			    evtimer_add(w->ev_logflush, &tv) == -1) {
+				log_warnx("worker %u: cannot start the access "
+				    "log's flush timer", w->p->index);
+				return -1;
+			}
+		}
+	}
+	conn_set_trace(w->conns, &tp);
+	return 0;
 }
 
 /* Route a request (conn's callback). */
@@ -237,10 +321,14 @@ static void
 worker_free(struct worker *w)
 {
 	struct event	*evs[] = { w->ev_term, w->ev_int, w->ev_drain,
-			    w->ev_linger, w->ev_heartbeat };
+			    w->ev_linger, w->ev_heartbeat, w->ev_usr1,
+			    w->ev_logflush };
 	size_t		 i;
 
+	if (w->conns != NULL)
+		conn_set_flush_log(w->conns);
 	conn_set_free(w->conns);
+	accesslog_close(w->log);
 	routes_free(w->routes);
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (evs[i] != NULL)
@@ -324,7 +412,8 @@ worker_run(const struct worker_params *p)
 	cp = worker_conn_params(&w);
 	if ((w.conns = conn_set_new(w.base, p->listen_fd, &cp, p->seg,
 	    p->slot, ROUTES_H_OTHER, worker_route, worker_request_done,
-	    &w)) == NULL || worker_events_init(&w) == -1)
+	    &w)) == NULL || worker_log_init(&w) == -1 ||
+	    worker_events_init(&w) == -1)
 		goto out;
 	/*
 	 * Ready: it accepts.  The pid in the slot tells the master so (see

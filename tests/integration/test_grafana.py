@@ -221,6 +221,10 @@ def test_dashboard_content():
     assert fc["unit"] == "s", fc
     assert 1 in [s["value"] for s in fc["thresholds"]["steps"]], fc
     assert fc["custom"]["thresholdsStyle"]["mode"] != "off", fc
+    # It shows the exemplars, from the plain p95 query of the buckets.
+    ex = [t for t in p95[0]["targets"] if t.get("exemplar") is True]
+    assert ex and "prediction_latency_seconds_bucket" in ex[0]["expr"], \
+        p95[0]["targets"]
     # Burn rate and error budget panels.
     titles = " ".join(p["title"].lower() for p in all_panels(dash))
     for word in ("burn rate", "error budget", "error ratio", "in-flight",

@@ -263,8 +263,10 @@ class Inferd:
         for line in (text or self.metrics()).splitlines():
             if not line or line.startswith("#"):
                 continue
-            m = re.match(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$',
-                         line)
+            # An OpenMetrics exemplar (" # {labels} value [time]") is
+            # not part of the sample.
+            m = re.match(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*?)\})? (\S+)'
+                         r'( # \{.*\} \S+( \S+)?)?$', line)
             assert m, "bad sample line %r" % line
             labels = dict(re.findall(r'([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"',
                                      m.group(3) or ""))

@@ -424,6 +424,11 @@ test_every_key_differs(void **state)
 		{ "buckets", "0.5,1,2" }, { "log_level", "debug" },
 		{ "log", "syslog" }, { "log_facility", "local3" },
 		{ "user", "nobody" }, { "group", "nogroup" },
+		{ "max_body_memory", "1000" }, { "pipeline_depth", "2" },
+		{ "access_log", "/tmp/a.log" }, { "access_log_buffer", "40000" },
+		{ "access_log_flush", "0" }, { "request_id_max_length", "8" },
+		{ "slow_request_threshold", "0.25" },
+		{ "slow_request_log_rate", "3" },
 	};
 	struct config	 a, b;
 	const char	*name, *dflt, *help;

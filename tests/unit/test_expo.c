@@ -69,6 +69,16 @@ setup(void **state)
 	for (i = 2; i <= SHM_ROWS_NB; i++)
 		snap.rows_cumulative[i] = 2;
 	snap.rows_sum = 7;
+	snap.slow_requests = 4;
+	snap.access_log_errors = 1;
+	/* Exemplars: a trace ID on le=1.0, a request ID (to be escaped)
+	 * on +Inf; none elsewhere. */
+	snap.exemplars[1] = (struct shm_exemplar_copy){ .kind =
+	    SHM_EXEMPLAR_TRACE, .value = 0.75, .time_ms = 1700000000123,
+	    .id = "4bf92f3577b34da6a3ce929d0e0e4736" };
+	snap.exemplars[3] = (struct shm_exemplar_copy){ .kind =
+	    SHM_EXEMPLAR_REQUEST, .value = 12.5, .time_ms = 1700000001005,
+	    .id = "a\"b\\c" };
 	metrics = (struct expo_metrics){
 		.handler_names = routes_handler_names,
 		.handler_main = ROUTES_H_PREDICT,
@@ -143,6 +153,12 @@ static const char golden_text[] =
 "inferd_http_requests_total{handler=\"/predict\",code=\"200\"} 8\n"
 "inferd_http_requests_total{handler=\"/predict\",code=\"400\"} 1\n"
 "inferd_http_requests_total{handler=\"other\",code=\"404\"} 2\n"
+"# HELP inferd_slow_requests_total Requests slower than slow_request_threshold (each is logged at warning, rate-limited by slow_request_log_rate).\n"
+"# TYPE inferd_slow_requests_total counter\n"
+"inferd_slow_requests_total 4\n"
+"# HELP inferd_access_log_write_errors_total Writes of the access log that failed or came short; their lines are lost.\n"
+"# TYPE inferd_access_log_write_errors_total counter\n"
+"inferd_access_log_write_errors_total 1\n"
 "# HELP inferd_http_requests_in_flight Requests the workers are answering now.\n"
 "# TYPE inferd_http_requests_in_flight gauge\n"
 "inferd_http_requests_in_flight 3\n"
@@ -194,9 +210,9 @@ static const char golden_om[] =
 "# HELP prediction_latency_seconds Time from the kernel's receipt of the first byte of a valid inference request (/predict, /v1/models/{name}:predict, /v2/models/{name}[/versions/{version}]/infer) to the write of its response, less the time spent waiting for the client's bytes; requested delay included. Observed for responses 2xx and 5xx and for 499 (the client left first); never for client errors 4xx, which inferd_http_requests_total counts.\n"
 "# TYPE prediction_latency_seconds histogram\n"
 "prediction_latency_seconds_bucket{le=\"0.5\"} 5\n"
-"prediction_latency_seconds_bucket{le=\"1.0\"} 7\n"
+"prediction_latency_seconds_bucket{le=\"1.0\"} 7 # {trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\"} 0.75 1700000000.123\n"
 "prediction_latency_seconds_bucket{le=\"10.0\"} 8\n"
-"prediction_latency_seconds_bucket{le=\"+Inf\"} 9\n"
+"prediction_latency_seconds_bucket{le=\"+Inf\"} 9 # {request_id=\"a\\\"b\\\\c\"} 12.5 1700000001.005\n"
 "prediction_latency_seconds_count 9\n"
 "prediction_latency_seconds_sum 14.25\n"
 "# HELP inferd_model_compute_seconds Time the model took to predict the rows of one prediction request (POST /predict, /v2/models/{name}/infer): the evaluation alone, without parsing, formatting, delay or I/O.\n"
@@ -243,6 +259,12 @@ static const char golden_om[] =
 "inferd_http_requests_total{handler=\"/predict\",code=\"200\"} 8\n"
 "inferd_http_requests_total{handler=\"/predict\",code=\"400\"} 1\n"
 "inferd_http_requests_total{handler=\"other\",code=\"404\"} 2\n"
+"# HELP inferd_slow_requests Requests slower than slow_request_threshold (each is logged at warning, rate-limited by slow_request_log_rate).\n"
+"# TYPE inferd_slow_requests counter\n"
+"inferd_slow_requests_total 4\n"
+"# HELP inferd_access_log_write_errors Writes of the access log that failed or came short; their lines are lost.\n"
+"# TYPE inferd_access_log_write_errors counter\n"
+"inferd_access_log_write_errors_total 1\n"
 "# HELP inferd_http_requests_in_flight Requests the workers are answering now.\n"
 "# TYPE inferd_http_requests_in_flight gauge\n"
 "inferd_http_requests_in_flight 3\n"

@@ -122,6 +122,48 @@ setup(void **state)
 	return 0;
 }
 
+/*
+ * Exemplars: in the classic bucket they belong to, and all of them (+Inf's
+ * too) in the histogram's native exemplars, with label, value and time.
+ */
+static void
+test_exemplars(void **state)
+{
+	Io__Prometheus__Client__Histogram	*h;
+	Io__Prometheus__Client__Exemplar	*e;
+
+	snap.exemplars[1] = (struct shm_exemplar_copy){ .kind =
+	    SHM_EXEMPLAR_TRACE, .value = 0.75, .time_ms = 1700000000123,
+	    .id = "4bf92f3577b34da6a3ce929d0e0e4736" };
+	snap.exemplars[3] = (struct shm_exemplar_copy){ .kind =
+	    SHM_EXEMPLAR_REQUEST, .value = 12.5, .time_ms = 1700000001005,
+	    .id = "req-1" };
+	encode();
+	h = family("prediction_latency_seconds")->metric[0]->histogram;
+	assert_null(h->bucket[0]->exemplar);
+	assert_null(h->bucket[2]->exemplar);
+	e = h->bucket[1]->exemplar;
+	assert_non_null(e);
+	assert_int_equal(e->n_label, 1);
+	assert_string_equal(e->label[0]->name, "trace_id");
+	assert_string_equal(e->label[0]->value,
+	    "4bf92f3577b34da6a3ce929d0e0e4736");
+	assert_true(e->value == 0.75);
+	assert_non_null(e->timestamp);
+	assert_int_equal(e->timestamp->seconds, 1700000000);
+	assert_int_equal(e->timestamp->nanos, 123000000);
+	assert_int_equal(h->n_exemplars, 2);
+	assert_string_equal(h->exemplars[0]->label[0]->value,
+	    "4bf92f3577b34da6a3ce929d0e0e4736");
+	assert_string_equal(h->exemplars[1]->label[0]->name, "request_id");
+	assert_string_equal(h->exemplars[1]->label[0]->value, "req-1");
+	assert_true(h->exemplars[1]->value == 12.5);
+	/* The other histograms carry none. */
+	h = family("inferd_model_compute_seconds")->metric[0]->histogram;
+	assert_int_equal(h->n_exemplars, 0);
+	release();
+}
+
 /* Every family of the text format, in its order, with its HELP. */
 static void
 test_families(void **state)
@@ -242,6 +284,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_families, setup),
 		cmocka_unit_test_setup(test_latency, setup),
+		cmocka_unit_test_setup(test_exemplars, setup),
 		cmocka_unit_test_setup(test_latency_empty, setup),
 		cmocka_unit_test_setup(test_samples, setup),
 	};

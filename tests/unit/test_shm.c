@@ -1,4 +1,6 @@
 /* Unit tests of shm: bucket placement, recording and aggregation. */
+#include "autoconf.h"
+
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -6,7 +8,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -293,6 +299,119 @@ test_work(void **state)
 	seg_free(seg);
 }
 
+/* An exemplar per classic bucket, the latest of all slots; none for
+ * requests without an ID or not observed. */
+static void
+test_exemplars(void **state)
+{
+	struct shm_segment	*seg = seg_new(3);
+	struct shm_snapshot	 snap;
+	struct shm_request	 rq = { .handler = ROUTES_H_PREDICT,
+				    .status = 200, .observe = 1 };
+
+	rq.latency = 0.3;
+	rq.exemplar_kind = SHM_EXEMPLAR_TRACE;
+	rq.exemplar_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+	rq.time_ms = 1000;
+	shm_record(seg, &seg->slots[0], &rq);
+	/* Newer, in another slot, same bucket (0.1, 0.5]. */
+	rq.latency = 0.4;
+	rq.exemplar_kind = SHM_EXEMPLAR_REQUEST;
+	rq.exemplar_id = "req-2";
+	rq.time_ms = 2000;
+	shm_record(seg, &seg->slots[2], &rq);
+	/* Older, in slot 1: loses. */
+	rq.latency = 0.2;
+	rq.exemplar_id = "req-old";
+	rq.time_ms = 1500;
+	shm_record(seg, &seg->slots[1], &rq);
+	/* A client error: not observed, no exemplar. */
+	rq.status = 400;
+	rq.latency = 3.0;
+	rq.time_ms = 3000;
+	shm_record(seg, &seg->slots[1], &rq);
+	/* An ID longer than the slot keeps is cut, not overflowed. */
+	rq.status = 200;
+	rq.latency = 2.0;
+	rq.exemplar_id = "0123456789012345678901234567890123456789012345678"
+	    "901234567890123456789";
+	shm_record(seg, &seg->slots[1], &rq);
+	shm_snapshot(seg, &snap);
+	assert_int_equal(snap.exemplars[0].kind, SHM_EXEMPLAR_NONE);
+	assert_int_equal(snap.exemplars[1].kind, SHM_EXEMPLAR_REQUEST);
+	assert_string_equal(snap.exemplars[1].id, "req-2");
+	assert_true(snap.exemplars[1].value == 0.4);
+	assert_int_equal(snap.exemplars[1].time_ms, 2000);
+	assert_int_equal(snap.exemplars[2].kind, SHM_EXEMPLAR_NONE);
+	assert_int_equal(snap.exemplars[4].kind, SHM_EXEMPLAR_NONE);
+	assert_int_equal(snap.exemplars[3].kind, SHM_EXEMPLAR_REQUEST);
+	assert_int_equal(strlen(snap.exemplars[3].id), SHM_EXEMPLAR_ID);
+	assert_memory_equal(snap.exemplars[3].id, rq.exemplar_id,
+	    SHM_EXEMPLAR_ID);
+	seg_free(seg);
+}
+
+/*
+ * The seqlock: a child process rewrites one exemplar as fast as it can
+ * with pairs (id, value) that belong together; every copy the parent
+ * reads meanwhile is one of those pairs, never a mix.
+ */
+static void
+test_exemplar_seqlock(void **state)
+{
+	struct shm_exemplar	*ex;
+	struct shm_exemplar_copy c;
+	volatile int		*stop;
+	void			*mem;
+	pid_t			 pid;
+	struct timespec		 t0, t1;
+	int			 i, got = 0, status;
+	char			 want[SHM_EXEMPLAR_ID + 1];
+
+	mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED |
+	    MAP_ANONYMOUS, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	memset(mem, 0, 4096);
+	ex = mem;
+	stop = (volatile int *)((char *)mem + 2048);
+	if ((pid = fork()) == 0) {
+		char		id[SHM_EXEMPLAR_ID + 1];
+		unsigned	n = 0;
+
+		while (!*stop) {
+			n++;
+			memset(id, 'a' + (int)(n % 26), SHM_EXEMPLAR_ID);
+			id[SHM_EXEMPLAR_ID] = '\0';
+			shm_exemplar_write(ex, SHM_EXEMPLAR_REQUEST, id,
+			    (double)(n % 26), (int64_t)n);
+		}
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	/* 100000 whole copies, or as many as 5 s give on a busy machine. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; got < 100000; i++) {
+		if (i % 1024 == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			if (t1.tv_sec - t0.tv_sec > 5)
+				break;
+		}
+		if (shm_exemplar_read(ex, &c) == -1 ||
+		    c.kind == SHM_EXEMPLAR_NONE)
+			continue;
+		got++;
+		memset(want, 'a' + (int)((uint64_t)c.time_ms % 26),
+		    SHM_EXEMPLAR_ID);
+		want[SHM_EXEMPLAR_ID] = '\0';
+		assert_string_equal(c.id, want);
+		assert_true(c.value == (double)((uint64_t)c.time_ms % 26));
+	}
+	*stop = 1;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(got > 0);
+	munmap(mem, 4096);
+}
+
 int
 main(void)
 {
@@ -307,6 +426,8 @@ main(void)
 		cmocka_unit_test(test_native_index),
 		cmocka_unit_test(test_classic_via_native),
 		cmocka_unit_test(test_work),
+		cmocka_unit_test(test_exemplars),
+		cmocka_unit_test(test_exemplar_seqlock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
