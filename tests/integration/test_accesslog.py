@@ -19,7 +19,7 @@
 8. logrotate with the shipped contrib/logrotate/inferd (its path and its
    postrotate command pointed at the test's daemon), twice under wrk load:
    rotated, compressed and current files hold one line per request.
-9. The runbooks' jq lines (doc/runbooks-tracing.md) work on a real log:
+9. The runbooks' jq lines (doc/runbooks.md) work on a real log:
    the slowest requests of the last five minutes come first, and an ID
    finds its one line.
 """
@@ -387,11 +387,11 @@ def test_logrotate():
 
 def runbook(name):
     """The command after <!-- runbook-test: name --> in the runbook."""
-    with open(os.path.join(SRCDIR, "doc", "runbooks-tracing.md")) as f:
+    with open(os.path.join(SRCDIR, "doc", "runbooks.md")) as f:
         text = f.read()
     m = re.search(r"<!-- runbook-test: %s -->\s*```sh\n(.*?)\n\s*```" %
                   name, text, re.S)
-    assert m, "no runbook-test %s in doc/runbooks-tracing.md" % name
+    assert m, "no runbook-test %s in doc/runbooks.md" % name
     return m.group(1).strip()
 
 
