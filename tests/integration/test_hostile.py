@@ -132,14 +132,16 @@ def test_keepalive_and_idle_close():
         assert s.recv(4096) == b""
         assert 0.8 <= time.monotonic() - t0 <= 3.0, time.monotonic() - t0
         s.close()
-        # A connection that keeps sending requests stays open.
+        # A connection that keeps sending requests stays open, for twice
+        # keepalive_timeout (gaps of a quarter of it, so that a client
+        # slowed by a loaded machine does not overstay an idle second).
         conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=5)
-        for _ in range(5):
+        for _ in range(8):
             conn.request("GET", "/healthz")
             r = conn.getresponse()
             r.read()
             assert r.status == 200 and not r.will_close
-            time.sleep(0.5)
+            time.sleep(0.25)
         conn.close()
         # A body that trickles is cut off request_timeout after its head.
         s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
