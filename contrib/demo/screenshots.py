@@ -53,8 +53,12 @@ class Browser:
         opts.binary_location = CHROMIUM
         for a in CHROMIUM_ARGS + ["--user-data-dir=" + self.profile]:
             opts.add_argument(a)
-        self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER),
-                                       options=opts)
+        try:
+            self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER),
+                                           options=opts)
+        except BaseException:
+            shutil.rmtree(self.profile, ignore_errors=True)
+            raise
         self.driver.set_page_load_timeout(30)
 
     def close(self):

@@ -45,6 +45,8 @@ def sources():
     for p in glob.glob(os.path.join(SRCDIR, "src", "**", "*.[ch]"),
                        recursive=True):
         rel = os.path.relpath(p, SRCDIR)
+        if ".pb-c." in rel:
+            continue    # protoc-c's output (an in-tree build puts it here)
         parts = rel.split(os.sep)
         out[rel] = "main" if len(parts) == 2 else parts[1]
     assert len(out) > 40, out
