@@ -96,6 +96,14 @@ void		 conn_req_set_handler(struct conn_req *, unsigned h);
  * observed only if it is answered 2xx, 5xx or 499; see shm_observed).
  */
 void		 conn_req_set_observe(struct conn_req *);
+/* r is answered 503 by admission control for reason (enum shm_shed):
+ * counted in inferd_requests_shed_total, never observed. */
+void		 conn_req_set_shed(struct conn_req *, unsigned reason);
+/*
+ * Seconds r has waited so far: from the moment evhttp handed it over
+ * (the time its bytes waited in the socket before that is not seen).
+ */
+double		 conn_req_waited(const struct conn_req *);
 /* The model predicted rows for r in compute seconds (counted with r). */
 void		 conn_req_set_work(struct conn_req *, size_t rows,
 		    double compute);

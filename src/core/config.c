@@ -26,6 +26,7 @@ enum config_type {
 	CT_LOGLEVEL,
 	CT_NAME,	/* issue 8: a user or group name, may be empty */
 	CT_MODEL_TREES,		/* issue 9: all | best */
+	CT_BOOL,		/* on | off */
 };
 
 struct config_key {
@@ -109,6 +110,25 @@ static const struct config_key config_keys[] = {
 	{ "metrics_timeout", CT_SECONDS, OFF(metrics_timeout), 0.001, 3600,
 	    "10", "seconds a metrics request may take to arrive, an idle "
 	    "metrics connection is kept, or a write may stall" },
+	/* defending the SLO (doc/slo-defense.md) */
+	{ "worker_threads", CT_UINT, OFF(worker_threads), 0, 64, "2",
+	    "threads per worker that evaluate heavy requests off the event "
+	    "loop; 0 evaluates everything on the loop" },
+	{ "offload_min_work", CT_SIZE, OFF(offload_min_work), 1,
+	    1000000000000.0, "20000", "rows x trees from which a request is "
+	    "evaluated on a worker thread" },
+	{ "offload_min_body", CT_SIZE, OFF(offload_min_body), 1, 1 << 30,
+	    "32768", "request body bytes from which a request is also "
+	    "parsed on a worker thread" },
+	{ "admission", CT_BOOL, OFF(admission), 0, 0, "on",
+	    "admission control: on sheds inference requests with 503 once "
+	    "requests wait longer than admission_target; off queues them" },
+	{ "admission_target", CT_SECONDS, OFF(admission_target), 0.001,
+	    3600, "0.1", "seconds a request may wait inside a worker before "
+	    "new ones are shed (a tenth of the 1 s latency SLO)" },
+	{ "worker_stall_interval", CT_SECONDS, OFF(worker_stall_interval),
+	    0.01, 3600, "1", "seconds a worker's event loop may go without "
+	    "turning before it is reported not ready" },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -401,7 +421,24 @@ config_set_model_trees(struct config *cfg, const struct config_key *k,
 		snprintf(why, len, "'%s' is neither all nor best", value);
 }
 
+/* CT_BOOL: on or off. */
+static void
+config_set_bool(struct config *cfg, const struct config_key *k,
+    char *field, const char *value, char *why, size_t len)
+{
+	(void)cfg;
+	(void)k;
+
+	if (strcmp(value, "on") == 0)
+		*(int *)field = 1;
+	else if (strcmp(value, "off") == 0)
+		*(int *)field = 0;
+	else
+		snprintf(why, len, "'%s' is neither on nor off", value);
+}
+
 static const config_setter config_setters[] = {
+	[CT_BOOL] = config_set_bool,
 	[CT_ADDR] = config_set_addr,
 	[CT_UINT] = config_set_integer,
 	[CT_SIZE] = config_set_integer,

@@ -46,6 +46,7 @@ struct conn_req {
 	struct timespec		 start;
 	unsigned		 handler;
 	int			 observe;	/* an inference route */
+	int			 shed;		/* 1 + enum shm_shed, or 0 */
 	uint32_t		 rows;		/* rows the model predicted */
 	double			 compute;	/* seconds it took */
 	int			 status;
@@ -168,6 +169,22 @@ conn_req_set_observe(struct conn_req *r)
 	r->observe = 1;
 }
 
+/* r is answered 503 by admission control for reason (enum shm_shed):
+ * counted as shed, never observed. */
+void
+conn_req_set_shed(struct conn_req *r, unsigned reason)
+{
+	r->shed = (int)reason + 1;
+	r->observe = 0;
+}
+
+/* Seconds since r arrived (as conn stamps it). */
+double
+conn_req_waited(const struct conn_req *r)
+{
+	return clock_since(&r->start);
+}
+
 /* The model predicted rows for r in compute seconds. */
 void
 conn_req_set_work(struct conn_req *r, size_t rows, double compute)
@@ -187,6 +204,7 @@ conn_record(struct conn_req *r)
 	struct conn_set		*set = r->set;
 	struct shm_request	 rq = { .handler = r->handler,
 				    .status = r->status, .observe = r->observe,
+				    .shed = r->shed,
 				    .rows = r->rows, .compute = r->compute };
 
 	if (r->recorded)

@@ -55,6 +55,7 @@ master_metrics(struct expo_metrics *em, void *arg)
 	procstat_gather(&em->proc, pids, n);
 	em->workers = m->nls;
 	em->workers_alive = master_alive(m);
+	em->workers_stalled = master_stalled(m);
 	em->worker_restarts = m->restarts;
 	em->worker_stalls = m->stalls;
 	em->reload_failures_config = m->reload_failures[MASTER_RELOAD_CONFIG];
@@ -86,12 +87,30 @@ master_hb_age(const struct master *m, unsigned i, int64_t now)
 	return (double)(now - since) / 1e9;
 }
 
+/*
+ * Live workers whose loop has not turned for worker_stall_interval: their
+ * heartbeat is older than that.  Judged when asked, so that /healthz and a
+ * scrape see a stall at once, not at the next health check.
+ */
+unsigned
+master_stalled(const struct master *m)
+{
+	int64_t		now = shm_now_ns();
+	unsigned	i, n = 0;
+
+	for (i = 0; i < m->nprocs; i++)
+		if (m->procs[i].pid != 0 && !m->procs[i].retiring &&
+		    master_ready(m, i) && master_hb_age(m, i, now) > m->cfg->worker_stall_interval)
+			n++;
+	return n;
+}
+
 /* Whether a live worker's heartbeat is late (older than two periods). */
 static int
 master_late(const struct master *m)
 {
 	double		late = 2 * shm_heartbeat_interval(
-			    m->cfg->worker_stall_timeout);
+			    config_stall_period(m->cfg));
 	int64_t		now = shm_now_ns();
 	unsigned	i;
 
@@ -163,7 +182,7 @@ void
 master_health_arm(struct master *m)
 {
 	struct timeval	tv = clock_tv(shm_heartbeat_interval(
-			    m->cfg->worker_stall_timeout));
+			    config_stall_period(m->cfg)));
 
 	evtimer_add(m->ev_health, &tv);
 }

@@ -104,6 +104,8 @@ struct metrics_http_limits master_metrics_limits(const struct config *);
 int	master_ready(const struct master *, unsigned i);
 /* Listener slots served by a ready worker. */
 unsigned master_alive(const struct master *);
+/* Live workers whose heartbeat is older than worker_stall_interval. */
+unsigned master_stalled(const struct master *);
 /* Fork a worker for listener slot ls; 0 or -1. */
 int	master_spawn(struct master *, unsigned ls);
 /* Start listener slot ls's worker again, now or after a backoff; ready

@@ -28,7 +28,7 @@
 static void
 master_apply(struct master *m, struct model *model)
 {
-	double		 stall = m->cfg->worker_stall_timeout;
+	double		 stall = config_stall_period(m->cfg);
 	struct metrics_http_limits lim;
 	unsigned	 i;
 	int		 old;
@@ -40,7 +40,7 @@ master_apply(struct master *m, struct model *model)
 	master_fd_limit(m);
 	lim = master_metrics_limits(m->cfg);
 	metrics_http_set_limits(m->mhttp, &lim);
-	if (m->cfg->worker_stall_timeout != stall)
+	if (config_stall_period(m->cfg) != stall)
 		master_health_arm(m);
 	log_info("reload: model %s (%s, sha256 %.12s)", model_name(model),
 	    model_objective(model), model_sha256(model));

@@ -90,6 +90,11 @@ metrics_http_request(struct evhttp_request *req, void *arg)
 		if (em.workers_alive == 0)
 			reply_send(req, 503, reply_json_new("{\"status\":"
 			    "\"unavailable\",\"workers_alive\":0}"));
+		else if (em.workers_stalled > 0)
+			reply_send(req, 503, reply_json_new("{\"status\":"
+			    "\"stalled\",\"workers_alive\":%u,"
+			    "\"workers_stalled\":%u}", em.workers_alive,
+			    em.workers_stalled));
 		else
 			reply_send(req, 200, reply_json_new("{\"status\":"
 			    "\"ok\",\"workers_alive\":%u}", em.workers_alive));

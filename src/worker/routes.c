@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,9 @@
 #include "inferd/reply.h"
 #include "inferd/routes.h"
 #include "inferd/shm.h"
+#include "inferd/workpool.h"
+
+#define ROUTES_RETRY_AFTER	"1"	/* seconds, a shed request's */
 
 _Static_assert(ROUTES_NHANDLERS == SHM_NHANDLERS,
     "shm.h's SHM_NHANDLERS must count the handlers of ROUTES_HANDLERS");
@@ -36,6 +40,8 @@ const char *const routes_handler_names[ROUTES_NHANDLERS] = {
 struct routes {
 	const struct config	*cfg;
 	const struct model	*model;
+	struct workpool		*pool;		/* NULL: all on the loop */
+	size_t			 ntrees;
 	char			*probe;		/* GET /predict's body */
 	size_t			 probelen;	/* with its newline */
 };
@@ -280,58 +286,227 @@ routes_body(struct routes *rt, struct conn_req *r, size_t *len)
 }
 
 /*
- * Parse the body, predict its rows and format them, in protocol proto;
- * answers errors itself and returns NULL then.
+ * One inference request's work: parse (when body is set), bound, predict,
+ * format.  It runs on the loop or on a pool thread (see workpool.h): the
+ * work touches only this struct and the model, never the request.
  */
-static struct evbuffer *
-routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto)
-{
-	const struct model	*m = rt->model;
-	struct infer_batch	 b = { 0 };
-	struct infer_error	 err;
+struct routes_job {
+	struct workpool_job	 job;		/* first: the pool's handle */
+	struct routes		*rt;
+	struct conn_req		*r;
+	enum infer_proto	 proto;
+	double			 delay;		/* ?delay= of POST /predict */
+	char			*body;		/* to parse, or NULL: parsed */
+	size_t			 len;
+	struct infer_batch	 b;
+	struct infer_error	 err;		/* status 0: no error */
 	struct evbuffer		*out;
+	double			 compute;	/* seconds in the model */
+};
+
+/* Fill err with status and a formatted message. */
+static void	routes_fail(struct infer_error *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static void
+routes_fail(struct infer_error *err, int status, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	err->status = status;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* Free a job and what it holds. */
+static void
+routes_job_free(struct routes_job *j)
+{
+	if (j->out != NULL)
+		evbuffer_free(j->out);
+	free(j->body);
+	free(j->b.x);
+	free(j);
+}
+
+/*
+ * The work of j: parse its body if it has one, refuse more predictions
+ * than max_predictions, predict and format.  Errors go into j->err.
+ */
+static void
+routes_work(struct routes_job *j)
+{
+	const struct model	*m = j->rt->model;
+	const struct config	*cfg = j->rt->cfg;
 	struct timespec		 t0;
 	double			*y;
-	char			*body;
-	size_t			 len;
 	int			 rc;
 
-	if ((body = routes_body(rt, r, &len)) == NULL)
-		return NULL;
-	rc = infer_parse(proto, body, len, m, rt->cfg->max_batch_rows, &b,
-	    &err);
-	free(body);
-	if (rc == -1) {
-		conn_error(r, err.status, "%s", err.msg);
-		return NULL;
+	if (j->body != NULL) {
+		rc = infer_parse(j->proto, j->body, j->len, m,
+		    cfg->max_batch_rows, &j->b, &j->err);
+		free(j->body);
+		j->body = NULL;
+		if (rc == -1)
+			return;
 	}
 	/* Bound the output before any work: rows x outputs predictions. */
-	if (b.rows > rt->cfg->max_predictions / model_noutputs(m)) {
-		free(b.x);
-		conn_error(r, 413, "%zu rows x %zu outputs exceed "
-		    "max_predictions (%zu); send fewer rows", b.rows,
-		    model_noutputs(m), rt->cfg->max_predictions);
-		return NULL;
+	if (j->b.rows > cfg->max_predictions / model_noutputs(m)) {
+		routes_fail(&j->err, 413, "%zu rows x %zu outputs exceed "
+		    "max_predictions (%zu); send fewer rows", j->b.rows,
+		    model_noutputs(m), cfg->max_predictions);
+		return;
 	}
-	if ((y = calloc(b.rows * model_noutputs(m), sizeof(*y))) == NULL) {
-		free(b.x);
-		conn_error(r, 500, "out of memory");
-		return NULL;
+	if ((y = calloc(j->b.rows * model_noutputs(m), sizeof(*y))) ==
+	    NULL) {
+		routes_fail(&j->err, 500, "out of memory");
+		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	model_predict(m, b.x, b.rows, y);
-	conn_req_set_work(r, b.rows, clock_since(&t0));
-	if ((out = evbuffer_new()) != NULL &&
-	    (infer_format(out, proto, m, &b, y) == -1 ||
-	    evbuffer_add(out, "\n", 1) == -1)) {
-		evbuffer_free(out);
-		out = NULL;
-	}
+	model_predict(m, j->b.x, j->b.rows, y);
+	j->compute = clock_since(&t0);
+	if ((j->out = evbuffer_new()) == NULL ||
+	    infer_format(j->out, j->proto, m, &j->b, y) == -1 ||
+	    evbuffer_add(j->out, "\n", 1) == -1)
+		routes_fail(&j->err, 500, "out of memory");
 	free(y);
-	free(b.x);
-	if (out == NULL)
+}
+
+/* The pool's side of routes_work. */
+static void
+routes_job_run(struct workpool_job *wj)
+{
+	routes_work((struct routes_job *)wj);
+}
+
+/* Answer j's request from its work, on the loop; free j. */
+static void
+routes_job_answer(struct routes_job *j)
+{
+	struct evbuffer	*out;
+
+	if (j->err.status != 0)
+		conn_error(j->r, j->err.status, "%s", j->err.msg);
+	else {
+		conn_req_set_work(j->r, j->b.rows, j->compute);
+		out = j->out;
+		j->out = NULL;
+		conn_respond_after(j->r, j->delay, out);
+	}
+	routes_job_free(j);
+}
+
+/* Back on the loop from the pool.  A job the stopping pool cancelled
+ * belongs to a worker going away: its request is dropped with the rest
+ * (see worker_free). */
+static void
+routes_job_done(struct workpool_job *wj)
+{
+	struct routes_job	*j = (struct routes_job *)wj;
+
+	if (wj->cancelled) {
+		routes_job_free(j);
+		return;
+	}
+	routes_job_answer(j);
+}
+
+/*
+ * Shed r: 503 with Retry-After and a JSON body, counted by reason and
+ * kept out of the latency histogram (it did no inference).
+ */
+static void
+routes_shed(struct routes *rt, struct conn_req *r, enum shm_shed reason,
+    double waited)
+{
+	conn_req_set_shed(r, reason);
+	evhttp_add_header(evhttp_request_get_output_headers(conn_req_http(r)),
+	    "Retry-After", ROUTES_RETRY_AFTER);
+	conn_error(r, 503, "overloaded: %s waited %.3f s in this worker, "
+	    "more than admission_target (%g s); retry after %s s",
+	    reason == SHM_SHED_QUEUE ? "the oldest queued request" :
+	    "this request", waited, rt->cfg->admission_target,
+	    ROUTES_RETRY_AFTER);
+}
+
+/*
+ * Hand j to the pool, unless admission control sheds it because the
+ * pool's oldest queued job has waited longer than admission_target (a new
+ * job, queued behind it, would wait longer still).  0 when j is taken
+ * care of (queued, or shed and freed); -1 when the pool refused it (it is
+ * stopping): the caller works on the loop.
+ */
+static int
+routes_offload(struct routes_job *j)
+{
+	struct routes	*rt = j->rt;
+	double		 age;
+
+	if (rt->cfg->admission &&
+	    (age = workpool_queue_age(rt->pool)) > rt->cfg->admission_target) {
+		routes_shed(rt, j->r, SHM_SHED_QUEUE, age);
+		routes_job_free(j);
+		return 0;
+	}
+	j->job.run = routes_job_run;
+	j->job.done = routes_job_done;
+	return workpool_submit(rt->pool, &j->job);
+}
+
+/*
+ * Parse the body, predict its rows and format them, in protocol proto, and
+ * answer (after delay seconds).  Heavy requests go to the worker's pool:
+ * a body of offload_min_body bytes or more is parsed there too; a smaller
+ * one is parsed here and sent there if its rows x trees reach
+ * offload_min_work.  Admission control first sheds a request that has
+ * itself waited longer than admission_target.
+ */
+static void
+routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto,
+    double delay)
+{
+	const struct config	*cfg = rt->cfg;
+	struct routes_job	*j;
+	double			 waited;
+	char			*body;
+	size_t			 len;
+
+	if (cfg->admission &&
+	    (waited = conn_req_waited(r)) > cfg->admission_target) {
+		routes_shed(rt, r, SHM_SHED_WAIT, waited);
+		return;
+	}
+	if ((body = routes_body(rt, r, &len)) == NULL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		free(body);
 		conn_error(r, 500, "out of memory");
-	return out;
+		return;
+	}
+	j->rt = rt;
+	j->r = r;
+	j->proto = proto;
+	j->delay = delay;
+	j->body = body;
+	j->len = len;
+	if (rt->pool != NULL && len >= cfg->offload_min_body &&
+	    routes_offload(j) == 0)
+		return;
+	if (j->body != NULL) {
+		if (infer_parse(proto, body, len, rt->model, cfg->max_batch_rows,
+		    &j->b, &j->err) == -1) {
+			routes_job_answer(j);
+			return;
+		}
+		free(j->body);
+		j->body = NULL;
+	}
+	if (rt->pool != NULL && j->b.rows * rt->ntrees >=
+	    cfg->offload_min_work && routes_offload(j) == 0)
+		return;
+	routes_work(j);
+	routes_job_answer(j);
 }
 
 /*
@@ -343,10 +518,16 @@ static void
 routes_predict(struct routes *rt, struct conn_req *r, const char *query)
 {
 	struct evbuffer	*body;
+	char		 why[256];
+	double		 delay;
 
 	if (evhttp_request_get_command(conn_req_http(r)) != EVHTTP_REQ_GET) {
-		if ((body = routes_infer(rt, r, INFER_PREDICT)) == NULL)
-			return;		/* answered */
+		if (routes_parse_delay(query, rt->cfg->max_delay, &delay, why,
+		    sizeof(why)) == -1)
+			conn_error(r, 400, "%s", why);
+		else
+			routes_infer(rt, r, INFER_PREDICT, delay);
+		return;
 	} else if (query == NULL) {
 		conn_respond_text(r, 200, rt->probe, rt->probelen);
 		return;
@@ -412,12 +593,9 @@ routes_v2_model_ready(struct routes *rt, struct conn_req *r,
 static void
 routes_v2_infer(struct routes *rt, struct conn_req *r, const char *query)
 {
-	struct evbuffer	*body;
-
 	(void)query;
 
-	if ((body = routes_infer(rt, r, INFER_OIP)) != NULL)
-		conn_respond(r, 200, body);
+	routes_infer(rt, r, INFER_OIP, 0);
 }
 
 /* OIP server metadata. */
@@ -451,12 +629,9 @@ routes_v1_model(struct routes *rt, struct conn_req *r, const char *query)
 static void
 routes_v1_predict(struct routes *rt, struct conn_req *r, const char *query)
 {
-	struct evbuffer	*body;
-
 	(void)query;
 
-	if ((body = routes_infer(rt, r, INFER_V1)) != NULL)
-		conn_respond(r, 200, body);
+	routes_infer(rt, r, INFER_V1, 0);
 }
 
 /* Whether the percent-encoded path segment name names the model mine. */
@@ -636,7 +811,8 @@ routes_probe(const struct model *m)
 
 /* Routing for a worker. */
 struct routes *
-routes_new(const struct config *cfg, const struct model *model)
+routes_new(const struct config *cfg, const struct model *model,
+    struct workpool *pool)
 {
 	struct routes	*rt;
 
@@ -644,6 +820,8 @@ routes_new(const struct config *cfg, const struct model *model)
 		return NULL;
 	rt->cfg = cfg;
 	rt->model = model;
+	rt->pool = pool;
+	rt->ntrees = model_ntrees(model) > 0 ? model_ntrees(model) : 1;
 	if ((rt->probe = routes_probe(model)) == NULL) {
 		free(rt);
 		return NULL;

@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
+#include <jansson.h>
 
 #include "inferd/clock.h"
 #include "inferd/config.h"
@@ -25,6 +26,7 @@
 #include "inferd/routes.h"
 #include "inferd/shm.h"
 #include "inferd/worker.h"
+#include "inferd/workpool.h"
 
 #define WORKER_DRAIN_LINGER	0.2	/* seconds for just-accepted clients */
 #define WORKER_ALL_METHODS	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | \
@@ -41,6 +43,7 @@ struct worker {
 	struct event		*ev_linger, *ev_heartbeat;
 	struct conn_set		*conns;
 	struct routes		*routes;
+	struct workpool		*pool;		/* NULL: worker_threads 0 */
 	int			 draining;
 	int			 lingering;	/* just stopped accepting */
 	char			 name[32];	/* "worker 3" */
@@ -226,7 +229,7 @@ static int
 worker_events_init(struct worker *w)
 {
 	struct timeval	tv = clock_tv(shm_heartbeat_interval(
-			    w->p->cfg->worker_stall_timeout));
+			    config_stall_period(w->p->cfg)));
 
 	w->ev_heartbeat = event_new(w->base, -1, EV_PERSIST, worker_heartbeat,
 	    w);
@@ -262,6 +265,9 @@ worker_free(struct worker *w)
 			    w->ev_linger, w->ev_heartbeat };
 	size_t		 i;
 
+	/* The pool first: its cancelled jobs still hold requests that
+	 * evhttp_free and conn_set_free free. */
+	workpool_free(w->pool);
 	if (w->guard != NULL)
 		guard_stop(w->guard);
 	if (w->http != NULL)
@@ -343,7 +349,18 @@ worker_run(const struct worker_params *p)
 		    p->index);
 		goto out;
 	}
-	if ((w.routes = routes_new(p->cfg, p->model)) == NULL ||
+	/*
+	 * The heavy-work threads (a worker forks nothing, so threads are
+	 * safe here).  jansson seeds its hash function on first use, racily
+	 * across threads: seed it before any thread parses.
+	 */
+	if (p->cfg->worker_threads > 0) {
+		json_object_seed(0);
+		if ((w.pool = workpool_new(w.base, p->cfg->worker_threads)) ==
+		    NULL)
+			goto out;
+	}
+	if ((w.routes = routes_new(p->cfg, p->model, w.pool)) == NULL ||
 	    (w.conns = conn_set_new(w.base, p->seg, p->slot, ROUTES_H_OTHER,
 	    worker_route, worker_request_done, &w)) == NULL) {
 		log_warnx("worker %u: out of memory", p->index);
