@@ -36,6 +36,10 @@ struct workpool_job {
  * base; NULL (logged) when it cannot be made. */
 struct workpool	*workpool_new(struct event_base *, unsigned nthreads);
 #define WORKPOOL_MAX_THREADS	64
+/* How much nicer (nice(2) steps) the pool threads run than their loop:
+ * when they compete for a core, the loop that accepts and answers small
+ * requests wins. */
+#define WORKPOOL_NICE		5
 /*
  * Stop the pool: the running jobs finish, the queued ones are not run;
  * every job's done callback runs before this returns (cancelled set for

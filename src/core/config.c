@@ -79,7 +79,7 @@ static const struct config_key config_keys[] = {
 	    "error, warn, info or debug" },
 	/* issue 8: the watchdog and privileges */
 	{ "worker_stall_timeout", CT_SECONDS, OFF(worker_stall_timeout), 0.1,
-	    3600, "10", "seconds a worker's heartbeat may be late before the "
+	    3600, "3", "seconds a worker's heartbeat may be late before the "
 	    "master kills and replaces it" },
 	{ "user", CT_NAME, OFF(user), 0, 0, "",
 	    "user to run as once the sockets are bound, when started as root" },

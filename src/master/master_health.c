@@ -7,6 +7,9 @@
 #include "autoconf.h"
 
 #include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
 
 #include <signal.h>
 #include <stdatomic.h>
@@ -24,6 +27,8 @@
 #include "inferd/notify.h"
 #include "inferd/procstat.h"
 #include "inferd/shm.h"
+
+static void	master_steer(struct master *, int64_t);
 
 /*
  * The shared header is the master's and nobody writes it after start-up:
@@ -173,8 +178,112 @@ master_health(evutil_socket_t fd, short what, void *arg)
 		m->stalls++;
 		kill(p->pid, SIGKILL);
 	}
+	master_steer(m, now);
 	master_check_shm(m);
 	master_status(m);
+}
+
+/*
+ * Whether a listener slot other than ls has a ready worker whose loop
+ * turns, in the port: somewhere for ls's connections to go.
+ */
+static int
+master_others_serve(const struct master *m, unsigned ls, int64_t now)
+{
+	unsigned	i;
+	int		cur;
+
+	for (i = 0; i < m->nls; i++) {
+		if (i == ls || m->ls[i].detached || (cur = m->ls[i].cur) < 0)
+			continue;
+		if (master_ready(m, (unsigned)cur) && master_hb_age(m,
+		    (unsigned)cur, now) <= m->cfg->worker_stall_interval)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Take listener slot ls out of the port: shutdown(2) of a listening
+ * socket unhashes it, so new connections go to the other workers' sockets
+ * at once, and the connections waiting in its accept queue move to them
+ * too when net.ipv4.tcp_migrate_req is 1 (Linux 5.14), or are reset when
+ * it is 0 (the client sees ECONNRESET at once instead of hanging).  The
+ * socket stays open and bound: master_attach puts it back.
+ */
+static void
+master_detach(struct master *m, unsigned ls, double age)
+{
+	struct mlisten	*l = &m->ls[ls];
+
+	l->addrlen = sizeof(l->addr);
+	if (getsockname(l->fd, (struct sockaddr *)&l->addr,
+	    &l->addrlen) == -1) {
+		log_warn("worker %u stalled: getsockname", ls);
+		return;
+	}
+	if (shutdown(l->fd, SHUT_RD) == -1) {
+		log_warn("worker %u stalled: shutdown of its listener", ls);
+		return;
+	}
+	l->detached = 1;
+	log_warnx("worker %u: its loop has not turned for %.1f s "
+	    "(worker_stall_interval %g s): not ready; its socket leaves the "
+	    "port, its queued connections go to the other workers", ls, age,
+	    m->cfg->worker_stall_interval);
+}
+
+/* Put listener slot ls back into the port; see master_impl.h. */
+void
+master_attach(struct master *m, unsigned ls)
+{
+	struct mlisten		*l = &m->ls[ls];
+	struct sockaddr_storage	 now;
+	socklen_t		 len = sizeof(now);
+
+	if (!l->detached)
+		return;
+	/*
+	 * A socket bound to port 0 (the first of a port-0 listener) lost
+	 * its port with the shutdown: bind it to the port again first.
+	 */
+	if (getsockname(l->fd, (struct sockaddr *)&now, &len) == -1 ||
+	    (((struct sockaddr_in *)&now)->sin_port == 0 &&
+	    bind(l->fd, (struct sockaddr *)&l->addr, l->addrlen) == -1) ||
+	    listen(l->fd, (int)m->cfg->backlog) == -1) {
+		log_warn("worker %u: cannot put its socket back into the port",
+		    ls);
+		return;
+	}
+	l->detached = 0;
+	log_info("worker %u: its socket is back in the port", ls);
+}
+
+/*
+ * Steer connections away from stalled workers: a listener slot whose
+ * current worker is ready but has not turned its loop for
+ * worker_stall_interval leaves the port while another slot serves; it
+ * comes back when its worker's heartbeat is fresh again, or when a
+ * replacement is forked on it.
+ */
+static void
+master_steer(struct master *m, int64_t now)
+{
+	double		age;
+	unsigned	i;
+	int		cur;
+
+	for (i = 0; i < m->nls; i++) {
+		if ((cur = m->ls[i].cur) < 0 || m->ls[i].fd == -1 ||
+		    !master_ready(m, (unsigned)cur))
+			continue;
+		age = master_hb_age(m, (unsigned)cur, now);
+		if (age > m->cfg->worker_stall_interval) {
+			if (!m->ls[i].detached && master_others_serve(m, i, now))
+				master_detach(m, i, age);
+		} else if (m->ls[i].detached)
+			master_attach(m, i);
+	}
 }
 
 /* (Re)start the heartbeat check at the period of the stall timeout. */

@@ -22,6 +22,7 @@
 #define INFERD_MASTER_IMPL_H
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <signal.h>
 #include <stdint.h>
@@ -57,6 +58,9 @@ struct mlisten {
 	int		 fd;
 	int		 cur;		/* index in procs, -1 when none */
 	unsigned	 fails;		/* consecutive start failures */
+	int		 detached;	/* out of the port: its worker stalled */
+	struct sockaddr_storage addr;	/* its address, kept to rebind */
+	socklen_t	 addrlen;
 	struct event	*respawn;	/* backoff timer */
 };
 
@@ -106,6 +110,9 @@ int	master_ready(const struct master *, unsigned i);
 unsigned master_alive(const struct master *);
 /* Live workers whose heartbeat is older than worker_stall_interval. */
 unsigned master_stalled(const struct master *);
+/* master_health.c: put listener slot ls back into the port if a stall
+ * took it out (see master_steer); before a worker is forked on it. */
+void	master_attach(struct master *, unsigned ls);
 /* Fork a worker for listener slot ls; 0 or -1. */
 int	master_spawn(struct master *, unsigned ls);
 /* Start listener slot ls's worker again, now or after a backoff; ready

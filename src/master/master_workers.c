@@ -82,6 +82,7 @@ master_spawn(struct master *m, unsigned ls)
 	atomic_store_explicit(&m->seg.slots[i].pid, 0, memory_order_relaxed);
 	atomic_store_explicit(&m->seg.slots[i].heartbeat_ns, 0,
 	    memory_order_relaxed);
+	master_attach(m, ls);
 	fflush(NULL);
 	/*
 	 * Until the child has dropped the master's handlers, a signal sent to

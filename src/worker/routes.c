@@ -20,6 +20,7 @@
 #include "inferd/config.h"
 #include "inferd/conn.h"
 #include "inferd/infer.h"
+#include "inferd/log.h"
 #include "inferd/model.h"
 #include "inferd/reply.h"
 #include "inferd/routes.h"
@@ -409,6 +410,10 @@ routes_job_done(struct workpool_job *wj)
 		routes_job_free(j);
 		return;
 	}
+	log_debug("job: waited %.1f ms, ran %.1f ms, back after %.1f ms",
+	    (double)(wj->started_ns - wj->queued_ns) / 1e6,
+	    (double)(wj->ended_ns - wj->started_ns) / 1e6,
+	    (double)(workpool_now_ns() - wj->ended_ns) / 1e6);
 	routes_job_answer(j);
 }
 

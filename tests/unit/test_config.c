@@ -302,7 +302,7 @@ test_issue8_keys(void **state)
 	char		err[256];
 
 	config_defaults(&cfg);
-	assert_true(cfg.worker_stall_timeout == 10);
+	assert_true(cfg.worker_stall_timeout == 3);
 	assert_string_equal(cfg.user, "");
 	assert_string_equal(cfg.group, "");
 	assert_int_equal(config_parse(&cfg, "user = inferd\ngroup = nogroup\n"
