@@ -8,7 +8,10 @@
  *
  * Threads and fork: a worker forks nothing, and the master, which forks,
  * starts no pool; the pool's threads block every signal, so the loop's
- * signal events keep receiving them.  run callbacks touch only their job
+ * signal events keep receiving them.  They run at the loop's priority:
+ * a nicer pool starved behind other processes of a busy host (measured:
+ * refused bodies at half the rate), and the scheduler already favours the
+ * loop, which sleeps most of the time, when it wakes.  run callbacks touch only their job
  * (and what is read-only for the worker's life, such as the model): no
  * libevent object, no connection, no metrics slot.
  */
@@ -36,10 +39,6 @@ struct workpool_job {
  * base; NULL (logged) when it cannot be made. */
 struct workpool	*workpool_new(struct event_base *, unsigned nthreads);
 #define WORKPOOL_MAX_THREADS	64
-/* How much nicer (nice(2) steps) the pool threads run than their loop:
- * when they compete for a core, the loop that accepts and answers small
- * requests wins. */
-#define WORKPOOL_NICE		5
 /*
  * Stop the pool: the running jobs finish, the queued ones are not run;
  * every job's done callback runs before this returns (cancelled set for

@@ -12,8 +12,6 @@
 #include "autoconf.h"
 
 #include <sys/eventfd.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -74,11 +72,6 @@ workpool_main(void *arg)
 	uint64_t		 one = 1;
 	int			 wake;
 
-	/* Per thread on Linux: this thread only (see WORKPOOL_NICE). */
-	errno = 0;
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
-	    getpriority(PRIO_PROCESS, 0) + WORKPOOL_NICE) == -1)
-		log_warn("workpool: setpriority");
 	pthread_mutex_lock(&wp->mu);
 	for (;;) {
 		while (wp->head == NULL && !wp->stopping)
