@@ -10,7 +10,7 @@ section of `make bench`; also runs alone).  Reports, asserts nothing.
    open-loop generator (asyncio, below: requests at evenly spaced times,
    each on its own connection whatever the earlier ones do, latency counted
    from the scheduled time) offers 0.5x, 1x, 1.5x and 3x that rate, with
-   admission on and off, each on a fresh inferd (2 workers).  For each:
+   admission on and off, one inferd (2 workers) per setting.  For each:
    served (200) p50/p95/p99, the shed fraction (503), goodput (200s per
    second of the run until the last answer) against capacity.  Drawn into
    doc/overload.png.  (hey -q is not open-loop: its workers start together
@@ -85,7 +85,8 @@ def model_500(tmp):
 
 def capacity(model, body):
     """Closed-loop requests/s with wrk: 16 connections, admission off."""
-    with Inferd(workers=2, model=model, options={"admission": "off"}) as d:
+    with Inferd(workers=2, model=model, options={"admission": "off"},
+                start_timeout=300) as d:
         argv = ["wrk", "-t1", "-c16", "-d%ds" % max(3, SECONDS / 2),
                 "-s", os.path.join(SRCDIR, "bench", "post.lua"),
                 "http://127.0.0.1:%d" % d.port, "--", body]
@@ -133,22 +134,26 @@ async def _open_loop(port, body, rate, seconds):
     return out, time.monotonic() - t0
 
 
-def offer(model, body, rate, admission):
-    """The open-loop generator at rate requests/s for SECONDS against a
-    fresh inferd."""
+def offer(d, body, rate):
+    """The open-loop generator at rate requests/s for SECONDS against the
+    running inferd d (after a pause for the last run's queues to drain)."""
     import asyncio
     with open(body, "rb") as f:
         data = f.read()
-    with Inferd(workers=2, model=model,
-                options={"admission": admission}) as d:
-        t0 = time.monotonic()
-        res, span = asyncio.run(_open_loop(d.port, data, rate, SECONDS))
-        wall = time.monotonic() - t0
-        text = d.metrics()
-        hist = {"count": d.sample("prediction_latency_seconds_count", text)}
-        for reason in ("queue", "wait"):
-            hist["shed_" + reason] = d.sample("inferd_requests_shed_total",
-                                              text, reason=reason)
+    time.sleep(2)
+    before = d.samples()
+    t0 = time.monotonic()
+    res, span = asyncio.run(_open_loop(d.port, data, rate, SECONDS))
+    wall = time.monotonic() - t0
+    after = d.samples()
+
+    def delta(name, **labels):
+        k = (name, frozenset(labels.items()))
+        return after.get(k, 0.0) - before.get(k, 0.0)
+    hist = {"count": delta("prediction_latency_seconds_count")}
+    for reason in ("queue", "wait"):
+        hist["shed_" + reason] = delta("inferd_requests_shed_total",
+                                       reason=reason)
     lat = [t for s, t in res if s == 200]
     codes = {}
     for s, _ in res:
@@ -176,15 +181,18 @@ def overload(tmp):
         "admission", "load", "offered", "sent/s", "p50 ms", "p95 ms",
         "p99 ms", "shed", "goodput/s", "of cap"))
     for adm in ("on", "off"):
-        for m in MULTS:
-            r = offer(model, body, m * cap, adm)
-            r.update(admission=adm, mult=m)
-            res["runs"].append(r)
-            say("  %-9s %-5s %8.0f %8.0f %8.1f %8.1f %8.1f %5.1f%% %9.0f "
-                "%6.0f%%" % (adm, "%gx" % m, r["rate"], r["achieved_rate"],
-                             1e3 * r["p50"], 1e3 * r["p95"], 1e3 * r["p99"],
-                             100 * r["shed_fraction"], r["goodput"],
-                             100 * r["goodput"] / cap))
+        with Inferd(workers=2, model=model, options={"admission": adm},
+                    start_timeout=300) as d:
+            for m in MULTS:
+                r = offer(d, body, m * cap)
+                r.update(admission=adm, mult=m)
+                res["runs"].append(r)
+                say("  %-9s %-5s %8.0f %8.0f %8.1f %8.1f %8.1f %5.1f%% "
+                    "%9.0f %6.0f%%" % (
+                        adm, "%gx" % m, r["rate"], r["achieved_rate"],
+                        1e3 * r["p50"], 1e3 * r["p95"], 1e3 * r["p99"],
+                        100 * r["shed_fraction"], r["goodput"],
+                        100 * r["goodput"] / cap))
     return res
 
 

@@ -49,6 +49,12 @@ void		 workpool_free(struct workpool *);
 int		 workpool_submit(struct workpool *, struct workpool_job *);
 /* Jobs queued and not yet taken by a thread. */
 unsigned	 workpool_queued(struct workpool *);
+/*
+ * Seconds a job submitted now would wait before a thread takes it,
+ * estimated from the jobs queued and running and the average run time of
+ * the jobs finished so far (0 until one has).  Call it on the loop.
+ */
+double		 workpool_expected_wait(struct workpool *);
 /* Seconds the oldest queued job has waited so far (0 when none). */
 double		 workpool_queue_age(struct workpool *);
 /* Nanoseconds on CLOCK_MONOTONIC (the clock of the job stamps). */

@@ -428,19 +428,22 @@ routes_shed(struct routes *rt, struct conn_req *r, enum shm_shed reason,
 	conn_req_set_shed(r, reason);
 	evhttp_add_header(evhttp_request_get_output_headers(conn_req_http(r)),
 	    "Retry-After", ROUTES_RETRY_AFTER);
-	conn_error(r, 503, "overloaded: %s waited %.3f s in this worker, "
-	    "more than admission_target (%g s); retry after %s s",
-	    reason == SHM_SHED_QUEUE ? "the oldest queued request" :
-	    "this request", waited, rt->cfg->admission_target,
+	conn_error(r, 503, "overloaded: %s %.3f s in this worker, more than "
+	    "admission_target (%g s); retry after %s s",
+	    reason == SHM_SHED_QUEUE ? "this request would wait" :
+	    "this request waited", waited, rt->cfg->admission_target,
 	    ROUTES_RETRY_AFTER);
 }
 
 /*
- * Hand j to the pool, unless admission control sheds it because the
- * pool's oldest queued job has waited longer than admission_target (a new
- * job, queued behind it, would wait longer still).  0 when j is taken
- * care of (queued, or shed and freed); -1 when the pool refused it (it is
- * stopping): the caller works on the loop.
+ * Hand j to the pool, unless admission control sheds it because it would
+ * wait there longer than admission_target: the pool's oldest queued job
+ * has already waited longer (a new job, queued behind it, waits longer
+ * still), or the jobs ahead of it would take longer at the pool's
+ * average run time (with jobs much longer than the target, the first
+ * sign comes too late: a queue fills before its head has aged).  0 when
+ * j is taken care of (queued, or shed and freed); -1 when the pool
+ * refused it (it is stopping): the caller works on the loop.
  */
 static int
 routes_offload(struct routes_job *j)
@@ -449,7 +452,9 @@ routes_offload(struct routes_job *j)
 	double		 age;
 
 	if (rt->cfg->admission &&
-	    (age = workpool_queue_age(rt->pool)) > rt->cfg->admission_target) {
+	    ((age = workpool_queue_age(rt->pool)) > rt->cfg->admission_target ||
+	    (age = workpool_expected_wait(rt->pool)) >
+	    rt->cfg->admission_target)) {
 		routes_shed(rt, j->r, SHM_SHED_QUEUE, age);
 		routes_job_free(j);
 		return 0;

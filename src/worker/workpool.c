@@ -27,12 +27,17 @@
 #include "inferd/log.h"
 #include "inferd/workpool.h"
 
+/* Weight of the newest run time in the running average. */
+#define WORKPOOL_RUN_WEIGHT	0.2
+
 struct workpool {
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 	struct workpool_job	*head, *tail;		/* queued */
 	struct workpool_job	*fhead, *ftail;		/* finished */
 	unsigned		 nqueued;
+	unsigned		 nrunning;
+	double			 run_avg;	/* seconds a job ran; the loop's */
 	int			 stopping;
 	int			 efd;
 	struct event		*ev;
@@ -82,6 +87,7 @@ workpool_main(void *arg)
 		if ((wp->head = job->next) == NULL)
 			wp->tail = NULL;
 		wp->nqueued--;
+		wp->nrunning++;
 		pthread_mutex_unlock(&wp->mu);
 
 		job->started_ns = workpool_now_ns();
@@ -89,6 +95,7 @@ workpool_main(void *arg)
 		job->ended_ns = workpool_now_ns();
 
 		pthread_mutex_lock(&wp->mu);
+		wp->nrunning--;
 		wake = wp->fhead == NULL;
 		workpool_append(&wp->fhead, &wp->ftail, job);
 		if (wake) {
@@ -107,6 +114,7 @@ static void
 workpool_finish(struct workpool *wp)
 {
 	struct workpool_job	*job, *next;
+	double			 run;
 
 	pthread_mutex_lock(&wp->mu);
 	job = wp->fhead;
@@ -114,6 +122,11 @@ workpool_finish(struct workpool *wp)
 	pthread_mutex_unlock(&wp->mu);
 	for (; job != NULL; job = next) {
 		next = job->next;
+		run = (double)(job->ended_ns - job->started_ns) / 1e9;
+		if (wp->run_avg == 0)
+			wp->run_avg = run;	/* the first job */
+		else
+			wp->run_avg += WORKPOOL_RUN_WEIGHT * (run - wp->run_avg);
 		job->done(job);
 	}
 }
@@ -242,6 +255,26 @@ workpool_queued(struct workpool *wp)
 	n = wp->nqueued;
 	pthread_mutex_unlock(&wp->mu);
 	return n;
+}
+
+/*
+ * The wait of a job submitted now; see workpool.h.  The jobs ahead of it
+ * are the queued and the running ones; once every thread is busy, each
+ * thread frees up every run_avg seconds on average, so the job starts
+ * after (ahead - nthreads + 1) / nthreads run times.
+ */
+double
+workpool_expected_wait(struct workpool *wp)
+{
+	unsigned	ahead;
+
+	pthread_mutex_lock(&wp->mu);
+	ahead = wp->nqueued + wp->nrunning;
+	pthread_mutex_unlock(&wp->mu);
+	if (ahead < wp->nthreads)
+		return 0;
+	return (double)(ahead - wp->nthreads + 1) * wp->run_avg /
+	    wp->nthreads;
 }
 
 /* The oldest queued job's wait; see workpool.h. */

@@ -141,6 +141,9 @@ def many_trees(src, dst, copies):
     g["tree_info"] = [g["tree_info"][i % len(g["tree_info"])]
                       for i in range(len(trees))]
     g["gbtree_model_param"]["num_trees"] = str(len(trees))
+    attrs = m["learner"].get("attributes", {})
+    for k in ("best_iteration", "best_ntree_limit", "best_score"):
+        attrs.pop(k, None)
     if "iteration_indptr" in g:
         g["iteration_indptr"] = list(range(len(trees) + 1))
     with open(dst, "w") as f:

@@ -98,6 +98,18 @@ test_pool_runs_off_the_loop(void **state)
 	/* the last jobs waited for the first ones */
 	assert_true(jobs[NJOBS - 1].job.started_ns -
 	    jobs[NJOBS - 1].job.queued_ns >= 100 * 1000 * 1000);
+	/* nothing queued or running: no wait; then 4 jobs of about 50 ms on
+	 * 2 threads: the fourth starts after 1.5 run times */
+	assert_true(workpool_expected_wait(wp) == 0);
+	left = 4;
+	for (i = 0; i < 4; i++) {
+		jobs[i].runs = jobs[i].dones = 0;
+		assert_int_equal(workpool_submit(wp, &jobs[i].job), 0);
+	}
+	assert_true(workpool_expected_wait(wp) > 0.03);
+	assert_true(workpool_expected_wait(wp) < 0.5);
+	event_base_dispatch(base);
+	assert_int_equal(left, 0);
 	event_free(ev);
 	workpool_free(wp);
 	event_base_free(base);
