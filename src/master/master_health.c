@@ -184,11 +184,15 @@ master_health(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Whether a listener slot other than ls has a ready worker whose loop
- * turns, in the port: somewhere for ls's connections to go.
+ * Whether a listener slot other than ls, in the port, has a ready worker
+ * whose loop turned more recently than age seconds ago: somewhere for
+ * ls's connections to go.  (Not "within worker_stall_interval": on a host
+ * short of CPU every loop is late, and then the one stopped for longest
+ * still leaves.)
  */
 static int
-master_others_serve(const struct master *m, unsigned ls, int64_t now)
+master_others_serve(const struct master *m, unsigned ls, int64_t now,
+    double age)
 {
 	unsigned	i;
 	int		cur;
@@ -197,7 +201,7 @@ master_others_serve(const struct master *m, unsigned ls, int64_t now)
 		if (i == ls || m->ls[i].detached || (cur = m->ls[i].cur) < 0)
 			continue;
 		if (master_ready(m, (unsigned)cur) && master_hb_age(m,
-		    (unsigned)cur, now) <= m->cfg->worker_stall_interval)
+		    (unsigned)cur, now) < age / 2)
 			return 1;
 	}
 	return 0;
@@ -278,8 +282,13 @@ master_steer(struct master *m, int64_t now)
 		    !master_ready(m, (unsigned)cur))
 			continue;
 		age = master_hb_age(m, (unsigned)cur, now);
+		if (age > m->cfg->worker_stall_interval)
+			log_debug("steer: worker %u late %.2f s, detached %d, "
+			    "others %d", i, age, m->ls[i].detached,
+			    master_others_serve(m, i, now, age));
 		if (age > m->cfg->worker_stall_interval) {
-			if (!m->ls[i].detached && master_others_serve(m, i, now))
+			if (!m->ls[i].detached &&
+			    master_others_serve(m, i, now, age))
 				master_detach(m, i, age);
 		} else if (m->ls[i].detached)
 			master_attach(m, i);

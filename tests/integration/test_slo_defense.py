@@ -140,7 +140,9 @@ def test_stalled_worker_found_fast():
         "set to 1 for this test" if old is not None else "cannot be set"))
     try:
         with Inferd(workers=2, options={"worker_stall_interval": "0.5",
-                                        "worker_stall_timeout": "4"}) as d:
+                                        "worker_stall_timeout": "4",
+                                        "log_level": os.environ.get(
+                                            "SLO_LOG", "info")}) as d:
             st, h = d.json("GET", "/healthz")
             assert st == 200 and h["status"] == "ok", h
             victim = d.worker_pids()[0]
@@ -148,24 +150,26 @@ def test_stalled_worker_found_fast():
             t0 = time.monotonic()
             try:
                 # probes from the moment it stops: none may hang long
-                lat = L.probe(d.port, 0.05, 2.0)
+                lat = L.probe(d.port, 0.05, 1.0)
                 st, _, body = d.request("GET", "/healthz",
                                         port=d.metrics_port)
                 h = json.loads(body)
                 stalled = d.sample("inferd_workers_stalled")
+                lat += L.probe(d.port, 0.05, 1.0)
             finally:
                 try:
                     os.kill(victim, signal.SIGCONT)
                 except ProcessLookupError:
                     pass
             note("stopped worker: probes max %.0f ms p95 %.0f ms (%d); "
-                 "/healthz %d %s" % (1e3 * max(lat), 1e3 *
-                                     L.percentile(lat, .95), len(lat),
-                                     st, h))
+                 "/healthz %d %s after %.1f s" % (
+                     1e3 * max(lat), 1e3 * L.percentile(lat, .95),
+                     len(lat), st, h, time.monotonic() - t0))
             assert st == 503 and h["status"] == "stalled", (st, h)
             assert h["workers_stalled"] == 1 and stalled == 1
             if old is not None:
-                assert max(lat) < 1.5, max(lat)
+                # 0.5 s, a check period, and room for a busy machine
+                assert max(lat) < 2.5, max(lat)
             # running again: ready again, nothing stalled
             deadline = t0 + 10
             while time.monotonic() < deadline:
