@@ -63,7 +63,7 @@ main_usage(int status)
 "  -l, --listen ADDR:PORT      inference HTTP server (default 0.0.0.0:8000)\n"
 "  -m, --metrics-listen ADDR:PORT  /metrics server (default 0.0.0.0:9180)\n"
 "  -w, --workers N             worker processes (default: online CPUs)\n"
-"      --model FILE            XGBoost model to serve (JSON or UBJSON)\n"
+"      --model FILE            XGBoost model to serve (JSON, UBJSON, binary)\n"
 "  -o, --option KEY=VALUE      set any configuration key\n"
 "  -t, --check                 check configuration and model, then exit\n"
 "  -h, --help                  show this help\n"
@@ -93,6 +93,7 @@ main_usage_error(const char *fmt, ...)
 /* What the command line asked for. */
 struct main_args {
 	const char	*conffile;	/* NULL: the default, if it exists */
+	const char	*fileread;	/* the file main_build_config read */
 	int		 noconfig;	/* --no-config */
 	struct main_opt	*opts;		/* settings, in order */
 	int		 nopts;
@@ -213,6 +214,7 @@ main_build_config(struct config *cfg, char *src, size_t srclen, char *err,
 		file = INFERD_DEFAULT_CONFIG;
 	if (file != NULL && config_load(cfg, file, err, errlen) == -1)
 		return -1;
+	((struct main_args *)arg)->fileread = file;
 	if (file != NULL)
 		snprintf(src, srclen, "read %s", file);
 	else
@@ -230,17 +232,53 @@ main_build_config(struct config *cfg, char *src, size_t srclen, char *err,
 	return 0;
 }
 
+/*
+ * Where the model key's value came from, as configuration errors name it:
+ * the last command-line setting of it, else the line of the configuration
+ * file that sets it, else the built-in default.
+ */
+static void
+main_model_origin(const struct main_args *a, char *buf, size_t len)
+{
+	char		 line[1024];
+	const char	*p;
+	FILE		*f;
+	unsigned	 lineno = 0;
+	int		 i;
+
+	for (i = a->nopts - 1; i >= 0; i--)
+		if (strcmp(a->opts[i].key, "model") == 0) {
+			strlcpy(buf, a->opts[i].origin, len);
+			return;
+		}
+	snprintf(buf, len, "built-in default (no --model, no model key)");
+	if (a->fileread == NULL || (f = fopen(a->fileread, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if (strncmp(p, "model", 5) == 0 && strchr(" \t=", p[5]) != NULL) {
+			snprintf(buf, len, "%s:%u", a->fileread, lineno);
+			break;
+		}
+	}
+	fclose(f);
+}
+
 int
 main(int argc, char *argv[])
 {
 	static struct config	 cfg;
 	struct main_args	 args = { 0 };
 	struct model		*model;
+	struct model_limits	 lim;
 	char			 err[1024], src[CONFIG_PATH_MAX + 64];
+	char			 origin[CONFIG_PATH_MAX + 64];
 	int			 rc;
 
 	setproctitle_init(argc, argv, environ);
-	log_init(LOG_LEVEL_INFO, 0);
+	log_init(LOG_LEVEL_INFO, 0, 0);
 	event_set_log_callback(main_event_log);
 	main_parse_args(argc, argv, &args);
 	if (main_build_config(&cfg, src, sizeof(src), err, sizeof(err),
@@ -249,9 +287,11 @@ main(int argc, char *argv[])
 		exit(1);
 	}
 	log_set_level(cfg.log_level);
-	if ((model = model_load_limits(cfg.model, &cfg.model_limits, err,
+	lim = model_limits_config(&cfg);
+	if ((model = model_load_limits(cfg.model, &lim, err,
 	    sizeof(err))) == NULL) {
-		fprintf(stderr, "inferd: %s\n", err);
+		main_model_origin(&args, origin, sizeof(origin));
+		fprintf(stderr, "inferd: %s: model: %s\n", origin, err);
 		exit(1);
 	}
 	if (model_trees_note(model, err, sizeof(err)))
@@ -265,6 +305,10 @@ main(int argc, char *argv[])
 		free(args.opts);
 		exit(0);
 	}
+	/* From here on the log goes where the configuration says; a
+	 * reload keeps it (log and log_facility are restart-only). */
+	log_init(cfg.log_level, cfg.log_to == CONFIG_LOG_SYSLOG,
+	    cfg.log_facility);
 	log_info("configuration: %s", src);
 	/* A client that goes away must not kill the process that writes. */
 	signal(SIGPIPE, SIG_IGN);

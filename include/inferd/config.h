@@ -8,12 +8,23 @@
 
 #include <stddef.h>
 
-#include "inferd/model.h"	/* struct model_limits */
 
 #define CONFIG_MAX_BUCKETS	64	/* histogram bucket bounds, +Inf aside */
 #define CONFIG_MAX_WORKERS	256
 #define CONFIG_PATH_MAX		1024
 #define CONFIG_NAME_MAX		33	/* a user or group name, NUL included */
+
+/* Which trees of an early-stopped model are served (key model_trees). */
+enum config_model_trees {
+	CONFIG_MODEL_TREES_ALL,		/* every tree, as Booster.predict */
+	CONFIG_MODEL_TREES_BEST		/* up to best_iteration */
+};
+
+/* Where the log goes (key log). */
+enum config_log_to {
+	CONFIG_LOG_STDERR,
+	CONFIG_LOG_SYSLOG
+};
 
 /* "host:port" as given; host may be a name, an IPv4 or a [IPv6] address. */
 struct config_addr {
@@ -22,37 +33,45 @@ struct config_addr {
 };
 
 struct config {
+	/* listening */
 	struct config_addr listen;		/* inference HTTP port */
-	struct config_addr metrics_listen;	/* master's /metrics port */
-	unsigned	workers;		/* 0: one per online CPU */
-	char		model[CONFIG_PATH_MAX];
-	double		max_delay;		/* seconds, ?delay= bound */
-	size_t		max_body_bytes;
-	size_t		max_header_bytes;
-	size_t		max_batch_rows;
-	unsigned	max_connections;	/* per worker */
-	double		request_timeout;	/* seconds, body whole; write */
-	double		drain_timeout;		/* seconds, graceful stop */
-	double		restart_delay_max;	/* seconds, respawn backoff cap */
 	unsigned	backlog;		/* listen(2) backlog */
-	double		buckets[CONFIG_MAX_BUCKETS];
-	size_t		nbuckets;
-	int		log_level;		/* enum log_level */
-	/* issue 8: the watchdog and privileges */
-	double		worker_stall_timeout;	/* seconds without heartbeat */
-	char		user[CONFIG_NAME_MAX];	/* "": keep the user */
-	char		group[CONFIG_NAME_MAX];	/* "": the user's group */
-	/* issue 7/9 model limits: max_model_bytes, max_tree_depth,
-	 * model_trees */
-	struct model_limits model_limits;
-	/* issue 11: scrapes under saturation */
+	/* workers */
+	unsigned	workers;		/* 0: one per online CPU */
 	unsigned	worker_nice;		/* workers' nice above master's */
-	/* issue 7 */
+	double		worker_stall_timeout;	/* seconds without heartbeat */
+	double		restart_delay_max;	/* seconds, respawn backoff cap */
+	double		drain_timeout;		/* seconds, graceful stop */
+	/* requests and their limits */
+	unsigned	max_connections;	/* per worker */
 	double		header_timeout;		/* seconds, head whole */
+	double		request_timeout;	/* seconds, body whole; write */
 	double		keepalive_timeout;	/* seconds, idle kept-alive */
+	size_t		max_header_bytes;
+	size_t		max_body_bytes;
+	size_t		max_batch_rows;
 	size_t		max_predictions;	/* rows x outputs, a response */
+	double		max_delay;		/* seconds, ?delay= bound */
+	size_t		max_body_memory;	/* bytes, bodies of a worker */
+	unsigned	pipeline_depth;		/* responses queued, at most */
+	/* the model (model_load_limits takes the limits) */
+	char		model[CONFIG_PATH_MAX];
+	size_t		max_model_bytes;	/* largest model file */
+	unsigned	max_tree_depth;		/* deepest tree */
+	int		model_trees;		/* enum config_model_trees */
+	/* metrics */
+	struct config_addr metrics_listen;	/* master's /metrics port */
 	unsigned	metrics_max_connections;
 	double		metrics_timeout;	/* seconds, metrics port */
+	double		buckets[CONFIG_MAX_BUCKETS];
+	size_t		nbuckets;
+	/* logging */
+	int		log_level;		/* enum log_level */
+	int		log_to;			/* enum config_log_to */
+	int		log_facility;		/* index in log_facility_names */
+	/* privileges */
+	char		user[CONFIG_NAME_MAX];	/* "": keep the user */
+	char		group[CONFIG_NAME_MAX];	/* "": the user's group */
 	/* defending the SLO: heavy work off the loop, admission, stalls */
 	unsigned	worker_threads;		/* 0: all work on the loop */
 	size_t		offload_min_work;	/* rows x trees */
@@ -102,13 +121,18 @@ int	 config_load(struct config *cfg, const char *path, char *err,
 int	 config_parse_addr(const char *s, struct config_addr *addr);
 
 /*
- * For a reload: the keys that cannot change without new sockets or a new
- * segment (listen, metrics_listen, workers, backlog, buckets, user,
- * group) get their running values back in next.  Their names, comma-
- * separated, go into changed ("" when none changed).
+ * For a reload: the keys the table marks restart-only (they shape the
+ * sockets, the segment, the log or the credentials) get their running
+ * values back in next.  Their names, comma-separated, go into changed
+ * ("" when none changed).
  */
 void	 config_keep_restart_keys(const struct config *running,
 	    struct config *next, char *changed, size_t len);
+
+/* Whether the i-th key (config_key_doc's order) has different values in a
+ * and b: what config_keep_restart_keys compares. */
+int	 config_key_differs(const struct config *a, const struct config *b,
+	    size_t i);
 
 /* The i-th configuration key, its default and a one-line description, for
  * --help; NULL past the last key. */

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "inferd/procstat.h"
+
 struct evbuffer;
 struct shm_snapshot;
 
@@ -24,11 +26,12 @@ enum expo_format {
  */
 #define EXPO_FAMILIES(X)						\
 	X(LATENCY, "prediction_latency_seconds", "histogram",		\
-	    "Time from the arrival of a valid inference request "	\
+	    "Time from the kernel's receipt of the first byte of a "	\
+	    "valid inference request "					\
 	    "(/predict, /v1/models/{name}:predict, "			\
-	    "/v2/models/{name}[/versions/{version}]/infer) to its "	\
-	    "response, "							\
-	    "requested delay included. Observed for responses 2xx and "	\
+	    "/v2/models/{name}[/versions/{version}]/infer) to the "	\
+	    "write of its response, less the time spent waiting for "	\
+	    "the client's bytes; requested delay included. Observed for responses 2xx and "	\
 	    "5xx and for 499 (the client left first); never for client " \
 	    "errors 4xx, which inferd_http_requests_total counts.")	\
 	X(COMPUTE, "inferd_model_compute_seconds", "histogram",	\
@@ -106,18 +109,18 @@ struct expo_family {
 
 extern const struct expo_family expo_families[EXPO_NFAMILIES];
 
-/* The master's and its workers' resources, summed (see procstat.h). */
-struct expo_process {
-	double		 cpu_seconds;
-	double		 resident_bytes;
-	double		 virtual_bytes;
-	double		 open_fds;
-	double		 max_fds;
-};
 
 /* Everything a scrape shows: the workers' aggregate and the master's own. */
 struct expo_metrics {
 	const struct shm_snapshot *snap;
+	/*
+	 * The label of each row of snap's request counters (SHM_NHANDLERS
+	 * of them): the route table's names, passed in by the caller so
+	 * that the exposition knows no route.  Row handler_main is written
+	 * with code 200 even at 0, so that its series exists from the start.
+	 */
+	const char *const *handler_names;
+	unsigned	 handler_main;
 	unsigned	 workers;		/* configured */
 	unsigned	 workers_alive;		/* serving */
 	unsigned	 workers_stalled;	/* loop late by the interval */
@@ -127,7 +130,7 @@ struct expo_metrics {
 	uint64_t	 reload_failures_config;	/* SIGHUP, bad file */
 	uint64_t	 reload_failures_model;		/* SIGHUP, bad model */
 	double		 start_time;		/* Unix seconds */
-	struct expo_process proc;
+	struct procstat	 proc;		/* master and workers, summed */
 	const char	*version;
 	const char	*model_name;
 	const char	*model_sha256;

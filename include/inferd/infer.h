@@ -5,7 +5,8 @@
  *
  *	INFER_PREDICT	inferd's own POST /predict (src/infer_predict.c)
  *	INFER_V1	KServe v1, POST /v1/models/{name}:predict (the same
- *			file: {"instances"} in, {"predictions"} out)
+ *			file: {"instances"} or {"inputs"} in,
+ *			{"predictions"} out)
  *	INFER_OIP	the Open Inference Protocol (KServe v2) REST API,
  *			POST /v2/models/{name}[/versions/{v}]/infer and its
  *			metadata (src/infer_oip.c)
@@ -34,7 +35,7 @@ enum infer_proto {
 /* What a malformed request gets back: an HTTP status and a message. */
 struct infer_error {
 	int	 status;	/* 400, 413, ... */
-	char	 msg[256];	/* says what is wrong and what to fix */
+	char	 msg[512];	/* says what is wrong and what to fix */
 };
 
 /* A parsed request: rows x cols features, row-major, NaN for missing. */
@@ -47,8 +48,10 @@ struct infer_batch {
 	unsigned outputs;	/* OIP: INFER_OUT_* bits to answer with */
 };
 
-/* The OIP outputs a request may ask for (there is one). */
+/* The OIP outputs a request may ask for (infer_oip.c's table): the
+ * model's outputs, and a classifier's class. */
 #define INFER_OUT_PREDICT	0x1u
+#define INFER_OUT_LABEL		0x2u
 
 /* Length of the OIP model version: the first hex digits of the model
  * file's SHA-256, so a version names exactly the bytes served. */
@@ -78,6 +81,8 @@ int	 infer_format_predict(struct evbuffer *, const struct model *,
 
 /* KServe v1 model status: {"name": ..., "ready": true}.  0, or -1. */
 int	 infer_format_v1_status(struct evbuffer *, const struct model *);
+/* KServe v1 list of models: {"models": [name]}.  0, or -1. */
+int	 infer_format_v1_models(struct evbuffer *, const struct model *);
 
 /* OIP server metadata: {"name": "inferd", "version", "extensions"}. */
 int	 infer_format_oip_server(struct evbuffer *);

@@ -2,7 +2,7 @@
  * loadthread: load a model off the event loop.  model_load() of a large
  * model takes seconds; a thread does it and hands the result back to the
  * loop through a pipe, so the loop that started it keeps serving (the
- * master's /metrics, its reaping, its watchdog) meanwhile (issue 8).
+ * master's /metrics, its reaping, its watchdog) meanwhile.
  */
 #ifndef INFERD_LOADTHREAD_H
 #define INFERD_LOADTHREAD_H

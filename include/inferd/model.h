@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+struct config;
 struct model;
 
 /* Which trees a model with early stopping serves (key model_trees). */
@@ -27,6 +28,10 @@ struct model_limits {
 	unsigned	 max_depth;	/* deepest tree */
 	int		 trees;		/* enum model_trees */
 };
+
+/* The limits the configuration's keys max_model_bytes, max_tree_depth and
+ * model_trees set. */
+struct model_limits model_limits_config(const struct config *);
 
 #define MODEL_DEFAULT_MAX_BYTES	((size_t)1 << 30)	/* 1 GiB */
 #define MODEL_DEFAULT_MAX_DEPTH	256
@@ -54,7 +59,8 @@ size_t		 model_ntrees(const struct model *);
 const char	*model_objective(const struct model *);
 /* "gbtree", "dart" or "gblinear". */
 const char	*model_booster(const struct model *);
-/* A name for the model: the file's base name without ".json" / ".ubj". */
+/* A name for the model: the file's base name without ".json", ".ubj",
+ * ".bin", ".model" or ".bst". */
 const char	*model_name(const struct model *);
 /* Hex SHA-256 of the model file's bytes (64 chars). */
 const char	*model_sha256(const struct model *);

@@ -1,7 +1,7 @@
 /*
  * priv: giving up root.  Started as root, inferd binds its sockets and
  * creates its segment, then runs as the configured user and group with no
- * supplementary groups and no capabilities (issue 8).
+ * supplementary groups and no capabilities.
  */
 #ifndef INFERD_PRIV_H
 #define INFERD_PRIV_H

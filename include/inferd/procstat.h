@@ -9,7 +9,14 @@
 
 #include <stddef.h>
 
-struct expo_process;
+/* The resources of a group of processes, summed. */
+struct procstat {
+	double		 cpu_seconds;
+	double		 resident_bytes;
+	double		 virtual_bytes;
+	double		 open_fds;
+	double		 max_fds;
+};
 
 /*
  * Sum the CPU time, resident and virtual memory, open descriptors and
@@ -20,6 +27,6 @@ struct expo_process;
  * /proc and its reaping) is raised to it.  The cost is one read of four
  * /proc files and one directory listing per process.  Not thread-safe.
  */
-void	 procstat_gather(struct expo_process *p, const pid_t *pids, size_t n);
+void	 procstat_gather(struct procstat *p, const pid_t *pids, size_t n);
 
 #endif /* INFERD_PROCSTAT_H */

@@ -9,7 +9,6 @@
 #include <stdarg.h>
 
 struct evbuffer;
-struct evhttp_request;
 
 /* The reason phrase of a status inferd sends ("Internal Server Error" for
  * any other). */
@@ -33,12 +32,14 @@ struct evbuffer	*reply_json_new(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2)));
 
 /*
- * Send status with body (taken over and freed; NULL sends no body) as
- * application/json with reply_reason's phrase.  For servers that need
- * nothing more than evhttp's own sending; the workers' requests go through
- * conn_respond().
+ * Whether an Accept-Encoding value (NULL: none) takes gzip: the token
+ * gzip (or x-gzip, or *) with no q=0.
  */
-void		 reply_send(struct evhttp_request *, int status,
-		    struct evbuffer *body);
+int		 reply_accepts_gzip(const char *accept_encoding);
+/*
+ * body gzip-compressed (RFC 1952) into a new buffer; body is left as it
+ * is.  NULL when out of memory.
+ */
+struct evbuffer	*reply_gzip(struct evbuffer *body);
 
 #endif /* INFERD_REPLY_H */

@@ -30,6 +30,7 @@ struct workpool;
 	X(V2_VERSION_INFER, "/v2/models/{name}/versions/{version}/infer") \
 	X(V1_MODEL, "/v1/models/{name}")			\
 	X(V1_PREDICT, "/v1/models/{name}:predict")		\
+	X(V1_MODELS, "/v1/models")				\
 	X(OTHER, "other")
 
 enum routes_handler {
@@ -60,6 +61,17 @@ void		 routes_free(struct routes *);
  * the route does not take, else the route's handler.
  */
 void		 routes_dispatch(struct routes *, struct conn_req *);
+
+/*
+ * The handler routes_dispatch() gives path (a URI path, decoded as a
+ * request's is not: {name} is percent-decoded here) when serving model
+ * m, and in *how (unless NULL) how it matched: 0 when a route and its
+ * {name} and {version} are the model's, 1 for another model's name, 2 for
+ * another version of this model (both answered 404), -1 for no route
+ * (ROUTES_H_OTHER, 404).  The method is not looked at.
+ */
+enum routes_handler routes_lookup(const struct model *m, const char *path,
+		    int *how);
 
 /*
  * Find delay=SECONDS in query, a raw (percent-encoded) URI query string,

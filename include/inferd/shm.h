@@ -37,7 +37,7 @@
  * ids and labels, are the route table's (routes.h), which checks this
  * count; the segment only sizes its arrays by it.
  */
-#define SHM_NHANDLERS	14
+#define SHM_NHANDLERS	15
 
 /*
  * The status codes inferd answers with; anything else counts as 500.  499
@@ -165,7 +165,8 @@ struct shm_segment {
 	 * two instead of a binary search.
 	 */
 	uint8_t			 native_classic[SHM_NATIVE_N + 1];
-	char			 name[64];	/* "" when not POSIX shm */
+	char			 name[64];	/* as created, unlinked since;
+						   "" when not POSIX shm */
 };
 
 /* An aggregate of all slots, taken at one moment. */
@@ -227,12 +228,6 @@ void	 shm_heartbeat(struct shm_slot *);
  */
 int	 shm_check(const struct shm_segment *, char *why, size_t len);
 
-/*
- * Give the segment to uid:gid (before dropping privileges), so that the
- * master can still unlink it at exit.  0 or -1, logged.
- */
-int	 shm_chown(const struct shm_segment *, unsigned uid, unsigned gid);
-
 /* Bytes a segment of nslots slots takes. */
 size_t	 shm_size(size_t nslots);
 
@@ -241,13 +236,16 @@ void	 shm_init(struct shm_segment *, void *mem, size_t nslots,
 	    const double *bounds, size_t nbounds);
 
 /*
- * Create the POSIX shm segment /inferd.<pid> (a stale one of a dead run
- * with the same name is replaced), map it and lay it out.  0 or -1 with
- * errno set; the step that failed is logged.
+ * Create a POSIX shm segment under an unpredictable name
+ * (/inferd.<pid>.<random>, O_EXCL, mode 0600), reserve its pages
+ * (posix_fallocate: a full /dev/shm fails here, not with SIGBUS later),
+ * map it, unlink the name at once and lay it out.  Processes forked
+ * afterwards share the mapping; nobody can open it by name.  0 or -1
+ * with errno set; the step that failed is logged in one line.
  */
 int	 shm_create(struct shm_segment *, size_t nslots, const double *bounds,
 	    size_t nbounds);
-/* Unmap and unlink the segment. */
+/* Unmap the segment. */
 void	 shm_destroy(struct shm_segment *);
 
 /* Index of the bucket that a latency of seconds falls in. */

@@ -1,6 +1,6 @@
 /*
  * worker: one worker process.  A single-threaded libevent loop with one
- * evhttp server that accepts on the listening socket its slot was given,
+ * HTTP server (conn.h) that accepts on the listening socket its slot was given,
  * answers the inference routes, and records every request into its shared-
  * memory metrics slot.  SIGTERM drains it: it stops accepting, lets the
  * requests in flight finish (at most drain_timeout seconds) and exits 0.

@@ -23,10 +23,16 @@ enum config_type {
 	CT_SECONDS,
 	CT_PATH,
 	CT_BUCKETS,
-	CT_LOGLEVEL,
-	CT_NAME,	/* issue 8: a user or group name, may be empty */
-	CT_MODEL_TREES,		/* issue 9: all | best */
-	CT_BOOL,		/* on | off */
+	CT_NAME,	/* a user or group name, may be empty */
+	CT_CHOICE,	/* one word of the key's choices, stored as its index */
+};
+
+/* Which keys a reload applies: the others shape the sockets, the segment
+ * or the process's credentials, and keep their running values until a
+ * restart (config_keep_restart_keys). */
+enum config_apply {
+	CA_RELOAD,
+	CA_RESTART,
 };
 
 struct config_key {
@@ -35,6 +41,8 @@ struct config_key {
 	size_t		 offset;
 	double		 min, max;	/* numeric bounds, inclusive */
 	const char	*dflt;
+	enum config_apply apply;
+	const char *const *choices;	/* CT_CHOICE: NULL-terminated */
 	const char	*help;
 };
 
@@ -43,92 +51,136 @@ struct config_key {
 #define CONFIG_FILE_MAX		(1 << 20)	/* bytes of a file */
 #define CONFIG_LIST_MAX		2048		/* bytes of a bucket list */
 
+static const char *const config_trees[] = {
+	[CONFIG_MODEL_TREES_ALL] = "all",
+	[CONFIG_MODEL_TREES_BEST] = "best",
+	NULL
+};
+static const char *const config_onoff[] = { "off", "on", NULL };
+static const char *const config_log_to[] = {
+	[CONFIG_LOG_STDERR] = "stderr",
+	[CONFIG_LOG_SYSLOG] = "syslog",
+	NULL
+};
+
+/* Every key, by topic: listening, workers, requests and their limits, the
+ * model, metrics, logging, privileges.  --help and inferd.conf(5) follow
+ * this order. */
 static const struct config_key config_keys[] = {
-	{ "listen", CT_ADDR, OFF(listen), 0, 0, "0.0.0.0:8000",
-	    "address:port of the inference HTTP server (port 0: any)" },
-	{ "metrics_listen", CT_ADDR, OFF(metrics_listen), 0, 0, "0.0.0.0:9180",
-	    "address:port of the master's /metrics server (port 0: any)" },
+	/* Listening */
+	{ "listen", CT_ADDR, OFF(listen), 0, 0, "0.0.0.0:8000", CA_RESTART,
+	    NULL, "address:port of the inference HTTP server (port 0: any)" },
+	{ "backlog", CT_UINT, OFF(backlog), 1, 65535, "4096", CA_RESTART,
+	    NULL, "listen(2) backlog of each worker socket" },
+	/* Workers */
 	{ "workers", CT_UINT, OFF(workers), 0, CONFIG_MAX_WORKERS, "0",
+	    CA_RESTART, NULL,
 	    "worker processes; 0 means one per online CPU" },
-	{ "model", CT_PATH, OFF(model), 0, 0, INFERD_DEFAULT_MODEL,
-	    "XGBoost model file (JSON or UBJSON)" },
-	{ "max_delay", CT_SECONDS, OFF(max_delay), 0, 3600, "10",
-	    "largest ?delay= a request may ask for, in seconds" },
-	{ "max_body_bytes", CT_SIZE, OFF(max_body_bytes), 1, 1 << 30,
-	    "1048576", "largest request body, in bytes" },
-	{ "max_header_bytes", CT_SIZE, OFF(max_header_bytes), 256, 1 << 20,
-	    "8192", "largest request line plus headers, in bytes" },
-	{ "max_batch_rows", CT_SIZE, OFF(max_batch_rows), 1, 1000000, "1000",
-	    "most rows one prediction request may carry" },
-	/* issue 7 at full scale: 8192 and 4096, see SECURITY.md */
-	{ "max_connections", CT_UINT, OFF(max_connections), 1, 1000000,
-	    "8192", "open client connections per worker" },
-	{ "request_timeout", CT_SECONDS, OFF(request_timeout), 0.001, 3600,
-	    "30", "seconds a request body may take to arrive whole, and a "
-	    "write may stall" },
-	{ "drain_timeout", CT_SECONDS, OFF(drain_timeout), 0, 3600, "10",
-	    "seconds a stopping worker waits for requests in flight" },
+	{ "worker_nice", CT_UINT, OFF(worker_nice), 0, 19, "5", CA_RELOAD,
+	    NULL, "nice(2) increment of the workers over the master" },
+	{ "worker_stall_timeout", CT_SECONDS, OFF(worker_stall_timeout), 0.1,
+	    3600, "3", CA_RELOAD, NULL, "seconds a worker's heartbeat may "
+	    "be late before the master kills and replaces it" },
 	{ "restart_delay_max", CT_SECONDS, OFF(restart_delay_max), 0, 3600,
-	    "30", "cap of the backoff before a crashing worker is restarted" },
-	{ "backlog", CT_UINT, OFF(backlog), 1, 65535, "4096",
-	    "listen(2) backlog of each worker socket" },
+	    "30", CA_RELOAD, NULL,
+	    "cap of the backoff before a crashing worker is restarted" },
+	{ "drain_timeout", CT_SECONDS, OFF(drain_timeout), 0, 3600, "10",
+	    CA_RELOAD, NULL,
+	    "seconds a stopping worker waits for requests in flight" },
+	/* Overload and stalls (doc/slo-defense.md) */
+	{ "worker_threads", CT_UINT, OFF(worker_threads), 0, 64, "2",
+	    CA_RESTART, NULL, "threads per worker that evaluate heavy "
+	    "requests off the event loop; 0 evaluates everything on the loop" },
+	{ "offload_min_work", CT_SIZE, OFF(offload_min_work), 1,
+	    1000000000000.0, "20000", CA_RELOAD, NULL, "rows x trees from "
+	    "which a request is evaluated on a worker thread" },
+	{ "offload_min_body", CT_SIZE, OFF(offload_min_body), 1, 1 << 30,
+	    "32768", CA_RELOAD, NULL, "request body bytes from which a "
+	    "request is also parsed on a worker thread" },
+	{ "admission", CT_CHOICE, OFF(admission), 0, 0, "on", CA_RELOAD,
+	    config_onoff, "admission control: on sheds inference requests "
+	    "with 503 once requests wait longer than admission_target; off "
+	    "queues them" },
+	{ "admission_target", CT_SECONDS, OFF(admission_target), 0.001,
+	    3600, "0.1", CA_RELOAD, NULL, "seconds a request may wait inside "
+	    "a worker before new ones are shed (a tenth of the 1 s latency "
+	    "SLO)" },
+	{ "worker_stall_interval", CT_SECONDS, OFF(worker_stall_interval),
+	    0.01, 3600, "1", CA_RELOAD, NULL, "seconds a worker's event loop "
+	    "may go without turning before it is reported not ready" },
+	/* Requests and their limits (SECURITY.md: the worst case) */
+	{ "max_connections", CT_UINT, OFF(max_connections), 1, 1000000,
+	    "8192", CA_RELOAD, NULL, "open client connections per worker" },
+	{ "header_timeout", CT_SECONDS, OFF(header_timeout), 0.001, 3600,
+	    "10", CA_RELOAD, NULL, "seconds a request head may take to "
+	    "arrive whole, from accept or the first byte of a kept-alive "
+	    "request" },
+	{ "request_timeout", CT_SECONDS, OFF(request_timeout), 0.001, 3600,
+	    "30", CA_RELOAD, NULL, "seconds a request body may take to "
+	    "arrive whole, and a write may stall" },
+	{ "keepalive_timeout", CT_SECONDS, OFF(keepalive_timeout), 0.001,
+	    3600, "15", CA_RELOAD, NULL,
+	    "seconds an idle kept-alive connection is kept" },
+	{ "max_header_bytes", CT_SIZE, OFF(max_header_bytes), 256, 1 << 20,
+	    "8192", CA_RELOAD, NULL,
+	    "largest request line plus headers, in bytes" },
+	{ "max_body_bytes", CT_SIZE, OFF(max_body_bytes), 1, 1 << 30,
+	    "1048576", CA_RELOAD, NULL, "largest request body, in bytes" },
+	{ "max_batch_rows", CT_SIZE, OFF(max_batch_rows), 1, 1000000, "1000",
+	    CA_RELOAD, NULL, "most rows one prediction request may carry" },
+	{ "max_predictions", CT_SIZE, OFF(max_predictions), 1, 100000000,
+	    "100000", CA_RELOAD, NULL,
+	    "most predictions (rows x outputs) in one response" },
+	{ "max_delay", CT_SECONDS, OFF(max_delay), 0, 3600, "10", CA_RELOAD,
+	    NULL, "largest ?delay= a request may ask for, in seconds" },
+	{ "max_body_memory", CT_SIZE, OFF(max_body_memory), 1,
+	    1099511627776.0, "67108864", CA_RELOAD, NULL,
+	    "bytes of request bodies a worker holds at once; a body beyond "
+	    "is answered 503" },
+	{ "pipeline_depth", CT_UINT, OFF(pipeline_depth), 1, 1024, "4",
+	    CA_RELOAD, NULL, "responses waiting to be written on a connection "
+	    "before it is read no further" },
+	/* The model */
+	{ "model", CT_PATH, OFF(model), 0, 0, INFERD_DEFAULT_MODEL, CA_RELOAD,
+	    NULL, "XGBoost model file (JSON, UBJSON or binary)" },
+	{ "max_model_bytes", CT_SIZE, OFF(max_model_bytes), 1,
+	    1099511627776.0, "1073741824", CA_RELOAD, NULL,
+	    "largest model file, in bytes (checked before it is read)" },
+	{ "max_tree_depth", CT_UINT, OFF(max_tree_depth), 1, 65536, "256",
+	    CA_RELOAD, NULL, "deepest tree a model may have, in levels" },
+	{ "model_trees", CT_CHOICE, OFF(model_trees), 0, 0, "all", CA_RELOAD,
+	    config_trees, "trees of an early-stopped model: all (as "
+	    "Booster.predict) or best (up to best_iteration, as "
+	    "scikit-learn)" },
+	/* Metrics */
+	{ "metrics_listen", CT_ADDR, OFF(metrics_listen), 0, 0,
+	    "0.0.0.0:9180", CA_RESTART, NULL,
+	    "address:port of the master's /metrics server (port 0: any)" },
+	{ "metrics_max_connections", CT_UINT, OFF(metrics_max_connections),
+	    1, 65536, "64", CA_RELOAD, NULL,
+	    "open connections to the metrics port" },
+	{ "metrics_timeout", CT_SECONDS, OFF(metrics_timeout), 0.001, 3600,
+	    "10", CA_RELOAD, NULL, "seconds a metrics request may take to "
+	    "arrive, an idle metrics connection is kept, or a write may "
+	    "stall" },
 	{ "buckets", CT_BUCKETS, OFF(buckets), 0, 0,
 	    "0.005,0.01,0.025,0.05,0.1,0.25,0.5,0.75,1.0,2.5,5.0,10.0",
+	    CA_RESTART, NULL,
 	    "latency histogram bucket bounds in seconds, increasing" },
-	{ "log_level", CT_LOGLEVEL, OFF(log_level), 0, 0, "info",
-	    "error, warn, info or debug" },
-	/* issue 8: the watchdog and privileges */
-	{ "worker_stall_timeout", CT_SECONDS, OFF(worker_stall_timeout), 0.1,
-	    3600, "3", "seconds a worker's heartbeat may be late before the "
-	    "master kills and replaces it" },
-	{ "user", CT_NAME, OFF(user), 0, 0, "",
+	/* Logging */
+	{ "log_level", CT_CHOICE, OFF(log_level), 0, 0, "info", CA_RELOAD,
+	    log_level_names, "error, warn, info or debug" },
+	{ "log", CT_CHOICE, OFF(log_to), 0, 0, "stderr", CA_RESTART,
+	    config_log_to, "where the log goes: stderr, or syslog (the "
+	    "local socket /dev/log) at log_facility" },
+	{ "log_facility", CT_CHOICE, OFF(log_facility), 0, 0, "daemon",
+	    CA_RESTART, log_facility_names,
+	    "syslog facility: daemon, user or local0 to local7" },
+	/* Privileges */
+	{ "user", CT_NAME, OFF(user), 0, 0, "", CA_RESTART, NULL,
 	    "user to run as once the sockets are bound, when started as root" },
-	{ "group", CT_NAME, OFF(group), 0, 0, "",
+	{ "group", CT_NAME, OFF(group), 0, 0, "", CA_RESTART, NULL,
 	    "group to run as (empty: the user's primary group)" },
-	/* issue 7/9 model limits */
-	{ "max_model_bytes", CT_SIZE, OFF(model_limits.max_bytes), 1,
-	    1099511627776.0, "1073741824",
-	    "largest model file, in bytes (checked before it is read)" },
-	{ "max_tree_depth", CT_UINT, OFF(model_limits.max_depth), 1, 65536,
-	    "256", "deepest tree a model may have, in levels" },
-	{ "model_trees", CT_MODEL_TREES, OFF(model_limits.trees), 0, 0, "all",
-	    "trees of an early-stopped model: all (as Booster.predict) or "
-	    "best (up to best_iteration, as scikit-learn)" },
-	/* issue 11: scrapes under saturation */
-	{ "worker_nice", CT_UINT, OFF(worker_nice), 0, 19, "5",
-	    "nice(2) increment of the workers over the master" },
-	/* issue 7: hostile network and faults */
-	{ "header_timeout", CT_SECONDS, OFF(header_timeout), 0.001, 3600,
-	    "10", "seconds a request head may take to arrive whole, from "
-	    "accept or the first byte of a kept-alive request" },
-	{ "keepalive_timeout", CT_SECONDS, OFF(keepalive_timeout), 0.001,
-	    3600, "15", "seconds an idle kept-alive connection is kept" },
-	{ "max_predictions", CT_SIZE, OFF(max_predictions), 1, 100000000,
-	    "100000", "most predictions (rows x outputs) in one response" },
-	{ "metrics_max_connections", CT_UINT, OFF(metrics_max_connections),
-	    1, 65536, "64", "open connections to the metrics port" },
-	{ "metrics_timeout", CT_SECONDS, OFF(metrics_timeout), 0.001, 3600,
-	    "10", "seconds a metrics request may take to arrive, an idle "
-	    "metrics connection is kept, or a write may stall" },
-	/* defending the SLO (doc/slo-defense.md) */
-	{ "worker_threads", CT_UINT, OFF(worker_threads), 0, 64, "2",
-	    "threads per worker that evaluate heavy requests off the event "
-	    "loop; 0 evaluates everything on the loop" },
-	{ "offload_min_work", CT_SIZE, OFF(offload_min_work), 1,
-	    1000000000000.0, "20000", "rows x trees from which a request is "
-	    "evaluated on a worker thread" },
-	{ "offload_min_body", CT_SIZE, OFF(offload_min_body), 1, 1 << 30,
-	    "32768", "request body bytes from which a request is also "
-	    "parsed on a worker thread" },
-	{ "admission", CT_BOOL, OFF(admission), 0, 0, "on",
-	    "admission control: on sheds inference requests with 503 once "
-	    "requests wait longer than admission_target; off queues them" },
-	{ "admission_target", CT_SECONDS, OFF(admission_target), 0.001,
-	    3600, "0.1", "seconds a request may wait inside a worker before "
-	    "new ones are shed (a tenth of the 1 s latency SLO)" },
-	{ "worker_stall_interval", CT_SECONDS, OFF(worker_stall_interval),
-	    0.01, 3600, "1", "seconds a worker's event loop may go without "
-	    "turning before it is reported not ready" },
 };
 
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -214,7 +266,7 @@ config_parse_addr(const char *s, struct config_addr *addr)
 }
 
 /*
- * issue 8: the bounds must hold the SLO threshold, 1 s: the alert rules,
+ * The bounds must hold the SLO threshold, 1 s: the alert rules,
  * the recording rules and the dashboard read the le="1.0" bucket.  0 or -1.
  */
 static int
@@ -231,7 +283,7 @@ config_buckets_slo(const double *b, size_t n, char *why, size_t len)
 	return -1;
 }
 
-/* issue 8: a user or group name: empty, or [A-Za-z0-9._-], at most 32. */
+/* A user or group name: empty, or [A-Za-z0-9._-], at most 32. */
 static int
 config_name(char *field, const char *value, char *why, size_t len)
 {
@@ -388,66 +440,35 @@ config_set_name(struct config *cfg, const struct config_key *k, char *field,
 	config_name(field, value, why, len);
 }
 
-/* CT_LOGLEVEL: error, warn, info or debug. */
+/* CT_CHOICE: one of the key's words, stored as its index. */
 static void
-config_set_loglevel(struct config *cfg, const struct config_key *k,
+config_set_choice(struct config *cfg, const struct config_key *k,
     char *field, const char *value, char *why, size_t len)
 {
-	int	lvl;
+	size_t	i, n;
 
 	(void)cfg;
-	(void)k;
 
-	if ((lvl = log_level_parse(value)) == -1)
-		snprintf(why, len, "'%s' is not one of error, warn, info, "
-		    "debug", value);
-	else
-		*(int *)field = lvl;
-}
-
-/* CT_MODEL_TREES: all or best. */
-static void
-config_set_model_trees(struct config *cfg, const struct config_key *k,
-    char *field, const char *value, char *why, size_t len)
-{
-	(void)cfg;
-	(void)k;
-
-	if (strcmp(value, "all") == 0)
-		*(int *)field = MODEL_TREES_ALL;
-	else if (strcmp(value, "best") == 0)
-		*(int *)field = MODEL_TREES_BEST;
-	else
-		snprintf(why, len, "'%s' is neither all nor best", value);
-}
-
-/* CT_BOOL: on or off. */
-static void
-config_set_bool(struct config *cfg, const struct config_key *k,
-    char *field, const char *value, char *why, size_t len)
-{
-	(void)cfg;
-	(void)k;
-
-	if (strcmp(value, "on") == 0)
-		*(int *)field = 1;
-	else if (strcmp(value, "off") == 0)
-		*(int *)field = 0;
-	else
-		snprintf(why, len, "'%s' is neither on nor off", value);
+	for (i = 0; k->choices[i] != NULL; i++)
+		if (strcmp(value, k->choices[i]) == 0) {
+			*(int *)field = (int)i;
+			return;
+		}
+	n = (size_t)snprintf(why, len, "'%s' is not one of", value);
+	for (i = 0; k->choices[i] != NULL && n < len; i++)
+		n += (size_t)snprintf(why + n, len - n, "%s %s",
+		    i == 0 ? "" : ",", k->choices[i]);
 }
 
 static const config_setter config_setters[] = {
-	[CT_BOOL] = config_set_bool,
 	[CT_ADDR] = config_set_addr,
 	[CT_UINT] = config_set_integer,
 	[CT_SIZE] = config_set_integer,
 	[CT_SECONDS] = config_set_seconds,
 	[CT_PATH] = config_set_path,
 	[CT_BUCKETS] = config_set_buckets,
-	[CT_LOGLEVEL] = config_set_loglevel,
 	[CT_NAME] = config_set_name,
-	[CT_MODEL_TREES] = config_set_model_trees,
+	[CT_CHOICE] = config_set_choice,
 };
 
 /* Set key to value; errors are "origin: key: why". */
@@ -504,7 +525,7 @@ config_trim(char *s)
 }
 
 /*
- * issue 8: a key set twice in one file is an error naming both lines
+ * A key set twice in one file is an error naming both lines
  * (seen[k] is the line that set key k, 0 if none).  0 or -1.
  */
 static int
@@ -611,16 +632,7 @@ config_key_doc(size_t i, const char **dflt, const char **help)
 	return config_keys[i].name;
 }
 
-/*
- * issue 8: the keys a reload cannot apply, since they shape the sockets,
- * the segment or the process's credentials.
- */
-static const char *const config_restart_keys[] = {
-	"listen", "metrics_listen", "workers", "backlog", "buckets", "user",
-	"group",
-};
-
-/* Bytes of a field of type t (buckets: the array; nbuckets aside). */
+/* Bytes of a field of type t (buckets: the whole array). */
 static size_t
 config_field_size(enum config_type t)
 {
@@ -629,13 +641,44 @@ config_field_size(enum config_type t)
 		return sizeof(struct config_addr);
 	case CT_UINT:
 		return sizeof(unsigned);
+	case CT_SIZE:
+		return sizeof(size_t);
+	case CT_SECONDS:
+		return sizeof(double);
+	case CT_PATH:
+		return CONFIG_PATH_MAX;
 	case CT_BUCKETS:
 		return sizeof(((struct config *)NULL)->buckets);
 	case CT_NAME:
 		return CONFIG_NAME_MAX;
-	default:
-		return 0;	/* not a restart key */
+	case CT_CHOICE:
+		return sizeof(int);
 	}
+	return 0;	/* not reached: the switch names every type */
+}
+
+/* Whether key i differs between a and b; see config.h. */
+int
+config_key_differs(const struct config *a, const struct config *b,
+    size_t i)
+{
+	const struct config_key	*k = &config_keys[i];
+
+	if (k->type == CT_BUCKETS)	/* what is past nbuckets is junk */
+		return a->nbuckets != b->nbuckets || memcmp(a->buckets,
+		    b->buckets, a->nbuckets * sizeof(a->buckets[0])) != 0;
+	if (k->type == CT_PATH || k->type == CT_NAME)	/* junk past NUL */
+		return strcmp((const char *)a + k->offset,
+		    (const char *)b + k->offset) != 0;
+	if (k->type == CT_ADDR)
+		return strcmp(((const struct config_addr *)((const char *)a +
+		    k->offset))->host, ((const struct config_addr *)
+		    ((const char *)b + k->offset))->host) != 0 ||
+		    strcmp(((const struct config_addr *)((const char *)a +
+		    k->offset))->port, ((const struct config_addr *)
+		    ((const char *)b + k->offset))->port) != 0;
+	return memcmp((const char *)a + k->offset, (const char *)b +
+	    k->offset, config_field_size(k->type)) != 0;
 }
 
 /* Give next the running values of the restart keys; list those changed. */
@@ -644,29 +687,17 @@ config_keep_restart_keys(const struct config *running, struct config *next,
     char *changed, size_t len)
 {
 	const struct config_key	*k;
-	size_t			 i, j, size;
+	size_t			 i;
 
 	changed[0] = '\0';
-	for (i = 0; i < sizeof(config_restart_keys) /
-	    sizeof(config_restart_keys[0]); i++) {
-		for (j = 0; j < NKEYS && strcmp(config_keys[j].name,
-		    config_restart_keys[i]) != 0; j++)
-			;
-		if (j == NKEYS)
+	for (i = 0; i < NKEYS; i++) {
+		k = &config_keys[i];
+		if (k->apply != CA_RESTART ||
+		    !config_key_differs(running, next, i))
 			continue;
-		k = &config_keys[j];
-		size = config_field_size(k->type);
-		if (k->type == CT_BUCKETS)	/* what is past nbuckets is junk */
-			size = running->nbuckets == next->nbuckets ?
-			    running->nbuckets * sizeof(double) : 0;
-		if ((k->type != CT_BUCKETS ||
-		    running->nbuckets == next->nbuckets) &&
-		    memcmp((const char *)running + k->offset,
-		    (const char *)next + k->offset, size) == 0)
-			continue;
-		size = config_field_size(k->type);
 		memcpy((char *)next + k->offset,
-		    (const char *)running + k->offset, size);
+		    (const char *)running + k->offset,
+		    config_field_size(k->type));
 		if (k->type == CT_BUCKETS)
 			next->nbuckets = running->nbuckets;
 		if (changed[0] != '\0')

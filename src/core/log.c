@@ -16,22 +16,63 @@
 
 static enum log_level	log_level = LOG_LEVEL_INFO;
 static int		log_syslog;
+static int		log_facility = LOG_DAEMON;
 
-static const char *const log_names[] = {
+const char *const log_level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
 	[LOG_LEVEL_WARN] = "warn",
 	[LOG_LEVEL_INFO] = "info",
 	[LOG_LEVEL_DEBUG] = "debug",
+	NULL
 };
 
-/* Start logging at level; to syslog (daemon facility) if use_syslog. */
+/* The facilities of key log_facility, and their syslog values. */
+const char *const log_facility_names[] = {
+	"daemon", "user", "local0", "local1", "local2", "local3", "local4",
+	"local5", "local6", "local7", NULL
+};
+static const int log_facilities[] = {
+	LOG_DAEMON, LOG_USER, LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3,
+	LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7
+};
+_Static_assert(sizeof(log_facilities) / sizeof(log_facilities[0]) + 1 ==
+    sizeof(log_facility_names) / sizeof(log_facility_names[0]),
+    "a value for every facility name");
+
+/*
+ * Start logging at level: to stderr, or to syslog at the facility of
+ * index facility in log_facility_names.  The socket to /dev/log is
+ * opened now (LOG_NDELAY), before any fork or privilege drop, so that
+ * every worker inherits it and a sandbox need not allow socket(2).
+ */
 void
-log_init(enum log_level level, int use_syslog)
+log_init(enum log_level level, int use_syslog, int facility)
 {
 	log_level = level;
+	if (use_syslog && !log_syslog) {
+		if (facility < 0 || (size_t)facility >=
+		    sizeof(log_facilities) / sizeof(log_facilities[0]))
+			facility = 0;
+		log_facility = log_facilities[facility];
+		openlog("inferd", LOG_PID | LOG_NDELAY, log_facility);
+	}
 	log_syslog = use_syslog;
-	if (use_syslog)
-		openlog("inferd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+/*
+ * In a child that has just closed the descriptors it inherited: the
+ * syslog socket was one of them, and syslog(3) would otherwise write to
+ * whatever file the child opens next under its number.  Forget it (the
+ * close of a closed descriptor is harmless, nothing has been opened since)
+ * and connect afresh.
+ */
+void
+log_reopen(void)
+{
+	if (!log_syslog)
+		return;
+	closelog();
+	openlog("inferd", LOG_PID | LOG_NDELAY, log_facility);
 }
 
 /* Change the level, for example after the configuration was read. */
@@ -39,18 +80,6 @@ void
 log_set_level(enum log_level level)
 {
 	log_level = level;
-}
-
-/* Map a level name to its value; -1 for an unknown name. */
-int
-log_level_parse(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(log_names) / sizeof(log_names[0]); i++)
-		if (strcmp(s, log_names[i]) == 0)
-			return (int)i;
-	return -1;
 }
 
 static void __attribute__((format(printf, 3, 0)))
@@ -78,7 +107,7 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 		return;
 	}
 	n = snprintf(line, sizeof(line), "inferd[%ld]: %s: %s\n",
-	    (long)getpid(), log_names[level], msg);
+	    (long)getpid(), log_level_names[level], msg);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line))

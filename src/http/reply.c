@@ -6,9 +6,13 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <zlib.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
 
 #include "inferd/reply.h"
 
@@ -23,8 +27,10 @@ reply_reason(int status)
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
-	case 413: return "Payload Too Large";
+	case 413: return "Content Too Large";
+	case 499: return "Client Closed Request";
 	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
 	default: return "Internal Server Error";
 	}
 }
@@ -150,13 +156,91 @@ reply_json_new(const char *fmt, ...)
 	return buf;
 }
 
-/* Send a JSON answer through evhttp. */
-void
-reply_send(struct evhttp_request *req, int status, struct evbuffer *body)
+/* Whether q (after "q=") is zero: 0, 0., 0.0, 0.00, 0.000. */
+static int
+reply_q_zero(const char *q, size_t len)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
-	evhttp_send_reply(req, status, reply_reason(status), body);
-	if (body != NULL)
-		evbuffer_free(body);
+	size_t	i;
+
+	if (len == 0 || q[0] != '0')
+		return 0;
+	for (i = 1; i < len; i++)
+		if (q[i] != '.' && q[i] != '0')
+			return 0;
+	return 1;
+}
+
+/* Whether Accept-Encoding takes gzip. */
+int
+reply_accepts_gzip(const char *ae)
+{
+	const char	*p = ae, *e, *semi, *q;
+	size_t		 n;
+	int		 star = 0, gzip = -1;
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		e = p + strcspn(p, ",");
+		semi = memchr(p, ';', (size_t)(e - p));
+		n = (size_t)((semi != NULL ? semi : e) - p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		q = semi != NULL ? strstr(semi, "q=") : NULL;
+		if (q != NULL && q >= e)
+			q = NULL;
+		if ((n == 4 && strncasecmp(p, "gzip", 4) == 0) ||
+		    (n == 6 && strncasecmp(p, "x-gzip", 6) == 0))
+			gzip = q == NULL || !reply_q_zero(q + 2,
+			    strcspn(q + 2, " \t,;"));
+		else if (n == 1 && *p == '*')
+			star = q == NULL || !reply_q_zero(q + 2,
+			    strcspn(q + 2, " \t,;"));
+		p = *e != '\0' ? e + 1 : e;
+	}
+	return gzip == -1 ? star : gzip;
+}
+
+/* body, gzip-compressed, in a new buffer. */
+struct evbuffer *
+reply_gzip(struct evbuffer *body)
+{
+	struct evbuffer_iovec	 v[1];
+	struct evbuffer		*out;
+	z_stream		 z;
+	size_t			 len = evbuffer_get_length(body);
+	unsigned char		*in;
+	int			 rc;
+
+	if ((out = evbuffer_new()) == NULL)
+		return NULL;
+	memset(&z, 0, sizeof(z));
+	if ((in = evbuffer_pullup(body, -1)) == NULL && len > 0)
+		goto fail;
+	/* gzip wrapper (15 + 16), level 6: a scrape is compressed once. */
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK) {
+		evbuffer_free(out);
+		return NULL;
+	}
+	z.next_in = in;
+	z.avail_in = (uInt)len;
+	do {
+		if (evbuffer_reserve_space(out, 16384, v, 1) != 1)
+			goto fail;
+		z.next_out = v[0].iov_base;
+		z.avail_out = (uInt)v[0].iov_len;
+		rc = deflate(&z, Z_FINISH);
+		if (rc == Z_STREAM_ERROR)
+			goto fail;
+		v[0].iov_len -= z.avail_out;
+		if (evbuffer_commit_space(out, v, 1) == -1)
+			goto fail;
+	} while (rc != Z_STREAM_END);
+	deflateEnd(&z);
+	return out;
+fail:
+	deflateEnd(&z);
+	evbuffer_free(out);
+	return NULL;
 }

@@ -1,6 +1,6 @@
 /*
- * infer: what the request formats share (see infer.h, infer_impl.h), and
- * the dispatch by protocol.
+ * infer: what the request formats share (see infer.h, infer_impl.h); the
+ * dispatch by protocol is infer_proto.c's, above the formats.
  *
  * Requests are parsed with jansson; every error names the place in the
  * request that is wrong (instances[2][5], inputs[0].shape, ...) and what to
@@ -97,8 +97,20 @@ infer_load(const char *body, size_t len, const char *hint,
 	}
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		infer_fail(err, 400, "invalid JSON at line %d, column %d: %s",
-		    jerr.line, jerr.column, jerr.text);
+		/*
+		 * Out of memory is the server's failure, not the client's: a
+		 * 500.  jansson says so with json_error_out_of_memory, or
+		 * (when it cannot even start its lexer) with no error at all:
+		 * line -1 and an empty text.
+		 */
+		if (json_error_code(&jerr) == json_error_out_of_memory ||
+		    (jerr.line == -1 && jerr.text[0] == '\0'))
+			infer_fail(err, 500, "out of memory parsing a request "
+			    "body of %zu bytes", len);
+		else
+			infer_fail(err, 400, "invalid JSON at line %d, column "
+			    "%d: %s; the body must be JSON: %s", jerr.line,
+			    jerr.column, jerr.text, hint);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
@@ -263,30 +275,4 @@ int
 infer_add_str(struct evbuffer *out, const char *s)
 {
 	return evbuffer_add(out, s, strlen(s));
-}
-
-/* Parse a request of protocol proto; see infer.h. */
-int
-infer_parse(enum infer_proto proto, const char *body, size_t len,
-    const struct model *m, size_t max_rows, struct infer_batch *b,
-    struct infer_error *err)
-{
-	if (proto == INFER_OIP) {
-		memset(b, 0, sizeof(*b));
-		if (infer_bound(body, len, m, max_rows, 1, err) == -1)
-			return -1;
-		return infer_parse_oip(body, len, m, max_rows, b, err);
-	}
-	return infer_parse_predict(body, len, m, max_rows, b, err,
-	    proto == INFER_V1);
-}
-
-/* The answer of protocol proto; see infer.h. */
-int
-infer_format(struct evbuffer *out, enum infer_proto proto,
-    const struct model *m, const struct infer_batch *b, const double *y)
-{
-	if (proto == INFER_OIP)
-		return infer_format_oip(out, m, b, y);
-	return infer_format_predict(out, m, y, b->rows);
 }

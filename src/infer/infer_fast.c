@@ -4,6 +4,7 @@
  *
  *	{"features": [n, ...]}			(POST /predict only)
  *	{"instances": [[n, ...], ...]}
+ *	{"inputs": [[n, ...], ...]}		(KServe v1 only)
  *
  * (any JSON whitespace between tokens, each n a JSON number or null, every
  * row exactly the model's number of features) is read straight into the
@@ -242,7 +243,8 @@ infer_fast_predict(const char *body, size_t len, size_t cols,
 			b->rows = 1;
 			rc = 0;
 		}
-	} else if (infer_fast_lit(&s, "\"instances\"") == 0 &&
+	} else if ((infer_fast_lit(&s, "\"instances\"") == 0 ||
+	    (v1 && infer_fast_lit(&s, "\"inputs\"") == 0)) &&
 	    infer_fast_char(&s, ':') == 0)
 		rc = infer_fast_rows(&s, max_rows, b);
 	if (rc == 0 && infer_fast_char(&s, '}') == 0) {

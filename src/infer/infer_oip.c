@@ -14,8 +14,12 @@
  * missing value in any datatype (inferd's extension: the protocol's JSON
  * cannot spell NaN).
  *
- * The one output, "predict", is FP32 (every value the model computes is a
- * float32) of shape [rows] or [rows, outputs].  The version of the model is
+ * The outputs are a table, infer_oip_outs: "predict", FP32 (every value
+ * the model computes is a float32) of shape [rows] or [rows, outputs], for
+ * every model, and "label", INT64 of shape [rows], the class a classifier
+ * picks; each says in the metadata what its values are and, for a
+ * classifier, the class labels of its columns.  A new output is one entry
+ * there (and its INFER_OUT_ bit).  The version of the model is
  * the first INFER_VERSION_LEN hex digits of its file's SHA-256: it names
  * exactly the bytes that answered, and changes when SIGHUP loads others.
  */
@@ -217,16 +221,175 @@ infer_flatten(struct infer_flat *f, const json_t *a, int depth)
 	return 0;
 }
 
-/* Read the optional "outputs" into b->outputs: absent or [] is every
- * output (as Triton does), else each must be named once. */
-static int
-infer_oip_outputs(const json_t *outs, struct infer_batch *b,
-    struct infer_error *err)
-{
-	size_t	 i;
-	json_t	*o, *name, *p;
+/*
+ * The model's outputs.  has: whether this model has it (NULL: every
+ * model); width: values per row (1: shape [rows]); data: append row r's
+ * values from the model's predictions y; params: append the metadata's
+ * "parameters" members (after a comma), or NULL.
+ */
+struct infer_oip_out {
+	const char	*name;
+	unsigned	 bit;		/* INFER_OUT_* */
+	const char	*datatype;
+	int		(*has)(const struct model *);
+	size_t		(*width)(const struct model *);
+	int		(*data)(struct evbuffer *, const struct model *,
+			    const double *y, size_t r);
+	int		(*params)(struct evbuffer *, const struct model *);
+};
 
-	b->outputs = INFER_OUT_PREDICT;
+/* Whether the model is a classifier whose "predict" is probabilities:
+ * one per class (multi:softprob) or of class 1 (binary:logistic).  Its
+ * classes are 0 .. n-1, as XGBoost's XGBClassifier numbers them. */
+static size_t
+infer_oip_nclasses(const struct model *m)
+{
+	const char	*obj = model_objective(m);
+
+	if (strcmp(obj, "multi:softprob") == 0)
+		return model_noutputs(m);
+	if (strcmp(obj, "binary:logistic") == 0 && model_noutputs(m) == 1)
+		return 2;
+	return 0;
+}
+
+static int
+infer_oip_is_classifier(const struct model *m)
+{
+	return infer_oip_nclasses(m) > 0;
+}
+
+static size_t
+infer_oip_width_one(const struct model *m)
+{
+	(void)m;
+	return 1;
+}
+
+/* "predict": the model's outputs for row r. */
+static int
+infer_oip_predict_data(struct evbuffer *out, const struct model *m,
+    const double *y, size_t r)
+{
+	size_t	 k, n = model_noutputs(m);
+	int	 rc = 0;
+
+	for (k = 0; k < n; k++) {
+		if (k > 0)
+			rc |= evbuffer_add(out, ",", 1);
+		rc |= infer_add_number(out, y[r * n + k]);
+	}
+	return rc;
+}
+
+/* "label": the class picked for row r: the first most probable class
+ * (numpy's argmax, as XGBClassifier.predict), or probability > 0.5. */
+static int
+infer_oip_label_data(struct evbuffer *out, const struct model *m,
+    const double *y, size_t r)
+{
+	size_t	 k, best = 0, n = model_noutputs(m);
+
+	if (n == 1)
+		return infer_add_size(out, y[r] > 0.5 ? 1 : 0);
+	for (k = 1; k < n; k++)
+		if (y[r * n + k] > y[r * n + best])
+			best = k;
+	return infer_add_size(out, best);
+}
+
+/* ,"class_labels":["0",...] for a classifier. */
+static int
+infer_oip_class_labels(struct evbuffer *out, const struct model *m)
+{
+	size_t	 k, n = infer_oip_nclasses(m);
+	int	 rc = 0;
+
+	for (k = 0; k < n; k++) {
+		rc |= infer_add_str(out, k == 0 ? ",\"class_labels\":[\"" :
+		    ",\"");
+		rc |= infer_add_size(out, k);
+		rc |= evbuffer_add(out, "\"", 1);
+	}
+	if (n > 0)
+		rc |= evbuffer_add(out, "]", 1);
+	return rc;
+}
+
+/* "predict"'s parameters: the objective, what the values are and, for
+ * a classifier, its class labels. */
+static int
+infer_oip_predict_params(struct evbuffer *out, const struct model *m)
+{
+	const char	*obj = model_objective(m), *what;
+	int		 rc = 0;
+
+	if (strcmp(obj, "multi:softprob") == 0)
+		what = "class probabilities";
+	else if (strcmp(obj, "binary:logistic") == 0)
+		what = "probability of class 1";
+	else if (strcmp(obj, "multi:softmax") == 0)
+		what = "class";
+	else
+		what = "model output";
+	rc |= infer_add_str(out, ",\"objective\":");
+	rc |= reply_json_string(out, obj);
+	rc |= infer_add_str(out, ",\"content\":");
+	rc |= reply_json_string(out, what);
+	if (strcmp(obj, "multi:softprob") == 0)
+		rc |= infer_oip_class_labels(out, m);
+	return rc;
+}
+
+static const struct infer_oip_out infer_oip_outs[] = {
+	{ INFER_OUTPUT_NAME, INFER_OUT_PREDICT, "FP32", NULL, model_noutputs,
+	    infer_oip_predict_data, infer_oip_predict_params },
+	{ "label", INFER_OUT_LABEL, "INT64", infer_oip_is_classifier,
+	    infer_oip_width_one, infer_oip_label_data,
+	    infer_oip_class_labels },
+};
+#define INFER_OIP_NOUTS	(sizeof(infer_oip_outs) / sizeof(infer_oip_outs[0]))
+
+/* Whether model m has output o. */
+static int
+infer_oip_has(const struct infer_oip_out *o, const struct model *m)
+{
+	return o->has == NULL || o->has(m);
+}
+
+/* The names of m's outputs, for messages: "predict", "label". */
+static void
+infer_oip_out_names(const struct model *m, char *buf, size_t len)
+{
+	size_t	 i, o = 0;
+	int	 n;
+
+	buf[0] = '\0';
+	for (i = 0; i < INFER_OIP_NOUTS; i++) {
+		if (!infer_oip_has(&infer_oip_outs[i], m))
+			continue;
+		n = snprintf(buf + o, len - o, "%s\"%s\"", o == 0 ? "" : ", ",
+		    infer_oip_outs[i].name);
+		if (n < 0 || (size_t)n >= len - o)
+			return;
+		o += (size_t)n;
+	}
+}
+
+/* Read the optional "outputs" into b->outputs: absent or [] is every
+ * output the model has (as Triton does), else each must be named once. */
+static int
+infer_oip_outputs(const json_t *outs, const struct model *m,
+    struct infer_batch *b, struct infer_error *err)
+{
+	size_t	 i, k;
+	json_t	*o, *name, *p;
+	char	 names[128];
+
+	b->outputs = 0;
+	for (k = 0; k < INFER_OIP_NOUTS; k++)
+		if (infer_oip_has(&infer_oip_outs[k], m))
+			b->outputs |= infer_oip_outs[k].bit;
 	if (outs == NULL)
 		return 0;
 	if (!json_is_array(outs))
@@ -234,24 +397,30 @@ infer_oip_outputs(const json_t *outs, struct infer_batch *b,
 		    "%s", jsonutil_type_name(outs, JSONUTIL_NUMBER));
 	if (json_array_size(outs) > 0)
 		b->outputs = 0;
+	infer_oip_out_names(m, names, sizeof(names));
 	json_array_foreach(outs, i, o) {
 		name = json_is_object(o) ? json_object_get(o, "name") : NULL;
 		if (!json_is_string(name))
 			return infer_fail(err, 400, "outputs[%zu]: expected "
-			    "{\"name\": \"" INFER_OUTPUT_NAME "\"}", i);
-		if (strcmp(json_string_value(name), INFER_OUTPUT_NAME) != 0)
+			    "{\"name\": ...}, one of this model's outputs: %s",
+			    i, names);
+		for (k = 0; k < INFER_OIP_NOUTS; k++)
+			if (infer_oip_has(&infer_oip_outs[k], m) &&
+			    strcmp(json_string_value(name),
+			    infer_oip_outs[k].name) == 0)
+				break;
+		if (k == INFER_OIP_NOUTS)
 			return infer_fail(err, 400, "outputs[%zu].name: unknown "
-			    "output \"%.64s\"; this model has one output, \""
-			    INFER_OUTPUT_NAME "\"", i,
-			    json_string_value(name));
-		if (b->outputs & INFER_OUT_PREDICT)
-			return infer_fail(err, 400, "outputs[%zu].name: \""
-			    INFER_OUTPUT_NAME "\" asked for twice", i);
+			    "output \"%.64s\"; this model's outputs are %s", i,
+			    json_string_value(name), names);
+		if (b->outputs & infer_oip_outs[k].bit)
+			return infer_fail(err, 400, "outputs[%zu].name: \"%s\" "
+			    "asked for twice", i, infer_oip_outs[k].name);
 		if ((p = json_object_get(o, "parameters")) != NULL &&
 		    !json_is_object(p))
 			return infer_fail(err, 400, "outputs[%zu].parameters: "
 			    "expected an object", i);
-		b->outputs |= INFER_OUT_PREDICT;
+		b->outputs |= infer_oip_outs[k].bit;
 	}
 	return 0;
 }
@@ -259,8 +428,8 @@ infer_oip_outputs(const json_t *outs, struct infer_batch *b,
 /* The request's "id" (a string, echoed back) into b->id; the optional
  * "parameters" must be an object; "outputs" into b->outputs. */
 static int
-infer_oip_envelope(const json_t *root, struct infer_batch *b,
-    struct infer_error *err)
+infer_oip_envelope(const json_t *root, const struct model *m,
+    struct infer_batch *b, struct infer_error *err)
 {
 	json_t	*v;
 
@@ -279,7 +448,7 @@ infer_oip_envelope(const json_t *root, struct infer_batch *b,
 	    !json_is_object(v))
 		return infer_fail(err, 400, "parameters: expected an object, "
 		    "got %s", jsonutil_type_name(v, JSONUTIL_NUMBER));
-	return infer_oip_outputs(json_object_get(root, "outputs"), b, err);
+	return infer_oip_outputs(json_object_get(root, "outputs"), m, b, err);
 }
 
 /* Check inputs[i]'s name, datatype and parameters into t. */
@@ -481,7 +650,7 @@ infer_parse_oip(const char *body, size_t len, const struct model *m,
 	memset(b, 0, sizeof(*b));
 	if ((root = infer_load(body, len, INFER_HINT, err)) == NULL)
 		return -1;
-	if (infer_oip_envelope(root, b, err) == -1)
+	if (infer_oip_envelope(root, m, b, err) == -1)
 		goto fail;
 	inputs = json_object_get(root, "inputs");
 	if (!json_is_array(inputs) || json_array_size(inputs) == 0) {
@@ -517,19 +686,19 @@ infer_add_version(struct evbuffer *out, const struct model *m)
 	return evbuffer_add(out, model_sha256(m), INFER_VERSION_LEN);
 }
 
-/* Append the output's shape: [rows] or [rows, noutputs]; rows -1 for
+/* Append output o's shape: [rows] or [rows, width]; rows -1 for
  * metadata. */
 static int
-infer_add_out_shape(struct evbuffer *out, const struct model *m,
-    size_t rows, int any_rows)
+infer_add_out_shape(struct evbuffer *out, const struct infer_oip_out *o,
+    const struct model *m, size_t rows, int any_rows)
 {
 	int	 rc = 0;
 
 	rc |= infer_add_str(out, "\"shape\":[");
 	rc |= any_rows ? infer_add_str(out, "-1") : infer_add_size(out, rows);
-	if (model_noutputs(m) > 1) {
+	if (o->width(m) > 1) {
 		rc |= evbuffer_add(out, ",", 1);
-		rc |= infer_add_size(out, model_noutputs(m));
+		rc |= infer_add_size(out, o->width(m));
 	}
 	rc |= evbuffer_add(out, "]", 1);
 	return rc;
@@ -540,8 +709,9 @@ int
 infer_format_oip(struct evbuffer *out, const struct model *m,
     const struct infer_batch *b, const double *y)
 {
-	size_t	 i, n = b->rows * model_noutputs(m);
-	int	 rc = 0;
+	const struct infer_oip_out	*o;
+	size_t				 k, r, n = b->rows * model_noutputs(m);
+	int				 rc = 0, first = 1;
 
 	rc |= evbuffer_expand(out, 160 + n * 12);
 	rc |= infer_add_str(out, "{\"model_name\":");
@@ -554,15 +724,22 @@ infer_format_oip(struct evbuffer *out, const struct model *m,
 		rc |= reply_json_string(out, b->id);
 	}
 	rc |= infer_add_str(out, ",\"outputs\":[");
-	if (b->outputs & INFER_OUT_PREDICT) {
-		rc |= infer_add_str(out, "{\"name\":\"" INFER_OUTPUT_NAME
-		    "\",\"datatype\":\"FP32\",");
-		rc |= infer_add_out_shape(out, m, b->rows, 0);
+	for (k = 0; k < INFER_OIP_NOUTS; k++) {
+		o = &infer_oip_outs[k];
+		if (!(b->outputs & o->bit) || !infer_oip_has(o, m))
+			continue;
+		rc |= infer_add_str(out, first ? "{\"name\":\"" : ",{\"name\":\"");
+		first = 0;
+		rc |= infer_add_str(out, o->name);
+		rc |= infer_add_str(out, "\",\"datatype\":\"");
+		rc |= infer_add_str(out, o->datatype);
+		rc |= infer_add_str(out, "\",");
+		rc |= infer_add_out_shape(out, o, m, b->rows, 0);
 		rc |= infer_add_str(out, ",\"data\":[");
-		for (i = 0; i < n; i++) {
-			if (i > 0)
+		for (r = 0; r < b->rows; r++) {
+			if (r > 0)
 				rc |= evbuffer_add(out, ",", 1);
-			rc |= infer_add_number(out, y[i]);
+			rc |= o->data(out, m, y, r);
 		}
 		rc |= infer_add_str(out, "]}");
 	}
@@ -616,7 +793,10 @@ infer_add_inputs(struct evbuffer *out, const struct model *m)
 int
 infer_format_oip_metadata(struct evbuffer *out, const struct model *m)
 {
-	int	 rc = 0;
+	const struct infer_oip_out	*o;
+	struct evbuffer			*tmp;
+	size_t				 k;
+	int				 rc = 0, first = 1;
 
 	rc |= infer_add_str(out, "{\"name\":");
 	rc |= reply_json_string(out, model_name(m));
@@ -625,10 +805,35 @@ infer_format_oip_metadata(struct evbuffer *out, const struct model *m)
 	rc |= infer_add_str(out, "\"],\"platform\":\"" INFER_PLATFORM
 	    "\",\"inputs\":[");
 	rc |= infer_add_inputs(out, m);
-	rc |= infer_add_str(out, "],\"outputs\":[{\"name\":\""
-	    INFER_OUTPUT_NAME "\",\"datatype\":\"FP32\",");
-	rc |= infer_add_out_shape(out, m, 0, 1);
-	rc |= infer_add_str(out, "}]}");
+	rc |= infer_add_str(out, "],\"outputs\":[");
+	for (k = 0; k < INFER_OIP_NOUTS; k++) {
+		o = &infer_oip_outs[k];
+		if (!infer_oip_has(o, m))
+			continue;
+		rc |= infer_add_str(out, first ? "{\"name\":\"" : ",{\"name\":\"");
+		first = 0;
+		rc |= infer_add_str(out, o->name);
+		rc |= infer_add_str(out, "\",\"datatype\":\"");
+		rc |= infer_add_str(out, o->datatype);
+		rc |= infer_add_str(out, "\",");
+		rc |= infer_add_out_shape(out, o, m, 0, 1);
+		if (o->params != NULL) {
+			/* the members start with a comma: drop it */
+			rc |= infer_add_str(out, ",\"parameters\":{");
+			if ((tmp = evbuffer_new()) == NULL ||
+			    o->params(tmp, m) == -1) {
+				rc = -1;
+			} else if (evbuffer_get_length(tmp) > 0) {
+				evbuffer_drain(tmp, 1);
+				rc |= evbuffer_add_buffer(out, tmp);
+			}
+			if (tmp != NULL)
+				evbuffer_free(tmp);
+			rc |= evbuffer_add(out, "}", 1);
+		}
+		rc |= evbuffer_add(out, "}", 1);
+	}
+	rc |= infer_add_str(out, "]}");
 	return rc == 0 ? 0 : -1;
 }
 

@@ -1,9 +1,10 @@
 /*
  * infer_predict: inferd's own POST /predict and KServe's v1 protocol
  * (POST /v1/models/{name}:predict), which share their format: rows in
- * "instances" (or, for /predict, one row in "features"), each an array of
- * features or an object keyed by feature name, and {"predictions": [...]}
- * out.
+ * "instances" (or, for /predict, one row in "features"; for v1, the rows
+ * may be in "inputs" instead, as KServe's servers take them), each an
+ * array of features or an object keyed by feature name, and
+ * {"predictions": [...]} out (KServe answers "predictions" to both).
  */
 #include "autoconf.h"
 
@@ -23,26 +24,37 @@
 #define INFER_PREDICT_HINT	"{\"features\": [...]} for one row or " \
 	"{\"instances\": [[...], ...]} for a batch (rows may be objects " \
 	"keyed by feature name)"
-#define INFER_V1_HINT		"{\"instances\": [[...], ...]} (rows may be " \
-	"objects keyed by feature name)"
+#define INFER_V1_HINT		"{\"instances\": [[...], ...]} or " \
+	"{\"inputs\": [[...], ...]} (rows may be objects keyed by feature name)"
 
-/* Find the rows of root: "features" (one row, not for v1) or "instances";
- * set *feat or *inst and b->rows. */
+/* Find the rows of root: "features" (one row, not for v1), "instances",
+ * or for v1 "inputs"; set *feat or *inst, *key (the rows' key, for
+ * messages) and b->rows. */
 static int
 infer_predict_rows(json_t *root, int v1, size_t max_rows, json_t **feat,
-    json_t **inst, struct infer_batch *b, struct infer_error *err)
+    json_t **inst, const char **key, struct infer_error *err,
+    struct infer_batch *b)
 {
 	const char	*hint = v1 ? INFER_V1_HINT : INFER_PREDICT_HINT;
+	json_t		*inputs = v1 ? json_object_get(root, "inputs") : NULL;
 
 	*feat = v1 ? NULL : json_object_get(root, "features");
 	*inst = json_object_get(root, "instances");
+	*key = "instances";
 	if (*feat != NULL && *inst != NULL)
 		return infer_fail(err, 400, "both \"features\" and "
 		    "\"instances\" given; send %s", hint);
+	if (inputs != NULL && *inst != NULL)
+		return infer_fail(err, 400, "both \"instances\" and "
+		    "\"inputs\" given; send the rows in one of them");
+	if (inputs != NULL) {
+		*inst = inputs;
+		*key = "inputs";
+	}
 	if (*feat == NULL && *inst == NULL)
 		return infer_fail(err, 400, "%s; send %s", v1 ?
-		    "no \"instances\"" : "no \"features\" or \"instances\"",
-		    hint);
+		    "no \"instances\" or \"inputs\"" :
+		    "no \"features\" or \"instances\"", hint);
 	if (*feat != NULL) {
 		if (!json_is_array(*feat) && !json_is_object(*feat))
 			return infer_fail(err, 400, "features: expected an "
@@ -53,16 +65,17 @@ infer_predict_rows(json_t *root, int v1, size_t max_rows, json_t **feat,
 		return 0;
 	}
 	if (!json_is_array(*inst))
-		return infer_fail(err, 400, "instances: expected an array of "
-		    "rows, got %s", jsonutil_type_name(*inst, JSONUTIL_NUMBER));
+		return infer_fail(err, 400, "%s: expected an array of rows, "
+		    "got %s", *key, jsonutil_type_name(*inst,
+		    JSONUTIL_NUMBER));
 	b->rows = json_array_size(*inst);
 	if (b->rows == 0)
-		return infer_fail(err, 400, "instances: empty batch; send at "
-		    "least one row");
+		return infer_fail(err, 400, "%s: empty batch; send at least "
+		    "one row", *key);
 	if (b->rows > max_rows)
-		return infer_fail(err, 413, "instances: %zu rows, more than "
-		    "the limit of %zu (max_batch_rows); split the batch",
-		    b->rows, max_rows);
+		return infer_fail(err, 413, "%s: %zu rows, more than the limit "
+		    "of %zu (max_batch_rows); split the batch", *key, b->rows,
+		    max_rows);
 	return 0;
 }
 
@@ -88,6 +101,7 @@ infer_parse_predict_json(const char *body, size_t len,
     struct infer_error *err, int v1)
 {
 	json_t		*root, *feat, *inst, *row;
+	const char	*key;
 	char		 path[32];
 	size_t		 r, cols = model_nfeatures(m);
 
@@ -96,8 +110,8 @@ infer_parse_predict_json(const char *body, size_t len,
 	    INFER_PREDICT_HINT, err)) == NULL)
 		return -1;
 	b->cols = cols;
-	if (infer_predict_rows(root, v1, max_rows, &feat, &inst, b,
-	    err) == -1)
+	if (infer_predict_rows(root, v1, max_rows, &feat, &inst, &key, err,
+	    b) == -1)
 		goto fail;
 	if ((b->x = calloc(b->rows * cols, sizeof(*b->x))) == NULL) {
 		infer_fail(err, 500, "out of memory for %zu rows", b->rows);
@@ -108,7 +122,7 @@ infer_parse_predict_json(const char *body, size_t len,
 			goto fail;
 	} else {
 		json_array_foreach(inst, r, row) {
-			snprintf(path, sizeof(path), "instances[%zu]", r);
+			snprintf(path, sizeof(path), "%s[%zu]", key, r);
 			if (infer_row(row, path, r, m, b->x + r * cols,
 			    err) == -1)
 				goto fail;
@@ -161,5 +175,17 @@ infer_format_v1_status(struct evbuffer *out, const struct model *m)
 	rc |= infer_add_str(out, "{\"name\":");
 	rc |= reply_json_string(out, model_name(m));
 	rc |= infer_add_str(out, ",\"ready\":true}");
+	return rc == 0 ? 0 : -1;
+}
+
+/* Format the KServe v1 list of models; see infer.h. */
+int
+infer_format_v1_models(struct evbuffer *out, const struct model *m)
+{
+	int	 rc = 0;
+
+	rc |= infer_add_str(out, "{\"models\":[");
+	rc |= reply_json_string(out, model_name(m));
+	rc |= infer_add_str(out, "]}");
 	return rc == 0 ? 0 : -1;
 }

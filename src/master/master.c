@@ -1,9 +1,18 @@
 /*
- * master: the master's life: start-up (tables, listeners, the segment,
- * privileges, events), its signals through a self-pipe, stop and exit.
- * The worker table is master_workers.c's, reloads master_reload.c's,
- * heartbeats and status master_health.c's (see master_impl.h); the
- * metrics port is metrics_http's.
+ * master: the master's life: start-up (the first generation, listeners,
+ * the segment, privileges, events), its signals through a self-pipe, the
+ * figures for /metrics, stop and exit.  The only file that sees the whole
+ * master; each part it composes sees only its own state:
+ *
+ *	master_gen.c		a generation: configuration, model, number
+ *	master_workers.c	the worker table: fork, reap, respawn policy,
+ *				a generation's workers started, old retired
+ *	master_reload.c		SIGHUP: the reload queue, configuration,
+ *				model thread, the next generation
+ *	master_health.c		heartbeats, systemd watchdog and STATUS=
+ *
+ * They call down that list and never up: the table reports what happened,
+ * and this file tells the reloader (mreload_workers_changed).
  */
 #include "autoconf.h"
 
@@ -22,18 +31,37 @@
 
 #include "inferd/clock.h"
 #include "inferd/config.h"
+#include "inferd/expo.h"
 #include "inferd/listen.h"
-#include "inferd/loadthread.h"
 #include "inferd/log.h"
 #include "inferd/master.h"
-#include "master/master_impl.h"
 #include "inferd/metrics_http.h"
 #include "inferd/model.h"
 #include "inferd/notify.h"
 #include "inferd/priv.h"
+#include "inferd/procstat.h"
+#include "inferd/routes.h"
 #include "inferd/shm.h"
+#include "master/master_gen.h"
+#include "master/master_health.h"
+#include "master/master_reload.h"
+#include "master/master_workers.h"
 
 #define MASTER_KILL_GRACE	5.0	/* seconds after drain_timeout */
+
+struct master {
+	struct event_base	*base;
+	struct metrics_http	*mhttp;
+	struct shm_segment	 seg;
+	struct mworkers		 w;		/* the worker table */
+	struct mhealth		 health;
+	struct mreload		*reload;	/* owns the generations */
+	int			 sigpipe[2];	/* self-pipe of signals */
+	sigset_t		 sigmask;	/* the signals it handles */
+	struct event		*ev_signal, *ev_kill;
+	double			 start_time;
+	int			 stopping;
+};
 
 /* The master; a global because the raw signal handler needs its pipe. */
 static struct master	master;
@@ -58,55 +86,16 @@ master_sighandler(int sig)
 	errno = saved;
 }
 
-/*
- * In a freshly forked worker: drop the master's signal handlers and every
- * descriptor but the worker's own listener.  The master's event base is
- * left alone, never freed: its epoll instance is shared with the master,
- * and any libevent call on it here would change the master's registrations.
- */
-void
-master_forget(struct master *m, unsigned keep)
-{
-	struct sigaction	sa;
-	size_t			i;
-	unsigned		fd = (unsigned)m->ls[keep].fd;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(master_signals) / sizeof(master_signals[0]);
-	    i++) {
-		/* A stray SIGHUP (a closed terminal, pkill -HUP) must not
-		 * kill a worker: reloading is the master's business. */
-		sa.sa_handler = master_signals[i] == SIGHUP ? SIG_IGN : SIG_DFL;
-		sigaction(master_signals[i], &sa, NULL);
-	}
-	if ((fd > 3 && close_range(3, fd - 1, 0) == -1) ||
-	    close_range(fd + 1, ~0U, 0) == -1) {
-		/* Kernels before 5.9 lack close_range(2). */
-		long max = sysconf(_SC_OPEN_MAX);
-
-		for (i = 3; i < (size_t)(max > 0 ? max : 65536); i++)
-			if (i != fd)
-				close((int)i);
-	}
-}
-
 /* Time is up for draining workers: kill what is left. */
 static void
 master_kill(evutil_socket_t fd, short what, void *arg)
 {
 	struct master	*m = arg;
-	unsigned	 i;
 
 	(void)fd;
 	(void)what;
 
-	for (i = 0; i < m->nprocs; i++)
-		if (m->procs[i].pid != 0) {
-			log_warnx("worker pid %ld did not stop; killing it",
-			    (long)m->procs[i].pid);
-			kill(m->procs[i].pid, SIGKILL);
-		}
+	mworkers_signal(&m->w, SIGKILL);
 }
 
 /* SIGTERM or SIGINT: drain the workers, then leave the loop. */
@@ -114,30 +103,19 @@ static void
 master_sigterm(struct master *m, int sig)
 {
 	struct timeval	 tv;
-	unsigned	 i, left = 0;
 
 	if (m->stopping)
 		return;
 	m->stopping = 1;
 	log_info("received %s; stopping", strsignal(sig));
 	notify_send("STOPPING=1");
-	for (i = 0; i < m->nls; i++)
-		evtimer_del(m->ls[i].respawn);
-	for (i = 0; i < m->nprocs; i++)
-		if (m->procs[i].pid != 0) {
-			kill(m->procs[i].pid, SIGTERM);
-			left++;
-		}
-	/* New connections go nowhere now instead of waiting in a backlog. */
-	for (i = 0; i < m->nls; i++) {
-		close(m->ls[i].fd);
-		m->ls[i].fd = -1;
-	}
-	if (left == 0) {
+	mreload_stop(m->reload);
+	if (mworkers_stop(&m->w) == 0) {
 		event_base_loopexit(m->base, NULL);
 		return;
 	}
-	tv = clock_tv(m->cfg->drain_timeout + MASTER_KILL_GRACE);
+	tv = clock_tv(mreload_gen(m->reload)->cfg.drain_timeout +
+	    MASTER_KILL_GRACE);
 	evtimer_add(m->ev_kill, &tv);
 }
 
@@ -146,11 +124,11 @@ master_sigterm(struct master *m, int sig)
  * connections, the workers' pipes): each worker sizes its own in
  * worker_run.  At start and after a reload.
  */
-void
-master_fd_limit(const struct master *m)
+static void
+master_fd_limit(const struct master *m, const struct config *cfg)
 {
-	listen_fd_limit((unsigned long)m->cfg->metrics_max_connections +
-	    m->nls + LISTEN_FD_MARGIN, "master", "metrics_max_connections");
+	listen_fd_limit((unsigned long)cfg->metrics_max_connections +
+	    m->w.nls + LISTEN_FD_MARGIN, "master", "metrics_max_connections");
 }
 
 /* The self-pipe is readable: handle every signal that arrived. */
@@ -176,10 +154,15 @@ master_signal(evutil_socket_t fd, short what, void *arg)
 	}
 	if (term != 0)
 		master_sigterm(m, term);
-	if (chld)
-		master_sigchld(m);
+	if (chld) {
+		mworkers_reap(&m->w);
+		if (m->stopping && mworkers_count(&m->w) == 0)
+			event_base_loopexit(m->base, NULL);
+		else
+			mreload_workers_changed(m->reload);
+	}
 	if (hup)
-		master_sighup(m);
+		mreload_request(m->reload);
 }
 
 /* Route the master's signals into its self-pipe; 0 or -1. */
@@ -220,17 +203,9 @@ master_signals_init(struct master *m)
 static void
 master_free(struct master *m)
 {
-	unsigned	i;
-
 	metrics_http_free(m->mhttp);
-	for (i = 0; m->ls != NULL && i < m->nls; i++) {
-		if (m->ls[i].fd != -1)
-			close(m->ls[i].fd);
-		if (m->ls[i].respawn != NULL)
-			event_free(m->ls[i].respawn);
-	}
-	free(m->ls);
-	free(m->procs);
+	mworkers_free(&m->w);
+	mhealth_free(&m->health);
 	if (m->ev_signal != NULL)
 		event_free(m->ev_signal);
 	if (m->sigpipe[0] != -1) {
@@ -239,53 +214,14 @@ master_free(struct master *m)
 	}
 	if (m->ev_kill != NULL)
 		event_free(m->ev_kill);
-	if (m->ev_watchdog != NULL)
-		event_free(m->ev_watchdog);
-	if (m->ev_health != NULL)
-		event_free(m->ev_health);
-	loadthread_free(m->loader);
+	mreload_free(m->reload);
 	if (m->base != NULL)
 		event_base_free(m->base);
 	shm_destroy(&m->seg);
-	model_free(m->model);
-}
-
-/* Set up the master's state and tables; 0 or -1. */
-static int
-master_init(struct master *m, struct config *cfg, struct model *model)
-{
-	struct timespec	now;
-	unsigned	i;
-
-	m->cfg = cfg;
-	m->model = model;
-	m->sigpipe[0] = m->sigpipe[1] = -1;
-	m->nls = cfg->workers;
-	m->nprocs = 2 * cfg->workers;
-	clock_gettime(CLOCK_REALTIME, &now);
-	m->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-
-	master_fd_limit(m);
-	m->ls = calloc(m->nls, sizeof(*m->ls));
-	m->procs = calloc(m->nprocs, sizeof(*m->procs));
-	if (m->ls == NULL || m->procs == NULL) {
-		log_error("calloc");
-		return -1;
-	}
-	for (i = 0; i < m->nls; i++) {
-		m->ls[i].m = m;
-		m->ls[i].fd = -1;
-		m->ls[i].cur = -1;
-	}
-	if ((m->base = event_base_new()) == NULL) {
-		log_errorx("event_base_new failed");
-		return -1;
-	}
-	return 0;
 }
 
 /* The metrics port's bounds in cfg. */
-struct metrics_http_limits
+static struct metrics_http_limits
 master_metrics_limits(const struct config *cfg)
 {
 	return (struct metrics_http_limits){
@@ -295,25 +231,120 @@ master_metrics_limits(const struct config *cfg)
 	};
 }
 
+/* The workers alive (metrics_http's alive callback, for /healthz). */
+static unsigned
+master_metrics_alive(void *arg, unsigned *stalled)
+{
+	struct master	*m = arg;
+
+	*stalled = mhealth_stalled(&m->health);
+	return mworkers_alive(&m->w);
+}
+
+/* The master's figures for a scrape (metrics_http's fill callback). */
+static void
+master_metrics(struct expo_metrics *em, void *arg)
+{
+	struct master		*m = arg;
+	const struct master_gen	*gen = mreload_gen(m->reload);
+	pid_t			 pids[2 * CONFIG_MAX_WORKERS];
+	size_t			 i, n = 0;
+
+	for (i = 0; i < m->w.nprocs && n < 2 * CONFIG_MAX_WORKERS; i++)
+		pids[n++] = m->w.procs[i].pid;
+	procstat_gather(&em->proc, pids, n);
+	em->handler_names = routes_handler_names;
+	em->handler_main = ROUTES_H_PREDICT;
+	em->workers = m->w.nls;
+	em->workers_alive = mworkers_alive(&m->w);
+	em->workers_stalled = mhealth_stalled(&m->health);
+	em->worker_restarts = m->w.restarts;
+	em->worker_stalls = m->health.stalls;
+	em->reload_failures_config = mreload_failures(m->reload,
+	    MRELOAD_CONFIG);
+	em->reload_failures_model = mreload_failures(m->reload,
+	    MRELOAD_MODEL);
+	em->worker_start_failures = m->w.start_failures;
+	em->start_time = m->start_time;
+	em->version = PACKAGE_VERSION;
+	em->model_name = model_name(gen->model);
+	em->model_sha256 = model_sha256(gen->model);
+	em->model_objective = model_objective(gen->model);
+	mhealth_check_shm(&m->health);
+}
+
+/*
+ * A reload is over (the reloader's callback): apply what the master
+ * itself holds from the new generation, and report.
+ */
+static void
+master_reloaded(const struct master_gen *gen, int applied, void *arg)
+{
+	struct master			*m = arg;
+	struct metrics_http_limits	 lim;
+
+	if (applied) {
+		log_set_level(gen->cfg.log_level);
+		master_fd_limit(m, &gen->cfg);
+		lim = master_metrics_limits(&gen->cfg);
+		metrics_http_set_limits(m->mhttp, &lim);
+		mhealth_set_stall_interval(&m->health,
+		    gen->cfg.worker_stall_interval, (int)gen->cfg.backlog);
+		mhealth_set_stall_timeout(&m->health,
+		    gen->cfg.worker_stall_timeout);
+	}
+	mhealth_status(&m->health);
+}
+
+/*
+ * Set up the master's state: the first generation (cfg copied, model
+ * taken over), the loop, the worker table and the reloader; 0 or -1.
+ */
+static int
+master_init(struct master *m, const struct config *cfg, struct model *model,
+    master_config_cb reconf, void *arg)
+{
+	struct master_gen	*gen;
+	struct timespec		 now;
+
+	m->sigpipe[0] = m->sigpipe[1] = -1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	m->start_time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	if ((gen = master_gen_new(1, cfg, model)) == NULL)
+		return -1;
+	if ((m->base = event_base_new()) == NULL) {
+		log_errorx("event_base_new failed");
+		master_gen_free(gen);
+		return -1;
+	}
+	if ((m->reload = mreload_new(m->base, &m->w, gen, reconf, arg,
+	    master_reloaded, m)) == NULL)
+		return -1;
+	if (mworkers_init(&m->w, m->base, &m->seg, &m->sigmask, gen,
+	    cfg->workers) == -1)
+		return -1;
+	master_fd_limit(m, cfg);
+	return 0;
+}
+
 /* Open the workers' listeners and serve the metrics port; 0 or -1. */
 static int
-master_listeners(struct master *m)
+master_listeners(struct master *m, const struct config *cfg)
 {
-	const struct config	*cfg = m->cfg;
 	struct metrics_http_limits lim = master_metrics_limits(cfg);
 	int			 fds[CONFIG_MAX_WORKERS], mfd;
 	unsigned		 i;
 
-	if (listen_open(&cfg->listen, "http", fds, m->nls, 1,
+	if (listen_open(&cfg->listen, "http", fds, m->w.nls, 1,
 	    (int)cfg->backlog) == -1)
 		return -1;
-	for (i = 0; i < m->nls; i++)
-		m->ls[i].fd = fds[i];
+	for (i = 0; i < m->w.nls; i++)
+		m->w.ls[i].fd = fds[i];
 	if (listen_open(&cfg->metrics_listen, "metrics", &mfd, 1, 0,
 	    (int)cfg->backlog) == -1)
 		return -1;
 	if ((m->mhttp = metrics_http_new(m->base, mfd, &lim, &m->seg,
-	    master_metrics, m)) == NULL)
+	    master_metrics, master_metrics_alive, m)) == NULL)
 		return -1;
 	return 0;
 }
@@ -322,59 +353,43 @@ master_listeners(struct master *m)
 static int
 master_events(struct master *m)
 {
-	unsigned	i;
-
 	if (master_signals_init(m) == -1)
 		return -1;
 	if ((m->ev_kill = evtimer_new(m->base, master_kill, m)) == NULL) {
 		log_errorx("evtimer_new failed");
 		return -1;
 	}
-	if ((m->ev_health = event_new(m->base, -1, EV_PERSIST, master_health,
-	    m)) == NULL) {
-		log_errorx("event_new failed");
-		return -1;
-	}
-	for (i = 0; i < m->nls; i++) {
-		m->ls[i].respawn = evtimer_new(m->base, master_respawn,
-		    &m->ls[i]);
-		if (m->ls[i].respawn == NULL) {
-			log_errorx("evtimer_new failed");
-			return -1;
-		}
-	}
-	return 0;
+	return mhealth_init(&m->health, m->base, &m->w);
 }
 
 /* Fork the first workers and tell systemd the master is ready. */
 static void
 master_start(struct master *m)
 {
-	unsigned	i;
+	const struct master_gen	*gen = mreload_gen(m->reload);
 
 	setproctitle("master");
-	for (i = 0; i < m->nls; i++)
-		if (master_spawn(m, i) == -1)
-			master_replace(m, i, 0);
-	master_watchdog_init(m);
-	master_health_arm(m);
-	log_info("ready: %u workers, model %s (%s, %zu features)", m->nls,
-	    model_name(m->model), model_objective(m->model),
-	    model_nfeatures(m->model));
+	mworkers_start(&m->w);
+	mhealth_set_stall_interval(&m->health, gen->cfg.worker_stall_interval,
+	    (int)gen->cfg.backlog);
+	mhealth_start(&m->health, gen->cfg.worker_stall_timeout);
+	log_info("ready: %u workers, model %s (%s, %zu features)", m->w.nls,
+	    model_name(gen->model), model_objective(gen->model),
+	    model_nfeatures(gen->model));
 	notify_send("READY=1");
-	master_status(m);
+	mhealth_status(&m->health);
 }
 
 /*
- * issue 8: started as root with `user` set, become that user once the
+ * Started as root with `user` set, become that user once the
  * sockets are bound and the segment exists; the master too, so that no
- * process of inferd keeps root.  The segment is given to the user first:
- * the master unlinks it at exit.  0 or -1.
+ * process of inferd keeps root.  The segment needs nothing: it was
+ * unlinked when it was mapped, and the mapping is what every process
+ * uses.  0 or -1.
  */
 static int
-master_privdrop(struct master *m)
+master_privdrop(const struct config *cfg)
 {
-	const struct config	*cfg = m->cfg;
 	struct priv_ids		 ids;
 	char			 err[256];
 
@@ -397,8 +412,6 @@ master_privdrop(struct master *m)
 		    "as uid %u", cfg->user, (unsigned)geteuid());
 		return -1;
 	}
-	if (shm_chown(&m->seg, ids.uid, ids.gid) == -1)
-		return -1;
 	if (priv_drop(&ids, err, sizeof(err)) == -1) {
 		log_errorx("%s", err);
 		return -1;
@@ -408,20 +421,10 @@ master_privdrop(struct master *m)
 	return 0;
 }
 
-/* After a failure: leave no worker behind. */
-static void
-master_kill_all(struct master *m)
-{
-	unsigned	i;
-
-	for (i = 0; m->procs != NULL && i < m->nprocs; i++)
-		if (m->procs[i].pid != 0) {
-			kill(m->procs[i].pid, SIGKILL);
-			waitpid(m->procs[i].pid, NULL, 0);
-		}
-}
-
-/* Run the master until it is stopped. */
+/*
+ * Run the master until it is stopped.  cfg is copied into the first
+ * generation; model is taken over.
+ */
 int
 master_run(struct config *cfg, struct model *model, master_config_cb reconf,
     void *arg)
@@ -429,11 +432,10 @@ master_run(struct config *cfg, struct model *model, master_config_cb reconf,
 	struct master	*m = &master;
 	int		 rc = 1;
 
-	m->reconf = reconf;
-	m->reconf_arg = arg;
-	if (master_init(m, cfg, model) == -1 || master_listeners(m) == -1 ||
-	    shm_create(&m->seg, m->nprocs, cfg->buckets, cfg->nbuckets) == -1 ||
-	    master_privdrop(m) == -1 || master_events(m) == -1)
+	if (master_init(m, cfg, model, reconf, arg) == -1 ||
+	    master_listeners(m, cfg) == -1 ||
+	    shm_create(&m->seg, m->w.nprocs, cfg->buckets, cfg->nbuckets) ==
+	    -1 || master_privdrop(cfg) == -1 || master_events(m) == -1)
 		goto out;
 	master_start(m);
 	if (event_base_dispatch(m->base) == -1) {
@@ -444,7 +446,7 @@ master_run(struct config *cfg, struct model *model, master_config_cb reconf,
 	log_info("stopped");
 out:
 	if (rc != 0)
-		master_kill_all(m);
+		mworkers_kill_all(&m->w);
 	master_free(m);
 	return rc;
 }

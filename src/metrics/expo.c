@@ -18,7 +18,6 @@
 
 #include "inferd/expo.h"
 #include "inferd/numfmt.h"
-#include "inferd/routes.h"
 #include "inferd/shm.h"
 
 #define EXPO_ACCEPT_MAX	1024	/* bytes of Accept considered; else text */
@@ -224,21 +223,22 @@ expo_single(struct evbuffer *out, enum expo_format fmt,
 /* Requests by handler and code; only pairs that occurred, in table order. */
 static int
 expo_requests(struct evbuffer *out, enum expo_format fmt,
-    const struct shm_snapshot *snap)
+    const struct expo_metrics *m)
 {
+	const struct shm_snapshot *snap = m->snap;
 	const char	*labels[4] = { "handler", NULL, "code", NULL };
 	char		 code[8];
 	size_t		 h, c;
 
 	if (expo_family(out, fmt, EXPO_F_REQUESTS) == -1)
 		return -1;
-	for (h = 0; h < ROUTES_NHANDLERS; h++) {
+	for (h = 0; h < SHM_NHANDLERS; h++) {
 		for (c = 0; c < SHM_NCODES; c++) {
 			if (snap->requests[h][c] == 0 &&
-			    !(h == ROUTES_H_PREDICT && c == SHM_C_200))
+			    !(h == m->handler_main && c == SHM_C_200))
 				continue;
 			snprintf(code, sizeof(code), "%d", shm_code_values[c]);
-			labels[1] = routes_handler_names[h];
+			labels[1] = m->handler_names[h];
 			labels[3] = code;
 			if (expo_uint(out, "inferd_http_requests_total", labels,
 			    2, snap->requests[h][c]) == -1)
@@ -292,10 +292,10 @@ expo_write(struct evbuffer *out, enum expo_format fmt,
 	const char *build[2] = { "version", m->version };
 	const char *model[6] = { "name", m->model_name, "sha256",
 	    m->model_sha256, "objective", m->model_objective };
-	const struct expo_process *p = &m->proc;
+	const struct procstat *p = &m->proc;
 
 	if (expo_histograms(out, fmt, m->snap) == -1 ||
-	    expo_requests(out, fmt, m->snap) == -1 ||
+	    expo_requests(out, fmt, m) == -1 ||
 	    expo_shed(out, fmt, m->snap) == -1 ||
 	    expo_single(out, fmt, EXPO_F_IN_FLIGHT,
 	    (double)m->snap->in_flight) == -1 ||

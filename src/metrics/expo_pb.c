@@ -17,7 +17,6 @@
 
 #include "inferd/expo.h"
 #include "inferd/expo_pb.h"
-#include "inferd/routes.h"
 #include "inferd/shm.h"
 
 typedef Io__Prometheus__Client__MetricFamily	PbFamily;
@@ -181,8 +180,9 @@ expo_pb_shed(struct evbuffer *out, const struct shm_snapshot *snap)
 
 /* Requests by handler and code: the pairs the text format writes. */
 static int
-expo_pb_requests(struct evbuffer *out, const struct shm_snapshot *snap)
+expo_pb_requests(struct evbuffer *out, const struct expo_metrics *em)
 {
+	const struct shm_snapshot *snap = em->snap;
 	PbFamily	 mf;
 	PbMetric	 m[SHM_NHANDLERS * SHM_NCODES], *mp[SHM_NHANDLERS *
 			    SHM_NCODES];
@@ -194,17 +194,17 @@ expo_pb_requests(struct evbuffer *out, const struct shm_snapshot *snap)
 
 	for (k = 0; k < SHM_NCODES; k++)
 		snprintf(code[k], sizeof(code[k]), "%d", shm_code_values[k]);
-	for (h = 0; h < ROUTES_NHANDLERS; h++) {
+	for (h = 0; h < SHM_NHANDLERS; h++) {
 		for (k = 0; k < SHM_NCODES; k++) {
 			if (snap->requests[h][k] == 0 &&
-			    !(h == ROUTES_H_PREDICT && k == SHM_C_200))
+			    !(h == em->handler_main && k == SHM_C_200))
 				continue;
 			io__prometheus__client__metric__init(&m[n]);
 			io__prometheus__client__label_pair__init(&lp[n][0]);
 			io__prometheus__client__label_pair__init(&lp[n][1]);
 			io__prometheus__client__counter__init(&c[n]);
 			lp[n][0].name = expo_pb_str("handler");
-			lp[n][0].value = expo_pb_str(routes_handler_names[h]);
+			lp[n][0].value = expo_pb_str(em->handler_names[h]);
 			lp[n][1].name = expo_pb_str("code");
 			lp[n][1].value = code[k];
 			lpp[n][0] = &lp[n][0];
@@ -313,7 +313,7 @@ int
 expo_pb_write(struct evbuffer *out, const struct expo_metrics *em)
 {
 	const struct shm_snapshot *s = em->snap;
-	const struct expo_process *p = &em->proc;
+	const struct procstat *p = &em->proc;
 	const char *build[2] = { "version", em->version };
 	const char *model[6] = { "name", em->model_name, "sha256",
 	    em->model_sha256, "objective", em->model_objective };
@@ -325,7 +325,7 @@ expo_pb_write(struct evbuffer *out, const struct expo_metrics *em)
 	    NULL) == -1 ||
 	    expo_pb_hist(out, EXPO_F_ROWS, shm_rows_bounds, SHM_ROWS_NB,
 	    s->rows_cumulative, (double)s->rows_sum, NULL) == -1 ||
-	    expo_pb_requests(out, s) == -1 ||
+	    expo_pb_requests(out, em) == -1 ||
 	    expo_pb_shed(out, s) == -1)
 		return -1;
 	if (expo_pb_single(out, EXPO_F_IN_FLIGHT, NULL, 0,

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "inferd/expo.h"
 #include "inferd/procstat.h"
 
 #define PROCSTAT_LINE	1024	/* bytes of /proc/PID/stat read */
@@ -27,7 +26,7 @@ procstat_tv(const struct timeval *tv)
 
 /* Add CPU, vsize and rss of pid from /proc/PID/stat; 0 or -1. */
 static int
-procstat_stat(pid_t pid, struct expo_process *p)
+procstat_stat(pid_t pid, struct procstat *p)
 {
 	char			 path[64], line[PROCSTAT_LINE], *s;
 	unsigned long		 utime, stime, vsize;
@@ -59,7 +58,7 @@ procstat_stat(pid_t pid, struct expo_process *p)
 
 /* Add the open descriptors and the descriptor limit of pid. */
 static void
-procstat_fds(pid_t pid, struct expo_process *p)
+procstat_fds(pid_t pid, struct procstat *p)
 {
 	char		 path[64];
 	struct rlimit	 rl;
@@ -83,7 +82,7 @@ procstat_fds(pid_t pid, struct expo_process *p)
 
 /* Sum the caller and its children pids. */
 void
-procstat_gather(struct expo_process *p, const pid_t *pids, size_t n)
+procstat_gather(struct procstat *p, const pid_t *pids, size_t n)
 {
 	static double	 cpu_high;	/* the highest CPU time reported */
 	struct rusage	 ru;

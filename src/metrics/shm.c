@@ -22,6 +22,7 @@
 #include "inferd/log.h"
 #include "inferd/shm.h"
 
+#define SHM_NAME_TRIES	8	/* random names tried before giving up */
 #define SHM_MAGIC	0x494e464552443031ULL	/* "INFERD01" */
 #define SHM_VERSION	3	/* 2: native, compute and rows buckets; 3: shed */
 
@@ -108,9 +109,9 @@ shm_init(struct shm_segment *seg, void *mem, size_t nslots,
 }
 
 /*
- * Remove the segments of inferd masters that died without cleaning up:
- * /dev/shm/inferd.<pid> with no such process.  Only our own kind of
- * segment is touched.
+ * Remove the segments of inferd masters that died between creating and
+ * unlinking theirs: /dev/shm/inferd.<pid>[.<random>] with no such
+ * process.  Only our own kind of segment is touched.
  */
 static void
 shm_remove_stale(void)
@@ -126,8 +127,9 @@ shm_remove_stale(void)
 		if (strncmp(de->d_name, "inferd.", 7) != 0)
 			continue;
 		pid = strtol(de->d_name + 7, &end, 10);
-		if (*end != '\0' || pid <= 0 || pid == (long)getpid() ||
-		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		if ((*end != '\0' && *end != '.') || pid <= 0 ||
+		    pid == (long)getpid() || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
 			continue;
 		snprintf(name, sizeof(name), "/%s", de->d_name);
 		if (shm_unlink(name) == 0)
@@ -137,26 +139,63 @@ shm_remove_stale(void)
 	closedir(dir);
 }
 
-/* Create, size, map and lay out /inferd.<pid>. */
+/*
+ * Open a new segment under a name nobody can guess: /inferd.<pid>.<64
+ * random bits>, O_EXCL, mode 0600.  A name taken (a squatter, however
+ * unlikely) is tried again with other bits.  The descriptor, or -1.
+ */
+static int
+shm_open_new(struct shm_segment *seg)
+{
+	uint64_t	r;
+	int		fd, tries;
+
+	for (tries = 0; tries < SHM_NAME_TRIES; tries++) {
+		arc4random_buf(&r, sizeof(r));
+		snprintf(seg->name, sizeof(seg->name), "/inferd.%ld.%016llx",
+		    (long)getpid(), (unsigned long long)r);
+		if ((fd = shm_open(seg->name, O_RDWR | O_CREAT | O_EXCL,
+		    0600)) != -1) {
+			/* The umask may only have taken bits away. */
+			if (fchmod(fd, 0600) == -1) {
+				log_error("fchmod %s", seg->name);
+				close(fd);
+				shm_unlink(seg->name);
+				return -1;
+			}
+			return fd;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	log_error("shm_open %s", seg->name);
+	return -1;
+}
+
+/*
+ * Create, size, reserve, map and lay out the segment, then unlink it: the
+ * mapping lives on in the master and every worker forked after (fork
+ * copies it), and no other process can open, squat or leak the name.  The
+ * pages are reserved now (posix_fallocate), so that a /dev/shm too small
+ * is an error here and not a SIGBUS at the first write.
+ */
 int
 shm_create(struct shm_segment *seg, size_t nslots, const double *bounds,
     size_t nbounds)
 {
 	size_t	 size = shm_size(nslots);
 	void	*mem;
-	int	 fd;
+	int	 fd, rc;
 
 	shm_remove_stale();
-	snprintf(seg->name, sizeof(seg->name), "/inferd.%ld", (long)getpid());
-	/* A segment of an earlier process with our pid is stale. */
-	if (shm_unlink(seg->name) == 0)
-		log_info("removed stale shared memory %s", seg->name);
-	if ((fd = shm_open(seg->name, O_RDWR | O_CREAT | O_EXCL, 0600)) == -1) {
-		log_error("shm_open %s", seg->name);
+	if ((fd = shm_open_new(seg)) == -1)
 		return -1;
-	}
-	if (ftruncate(fd, (off_t)size) == -1) {
-		log_error("ftruncate %s to %zu bytes", seg->name, size);
+	if ((rc = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+		log_errorx("shared memory: cannot reserve %zu bytes in "
+		    "/dev/shm for %zu metrics slots: %s%s", size, nslots,
+		    strerror(rc), rc == ENOSPC ? "; make /dev/shm larger or "
+		    "lower workers" : "");
+		errno = rc;
 		goto fail;
 	}
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -165,11 +204,14 @@ shm_create(struct shm_segment *seg, size_t nslots, const double *bounds,
 		goto fail;
 	}
 	close(fd);
+	if (shm_unlink(seg->name) == -1)
+		log_warn("shm_unlink %s", seg->name);
 	shm_init(seg, mem, nslots, bounds, nbounds);
 	return 0;
 fail:
 	close(fd);
 	shm_unlink(seg->name);
+	seg->name[0] = '\0';
 	return -1;
 }
 
@@ -212,32 +254,12 @@ shm_check(const struct shm_segment *seg, char *why, size_t len)
 	return -1;
 }
 
-/* Give the segment to uid:gid. */
-int
-shm_chown(const struct shm_segment *seg, unsigned uid, unsigned gid)
-{
-	int	fd, rc = 0;
-
-	if ((fd = shm_open(seg->name, O_RDWR, 0)) == -1) {
-		log_error("shm_open %s", seg->name);
-		return -1;
-	}
-	if (fchown(fd, (uid_t)uid, (gid_t)gid) == -1) {
-		log_error("fchown %s to %u:%u", seg->name, uid, gid);
-		rc = -1;
-	}
-	close(fd);
-	return rc;
-}
-
-/* Unmap and unlink. */
+/* Unmap (the name was unlinked at creation). */
 void
 shm_destroy(struct shm_segment *seg)
 {
 	if (seg->hdr != NULL)
 		munmap(seg->hdr, seg->size);
-	if (seg->name[0] != '\0' && shm_unlink(seg->name) == -1)
-		log_warn("shm_unlink %s", seg->name);
 	seg->hdr = NULL;
 	seg->slots = NULL;
 	seg->name[0] = '\0';

@@ -16,12 +16,16 @@
 struct model;
 struct model_err;
 
+/* Where a gbtree booster's trees are; a dart model's are one level down,
+ * and model_fail (model_err.c) names the real path. */
+#define MODEL_GBM_PATH		"learner.gradient_booster.model"
+
 /* Fill m (zeroed) from the document root: objective, parameters and every
  * tree, all checked.  0, or -1 with e filled; m is then freed by the
  * caller with model_free. */
 int	 model_build(struct model *m, json_t *root, struct model_err *e);
 
-/* Member key of obj (at JSON path "path") as an object, or NULL with e
+/* model_err.c: member key of obj (at JSON path "path") as an object, or NULL with e
  * filled naming path.key. */
 json_t	*model_get_object(struct model_err *e, json_t *obj, const char *path,
 	    const char *key);

@@ -130,7 +130,7 @@ struct model {
 	size_t			 best_rounds;	/* best_iteration + 1, or 0 */
 	size_t			 served_rounds;
 	int			 trees_mode;	/* enum model_trees */
-	/* learner.feature_names and feature_types (issue 9): nfeatures
+	/* learner.feature_names and feature_types: nfeatures
 	 * strings each, or NULL when the file has none; feature_order is
 	 * the feature indices sorted by name, for model_feature_find. */
 	char			**feature_names;

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <sha2.h>
 
+#include "inferd/config.h"
 #include "inferd/model.h"
 #include "model/model_build.h"
 #include "model/model_impl.h"
@@ -40,28 +41,33 @@ model_read_file(struct model_err *e, size_t *lenp)
 		return NULL;
 	}
 	if (*lenp == 0) {
-		model_fail(e, "file is empty (expected an XGBoost JSON or "
-		    "UBJSON model)");
+		model_fail(e, "file is empty (expected an XGBoost JSON, "
+		    "UBJSON or binary model)");
 		free(buf);
 		return NULL;
 	}
 	return buf;
 }
 
-/* Set m->name to the base name of path without a ".json" or ".ubj"
- * suffix. */
+/* Set m->name to the base name of path without the suffix of a model
+ * file, if it has one. */
 static int
 model_set_name(struct model *m, const char *path)
 {
+	static const char *const suffixes[] = { ".json", ".ubj", ".bin",
+	    ".model", ".bst" };
 	const char	*b = strrchr(path, '/');
-	size_t		 n;
+	size_t		 n, i, k;
 
 	b = b != NULL ? b + 1 : path;
 	n = strlen(b);
-	if (n > 5 && strcmp(b + n - 5, ".json") == 0)
-		n -= 5;
-	else if (n > 4 && strcmp(b + n - 4, ".ubj") == 0)
-		n -= 4;
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		k = strlen(suffixes[i]);
+		if (n > k && strcmp(b + n - k, suffixes[i]) == 0) {
+			n -= k;
+			break;
+		}
+	}
 	if (n == 0) {
 		b = "model";
 		n = 5;
@@ -118,4 +124,16 @@ fail:
 	json_decref(root);
 	model_free(m);
 	return NULL;
+}
+
+/* The configuration's model limits; see model.h. */
+struct model_limits
+model_limits_config(const struct config *cfg)
+{
+	return (struct model_limits){
+		.max_bytes = cfg->max_model_bytes,
+		.max_depth = cfg->max_tree_depth,
+		.trees = cfg->model_trees == CONFIG_MODEL_TREES_BEST ?
+		    MODEL_TREES_BEST : MODEL_TREES_ALL,
+	};
 }

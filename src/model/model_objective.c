@@ -6,8 +6,8 @@
  * the two functions XGBoost's Booster.predict applies: ProbToMargin, which
  * turns the stored base_score (a mean on the output scale) into the
  * starting margin, and PredTransform, which turns the summed margin into
- * the output (src/objective/ in XGBoost; the table in NOTES-issue9.md
- * names file and line for each).  An objective inferd cannot serve is in
+ * the output (src/objective/ in XGBoost, regression_obj.cu,
+ * multiclass_obj.cu, rank_obj.cc, survival_obj.cu).  An objective inferd cannot serve is in
  * the table too, with the reason it is refused.
  */
 #include "autoconf.h"
@@ -88,8 +88,7 @@ model_objective_read(struct model_err *e, struct model *m, json_t *learner)
 			m->obj = &model_objectives[i];
 	if (m->obj == NULL)
 		return model_fail(e, "learner.objective.name: \"%s\" is not an "
-		    "objective of XGBoost 1.7 to 3.x (see \"Supported models\" "
-		    "in inferd's README)", s);
+		    "objective of XGBoost 1.7 to 3.x (see doc/models.md)", s);
 	if (m->obj->refused != NULL)
 		return model_fail(e, "learner.objective.name: objective \"%s\" "
 		    "is not supported: %s", s, m->obj->refused);

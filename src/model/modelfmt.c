@@ -1,12 +1,14 @@
 /*
- * modelfmt: tell an XGBoost model's format from its bytes and parse JSON
- * or UBJSON into one jansson tree.
+ * modelfmt: tell an XGBoost model's format from its bytes and parse JSON,
+ * UBJSON or the binary format (model_xgbbin.c) into one jansson tree.
  *
  * The sniffing follows XGBoost's own loader (src/learner.cc, LoadModel of
  * 1.7 to 3.x): '{' then '"' after optional spaces is JSON, '{' then a
  * letter is UBJSON ('L', the int64 length marker XGBoost writes before each
- * key); "binf" starts the deprecated binary format 1.x writes for any file
- * name but .json and .ubj, "bs64" the base64 form XGBoost < 1.0 wrote, and
+ * key); "binf" starts the binary format 1.x writes for any file name but
+ * .json and .ubj (0.x wrote it without "binf": xgbbin_sniff knows it by the
+ * objective and booster names after its first 136 bytes), "bs64" the
+ * base64 form XGBoost < 1.0 wrote (1.x refuses it too), and
  * "CONFIG-offset:" the raw snapshot (save_raw, pickle) of 1.x.
  */
 #include <math.h>
@@ -27,7 +29,7 @@
 static const char *const modelfmt_names[] = {
 	[MODELFMT_JSON] = "JSON",
 	[MODELFMT_UBJSON] = "UBJSON",
-	[MODELFMT_BINARY] = "XGBoost's deprecated binary format",
+	[MODELFMT_BINARY] = "XGBoost's binary format",
 	[MODELFMT_BASE64] = "XGBoost's old base64 format",
 	[MODELFMT_SNAPSHOT] = "an XGBoost 1.x raw snapshot (save_raw or pickle)",
 	[MODELFMT_UNKNOWN] = "not an XGBoost model",
@@ -72,7 +74,7 @@ modelfmt_sniff(const void *buf, size_t len)
 	const unsigned char	*p = buf;
 	size_t			 i = 0;
 
-	if (modelfmt_prefix(p, len, "binf"))
+	if (xgbbin_sniff(p, len))
 		return MODELFMT_BINARY;
 	if (modelfmt_prefix(p, len, "bs64"))
 		return MODELFMT_BASE64;
@@ -227,7 +229,8 @@ modelfmt_parse_json(const char *text, size_t len, const char *name,
 	return NULL;
 }
 
-/* Parse a JSON or UBJSON model; refuse anything else, saying what to do. */
+/* Parse a JSON, UBJSON or binary model; refuse anything else, saying what
+ * to do. */
 json_t *
 modelfmt_parse(const void *buf, size_t len, const char *name, char *err,
     size_t errlen)
@@ -244,6 +247,8 @@ modelfmt_parse(const void *buf, size_t len, const char *name, char *err,
 		return modelfmt_parse_json(buf, len, name, err, errlen);
 	case MODELFMT_UBJSON:
 		return ubjson_decode(buf, len, name, err, errlen);
+	case MODELFMT_BINARY:
+		return xgbbin_parse(buf, len, name, err, errlen);
 	case MODELFMT_UNKNOWN:
 		if (len == 0) {
 			modelfmt_fail(err, errlen, "%s: empty file, not an "
@@ -253,8 +258,8 @@ modelfmt_parse(const void *buf, size_t len, const char *name, char *err,
 		for (i = 0; i < len && i < 8; i++)
 			snprintf(hex + 3 * i, sizeof(hex) - 3 * i, " %02x",
 			    p[i]);
-		modelfmt_fail(err, errlen, "%s: not an XGBoost JSON or UBJSON "
-		    "model (first bytes%s); if XGBoost can load it, "
+		modelfmt_fail(err, errlen, "%s: not an XGBoost JSON, UBJSON or "
+		    "binary model (first bytes%s); if XGBoost can load it, "
 		    MODELFMT_RESAVE, name, hex);
 		return NULL;
 	default:

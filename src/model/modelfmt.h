@@ -19,7 +19,7 @@
 enum modelfmt {
 	MODELFMT_JSON,		/* save_model("m.json") */
 	MODELFMT_UBJSON,	/* save_model("m.ubj"), 2.1+'s default */
-	MODELFMT_BINARY,	/* deprecated binary: "binf" header */
+	MODELFMT_BINARY,	/* binary: "binf" header, or 0.x's none */
 	MODELFMT_BASE64,	/* "bs64": XGBoost < 1.0 base64 */
 	MODELFMT_SNAPSHOT,	/* "CONFIG-offset:": save_raw/pickle, 1.x */
 	MODELFMT_UNKNOWN
@@ -58,5 +58,15 @@ size_t		 modelfmt_json_origin(const char *text, size_t len, size_t pos);
  * "Infinity" / "-Infinity".  Return 0 with *out set, -1 for anything else.
  */
 int		 modelfmt_number(const json_t *, double *out);
+
+/*
+ * model_xgbbin.c: XGBoost's binary format (1.x's save_model for any name
+ * but .json and .ubj; 0.x's without the "binf" header).  xgbbin_sniff
+ * tells it from its bytes; xgbbin_parse reads it into the document its
+ * JSON model parses to, or returns NULL with a message naming the byte.
+ */
+int		 xgbbin_sniff(const void *buf, size_t len);
+json_t		*xgbbin_parse(const void *buf, size_t len, const char *name,
+		    char *err, size_t errlen);
 
 #endif /* INFERD_MODELFMT_H */

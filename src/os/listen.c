@@ -11,12 +11,51 @@
 #include <netinet/in.h>
 #include <netdb.h>
 
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "inferd/config.h"
 #include "inferd/listen.h"
 #include "inferd/log.h"
+
+/*
+ * Bind a socket to ss with SO_REUSEADDR but not SO_REUSEPORT: refused
+ * (EADDRINUSE) when any socket listens on the address, whoever owns it.
+ * Port 0 in ss becomes the port the kernel chose.  The socket, or -1
+ * (logged).
+ */
+static int
+listen_probe(const char *what, const struct config_addr *addr,
+    struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	int	fd, on = 1;
+
+	if ((fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
+	    -1) {
+		log_error("%s: socket", what);
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1) {
+		log_error("%s: setsockopt", what);
+		close(fd);
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)ss, *sslen) == -1) {
+		log_errorx("%s: bind %s:%s: %s%s", what, addr->host,
+		    addr->port, strerror(errno), errno == EADDRINUSE ?
+		    " (another process, another inferd perhaps, listens "
+		    "there)" : "");
+		close(fd);
+		return -1;
+	}
+	if (getsockname(fd, (struct sockaddr *)ss, sslen) == -1) {
+		log_error("%s: getsockname", what);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 /* Open count listening sockets on one port; see listen.h. */
 int
@@ -29,7 +68,7 @@ listen_open(const struct config_addr *addr, const char *what, int *fds,
 	char			 host[NI_MAXHOST], port[NI_MAXSERV];
 	const char		*h = addr->host;
 	unsigned		 i;
-	int			 on = 1, rc;
+	int			 on = 1, rc, probe = -1;
 
 	for (i = 0; i < count; i++)
 		fds[i] = -1;
@@ -46,6 +85,17 @@ listen_open(const struct config_addr *addr, const char *what, int *fds,
 	}
 	memcpy(&ss, res->ai_addr, res->ai_addrlen);
 	sslen = res->ai_addrlen;
+	/*
+	 * SO_REUSEPORT would let our sockets join a group another process of
+	 * this user already listens in (another inferd), and the kernel would
+	 * split the connections between the two.  A probe without it is
+	 * refused if anything listens on the address; it stays bound (not
+	 * listening) while our sockets bind, which SO_REUSEADDR on both
+	 * allows, so that nobody takes the port in between.
+	 */
+	if ((count > 1 || reuseport) &&
+	    (probe = listen_probe(what, addr, &ss, &sslen)) == -1)
+		goto fail;
 	for (i = 0; i < count; i++) {
 		int fd = socket(res->ai_family, res->ai_socktype |
 		    SOCK_NONBLOCK | SOCK_CLOEXEC, res->ai_protocol);
@@ -61,6 +111,10 @@ listen_open(const struct config_addr *addr, const char *what, int *fds,
 			log_error("%s: setsockopt", what);
 			goto fail;
 		}
+		/* The kernel's receive time on every read (guard.h), also
+		 * for connections queued before a worker runs. */
+		(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on,
+		    sizeof(on));
 		if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
 			log_error("%s: bind %s:%s", what, addr->host,
 			    addr->port);
@@ -77,6 +131,8 @@ listen_open(const struct config_addr *addr, const char *what, int *fds,
 			goto fail;
 		}
 	}
+	if (probe != -1)
+		close(probe);
 	if (getnameinfo((struct sockaddr *)&ss, sslen, host, sizeof(host),
 	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) == 0)
 		log_info("%s listening on %s%s%s:%s", what,
@@ -85,6 +141,8 @@ listen_open(const struct config_addr *addr, const char *what, int *fds,
 	freeaddrinfo(res);
 	return 0;
 fail:
+	if (probe != -1)
+		close(probe);
 	for (i = 0; i < count; i++)
 		if (fds[i] != -1)
 			close(fds[i]);

@@ -13,8 +13,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "inferd/clock.h"
 #include "inferd/config.h"
@@ -49,9 +47,10 @@ struct routes {
 
 typedef void (*routes_fn)(struct routes *, struct conn_req *, const char *);
 
-#define M_GET	EVHTTP_REQ_GET
-#define M_POST	EVHTTP_REQ_POST
-#define M_HEAD	EVHTTP_REQ_HEAD
+/* HEAD is answered like GET (without the body) on every GET route. */
+#define M_GET	(HTTP_M_GET | HTTP_M_HEAD)
+#define M_POST	HTTP_M_POST
+#define M_HEAD	HTTP_M_HEAD
 #define V2_MODELS	"/v2/models/"
 #define V1_MODELS	"/v1/models/"
 
@@ -72,6 +71,8 @@ static void	routes_v1_model(struct routes *, struct conn_req *,
 		    const char *);
 static void	routes_v1_predict(struct routes *, struct conn_req *,
 		    const char *);
+static void	routes_v1_models(struct routes *, struct conn_req *,
+		    const char *);
 
 /*
  * The routes.  A path is either exact, or prefix, {name}, then (for a
@@ -89,7 +90,7 @@ static const struct routes_route {
 	int			 observe;
 	routes_fn		 fn;
 } routes_table[] = {
-	{ .path = "/predict", .methods = M_GET | M_POST, .allow = "GET, POST",
+	{ .path = "/predict", .methods = M_GET | M_POST, .allow = "GET, HEAD, POST",
 	    .handler = ROUTES_H_PREDICT, .observe = 1, .fn = routes_predict },
 	{ .path = "/healthz", .methods = M_GET | M_HEAD, .allow = "GET, HEAD",
 	    .handler = ROUTES_H_HEALTHZ, .fn = routes_healthz },
@@ -100,7 +101,7 @@ static const struct routes_route {
 	    .allow = "GET, HEAD", .handler = ROUTES_H_V2_READY,
 	    .fn = routes_v2_ready },
 	{ .prefix = V2_MODELS, .suffix = "", .methods = M_GET,
-	    .allow = "GET", .handler = ROUTES_H_V2_MODEL,
+	    .allow = "GET, HEAD", .handler = ROUTES_H_V2_MODEL,
 	    .fn = routes_v2_model },
 	{ .prefix = V2_MODELS, .suffix = "/ready", .methods = M_GET | M_HEAD,
 	    .allow = "GET, HEAD", .handler = ROUTES_H_V2_MODEL_READY,
@@ -108,12 +109,12 @@ static const struct routes_route {
 	{ .prefix = V2_MODELS, .suffix = "/infer", .methods = M_POST,
 	    .allow = "POST", .handler = ROUTES_H_V2_INFER, .observe = 1,
 	    .fn = routes_v2_infer },
-	{ .path = "/v2", .methods = M_GET, .allow = "GET",
+	{ .path = "/v2", .methods = M_GET, .allow = "GET, HEAD",
 	    .handler = ROUTES_H_V2_SERVER, .fn = routes_v2_server },
-	{ .path = "/v2/", .methods = M_GET, .allow = "GET",
+	{ .path = "/v2/", .methods = M_GET, .allow = "GET, HEAD",
 	    .handler = ROUTES_H_V2_SERVER, .fn = routes_v2_server },
 	{ .prefix = V2_MODELS, .versioned = 1, .suffix = "", .methods = M_GET,
-	    .allow = "GET", .handler = ROUTES_H_V2_VERSION,
+	    .allow = "GET, HEAD", .handler = ROUTES_H_V2_VERSION,
 	    .fn = routes_v2_model },
 	{ .prefix = V2_MODELS, .versioned = 1, .suffix = "/ready",
 	    .methods = M_GET | M_HEAD, .allow = "GET, HEAD",
@@ -129,6 +130,9 @@ static const struct routes_route {
 	{ .prefix = V1_MODELS, .suffix = "", .methods = M_GET | M_HEAD,
 	    .allow = "GET, HEAD", .handler = ROUTES_H_V1_MODEL,
 	    .fn = routes_v1_model },
+	{ .path = "/v1/models", .methods = M_GET | M_HEAD,
+	    .allow = "GET, HEAD", .handler = ROUTES_H_V1_MODELS,
+	    .fn = routes_v1_models },
 };
 
 #define ROUTES_N	(sizeof(routes_table) / sizeof(routes_table[0]))
@@ -150,6 +154,49 @@ routes_build(int (*fmt)(struct evbuffer *, const struct model *),
 		return NULL;
 	}
 	return buf;
+}
+
+/* The value of hex digit c, or -1. */
+static int
+routes_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decode the len bytes at s into a new NUL-terminated string (a
+ * '%' not followed by two hex digits stays as it is; '+' is a space if
+ * plus), its length in *outlen.  NULL when out of memory.
+ */
+static char *
+routes_uridecode(const char *s, size_t len, int plus, size_t *outlen)
+{
+	char	*out, *q;
+	size_t	 i;
+	int	 hi, lo;
+
+	if ((out = malloc(len + 1)) == NULL)
+		return NULL;
+	for (q = out, i = 0; i < len; i++) {
+		if (s[i] == '%' && i + 2 < len &&
+		    (hi = routes_hex(s[i + 1])) >= 0 &&
+		    (lo = routes_hex(s[i + 2])) >= 0) {
+			*q++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (s[i] == '+' && plus)
+			*q++ = ' ';
+		else
+			*q++ = s[i];
+	}
+	*q = '\0';
+	*outlen = (size_t)(q - out);
+	return out;
 }
 
 /* Check a delay value: a plain decimal number of seconds in [0, max]. */
@@ -190,17 +237,11 @@ static int
 routes_delay_value(const char *raw, size_t vlen, double max, double *delay,
     char *why, size_t len)
 {
-	char	*value, *dec;
+	char	*dec;
 	int	 rc;
 
-	if ((value = strndup(raw, vlen)) == NULL) {
+	if ((dec = routes_uridecode(raw, vlen, 1, &vlen)) == NULL) {
 		snprintf(why, len, "out of memory");
-		return -1;
-	}
-	dec = evhttp_uridecode(value, 1, &vlen);
-	free(value);
-	if (dec == NULL) {
-		snprintf(why, len, "malformed delay value");
 		return -1;
 	}
 	rc = routes_check_delay(dec, vlen, max, delay, why, len);
@@ -260,30 +301,43 @@ routes_answer_after(struct routes *rt, struct conn_req *r, const char *query,
 }
 
 /*
- * The request body as a NUL-terminated string (freed by the caller), or
- * NULL after answering 413 or 500.
+ * The request body as a NUL-terminated string in the request's own buffer
+ * (made contiguous there, not copied; released with
+ * routes_body_done), or NULL after answering 413 or 500.
  */
 static char *
 routes_body(struct routes *rt, struct conn_req *r, size_t *len)
 {
-	struct evbuffer	*in = evhttp_request_get_input_buffer(
-			    conn_req_http(r));
+	struct evbuffer	*in = conn_req_body(r);
 	size_t		 max = rt->cfg->max_body_bytes;
 	char		*body;
 
+	if (in == NULL) {
+		conn_error(r, 500, "out of memory");
+		return NULL;
+	}
 	*len = evbuffer_get_length(in);
 	if (*len > max) {
 		conn_error(r, 413, "request body of %zu bytes exceeds "
 		    "max_body_bytes (%zu)", *len, max);
 		return NULL;
 	}
-	if ((body = malloc(*len + 1)) == NULL) {
+	if (evbuffer_add(in, "", 1) == -1 ||
+	    (body = (char *)evbuffer_pullup(in, -1)) == NULL) {
 		conn_error(r, 500, "out of memory");
 		return NULL;
 	}
-	evbuffer_copyout(in, body, *len);
-	body[*len] = '\0';
 	return body;
+}
+
+/* The body is parsed: give its memory back. */
+static void
+routes_body_done(struct conn_req *r)
+{
+	struct evbuffer	*in = conn_req_body(r);
+
+	if (in != NULL)
+		evbuffer_drain(in, evbuffer_get_length(in));
 }
 
 /*
@@ -303,6 +357,8 @@ struct routes_job {
 	struct infer_error	 err;		/* status 0: no error */
 	struct evbuffer		*out;
 	double			 compute;	/* seconds in the model */
+	struct timespec		 predict_start;	/* CLOCK_MONOTONIC, as the */
+	struct timespec		 predict_end;	/* request's timeline */
 };
 
 /* Fill err with status and a formatted message. */
@@ -364,8 +420,10 @@ routes_work(struct routes_job *j)
 		routes_fail(&j->err, 500, "out of memory");
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_MONOTONIC, &j->predict_start);
 	model_predict(m, j->b.x, j->b.rows, y);
+	clock_gettime(CLOCK_MONOTONIC, &j->predict_end);
+	t0 = j->predict_start;
 	j->compute = clock_since(&t0);
 	if ((j->out = evbuffer_new()) == NULL ||
 	    infer_format(j->out, j->proto, m, &j->b, y) == -1 ||
@@ -391,6 +449,7 @@ routes_job_answer(struct routes_job *j)
 		conn_error(j->r, j->err.status, "%s", j->err.msg);
 	else {
 		conn_req_set_work(j->r, j->b.rows, j->compute);
+		conn_req_set_predict(j->r, &j->predict_start, &j->predict_end);
 		out = j->out;
 		j->out = NULL;
 		conn_respond_after(j->r, j->delay, out);
@@ -426,8 +485,7 @@ routes_shed(struct routes *rt, struct conn_req *r, enum shm_shed reason,
     double waited)
 {
 	conn_req_set_shed(r, reason);
-	evhttp_add_header(evhttp_request_get_output_headers(conn_req_http(r)),
-	    "Retry-After", ROUTES_RETRY_AFTER);
+	conn_req_add_header(r, "Retry-After", ROUTES_RETRY_AFTER);
 	conn_error(r, 503, "overloaded: %s %.3f s in this worker, more than "
 	    "admission_target (%g s); retry after %s s",
 	    reason == SHM_SHED_QUEUE ? "this request would wait" :
@@ -489,16 +547,22 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto,
 	}
 	if ((body = routes_body(rt, r, &len)) == NULL)
 		return;
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		free(body);
+	/* The job's own copy: the request's buffer is the connection's to
+	 * account for (max_body_memory) and is given back at once. */
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->body = malloc(len + 1)) == NULL) {
+		free(j);
+		routes_body_done(r);
 		conn_error(r, 500, "out of memory");
 		return;
 	}
+	memcpy(j->body, body, len + 1);
+	routes_body_done(r);
+	body = j->body;
 	j->rt = rt;
 	j->r = r;
 	j->proto = proto;
 	j->delay = delay;
-	j->body = body;
 	j->len = len;
 	if (rt->pool != NULL && len >= cfg->offload_min_body &&
 	    routes_offload(j) == 0)
@@ -531,7 +595,7 @@ routes_predict(struct routes *rt, struct conn_req *r, const char *query)
 	char		 why[256];
 	double		 delay;
 
-	if (evhttp_request_get_command(conn_req_http(r)) != EVHTTP_REQ_GET) {
+	if (conn_req_method(r) == HTTP_M_POST) {
 		if (routes_parse_delay(query, rt->cfg->max_delay, &delay, why,
 		    sizeof(why)) == -1)
 			conn_error(r, 400, "%s", why);
@@ -644,19 +708,24 @@ routes_v1_predict(struct routes *rt, struct conn_req *r, const char *query)
 	routes_infer(rt, r, INFER_V1, 0);
 }
 
+/* KServe v1 list of models: the one model. */
+static void
+routes_v1_models(struct routes *rt, struct conn_req *r, const char *query)
+{
+	(void)query;
+
+	conn_respond(r, 200, routes_build(infer_format_v1_models, rt->model));
+}
+
 /* Whether the percent-encoded path segment name names the model mine. */
 static int
 routes_is_model(const char *name, size_t len, const char *mine)
 {
-	char	*raw, *dec;
+	char	*dec;
 	size_t	 declen;
 	int	 same;
 
-	if ((raw = strndup(name, len)) == NULL)
-		return 0;
-	dec = evhttp_uridecode(raw, 0, &declen);
-	free(raw);
-	if (dec == NULL)
+	if ((dec = routes_uridecode(name, len, 0, &declen)) == NULL)
 		return 0;
 	same = declen == strlen(mine) && memcmp(dec, mine, declen) == 0;
 	free(dec);
@@ -715,7 +784,7 @@ routes_match_prefix(const struct routes_route *rt, const char *path,
  * "m:predict") takes the one whose name is the model's.
  */
 static const struct routes_route *
-routes_match(const struct routes *rt, const char *path, int *found)
+routes_match(const struct model *m, const char *path, int *found)
 {
 	const struct routes_route	*first = NULL;
 	size_t				 i;
@@ -729,7 +798,7 @@ routes_match(const struct routes *rt, const char *path, int *found)
 	for (i = 0; i < ROUTES_N; i++) {
 		if (routes_table[i].prefix == NULL ||
 		    (how = routes_match_prefix(&routes_table[i], path,
-		    rt->model)) == -1)
+		    m)) == -1)
 			continue;
 		if (how == ROUTES_FOUND)
 			return &routes_table[i];
@@ -741,29 +810,36 @@ routes_match(const struct routes *rt, const char *path, int *found)
 	return first;
 }
 
+/* The handler path routes to for model m; see routes.h. */
+enum routes_handler
+routes_lookup(const struct model *m, const char *path, int *how)
+{
+	const struct routes_route	*route;
+	int				 found;
+
+	route = routes_match(m, path, &found);
+	if (how != NULL)
+		*how = route == NULL ? -1 : found;
+	return route == NULL ? ROUTES_H_OTHER : route->handler;
+}
+
 /* Route and answer one request. */
 void
 routes_dispatch(struct routes *rt, struct conn_req *r)
 {
-	struct evhttp_request		*req = conn_req_http(r);
-	const struct evhttp_uri		*uri = evhttp_request_get_evhttp_uri(req);
 	const struct routes_route	*route;
-	const char			*path, *query;
+	const char			*path = conn_req_path(r);
+	const char			*query = conn_req_query(r);
 	int				 found;
 
-	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-	query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-	if (path == NULL || *path == '\0')
-		path = "/";
-	if ((route = routes_match(rt, path, &found)) == NULL) {
-		conn_error(r, 404, "no route for %.200s (see the README's "
-		    "Routes)", path);
+	if ((route = routes_match(rt->model, path, &found)) == NULL) {
+		conn_error(r, 404, "no route for %.200s (see doc/api.md)",
+		    path);
 		return;
 	}
 	conn_req_set_handler(r, route->handler);
-	if ((evhttp_request_get_command(req) & route->methods) == 0) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", route->allow);
+	if ((conn_req_method(r) & route->methods) == 0) {
+		conn_req_add_header(r, "Allow", route->allow);
 		conn_error(r, 405, "method not allowed on %s; use %s",
 		    routes_handler_names[route->handler], route->allow);
 		return;

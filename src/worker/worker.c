@@ -1,7 +1,8 @@
 /*
  * worker: the worker process.  Its event loop, its signals, the drain and
  * linger of a stop.  Requests are conn's business, connections the
- * guard's (limits, deadlines, accept pauses), answers the routes'.
+ * HTTP layer's (conn.h: connections, limits, deadlines), answers the
+ * routes'.
  */
 #include "autoconf.h"
 
@@ -14,13 +15,11 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
 #include <jansson.h>
 
 #include "inferd/clock.h"
 #include "inferd/config.h"
 #include "inferd/conn.h"
-#include "inferd/guard.h"
 #include "inferd/listen.h"
 #include "inferd/log.h"
 #include "inferd/routes.h"
@@ -29,16 +28,10 @@
 #include "inferd/workpool.h"
 
 #define WORKER_DRAIN_LINGER	0.2	/* seconds for just-accepted clients */
-#define WORKER_ALL_METHODS	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | \
-	EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | \
-	EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | \
-	EVHTTP_REQ_PATCH)
 
 struct worker {
 	const struct worker_params *p;
 	struct event_base	*base;
-	struct evhttp		*http;
-	struct guard		*guard;
 	struct event		*ev_term, *ev_int, *ev_drain;
 	struct event		*ev_linger, *ev_heartbeat;
 	struct conn_set		*conns;
@@ -150,7 +143,7 @@ worker_stop(evutil_socket_t sig, short what, void *arg)
 	w->draining = 1;
 	w->lingering = 1;
 	conn_set_draining(w->conns);
-	guard_stop(w->guard);
+	conn_set_stop(w->conns);
 	log_debug("worker %u: draining %zu requests", w->p->index,
 	    conn_set_inflight(w->conns));
 	tv = clock_tv(t);
@@ -188,40 +181,24 @@ worker_drain_timeout(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(w->base, NULL);
 }
 
-/*
- * The evhttp server on the worker's listener: every method reaches the
- * routes (which answer 405 themselves), within the configured limits.
- * 0 or -1.
- */
-static int
-worker_http_init(struct worker *w)
+/* The HTTP server's bounds in cfg (the inference port's). */
+static struct conn_params
+worker_conn_params(const struct worker *w)
 {
 	const struct config	*cfg = w->p->cfg;
-	struct guard_params	 gp = {
+
+	return (struct conn_params){
 		.name = w->name,
 		.max_connections = cfg->max_connections,
 		.header_timeout = cfg->header_timeout,
 		.body_timeout = cfg->request_timeout,
 		.keepalive_timeout = cfg->keepalive_timeout,
+		.write_timeout = cfg->request_timeout,
+		.max_header_bytes = cfg->max_header_bytes,
+		.max_body_bytes = cfg->max_body_bytes,
+		.max_body_memory = cfg->max_body_memory,
+		.pipeline_depth = cfg->pipeline_depth,
 	};
-	struct timeval		 tv;
-
-	if ((w->http = evhttp_new(w->base)) == NULL) {
-		log_warnx("worker %u: evhttp_new failed", w->p->index);
-		return -1;
-	}
-	evhttp_set_allowed_methods(w->http, WORKER_ALL_METHODS);
-	evhttp_set_max_body_size(w->http, (ev_ssize_t)cfg->max_body_bytes);
-	evhttp_set_max_headers_size(w->http,
-	    (ev_ssize_t)cfg->max_header_bytes);
-	tv = clock_tv(cfg->request_timeout);
-	evhttp_set_timeout_tv(w->http, &tv);
-	evhttp_set_gencb(w->http, conn_request, w->conns);
-	if ((w->guard = guard_new(w->base, w->http, w->p->listen_fd, &gp,
-	    conn_closed, w->conns)) == NULL)
-		return -1;
-	conn_set_guard(w->conns, w->guard);
-	return 0;
 }
 
 /* The signals and timers of the worker's life; 0 or -1. */
@@ -253,8 +230,7 @@ worker_events_init(struct worker *w)
 }
 
 /*
- * Free what worker_run allocated.  evhttp goes first: its connections'
- * close callbacks still use the connection set.  Requests still unanswered
+ * Free what worker_run allocated.  Requests still unanswered
  * after a drain timeout are dropped uncounted: the master zeroes the
  * slot's in-flight gauge when it reaps this process.
  */
@@ -266,13 +242,8 @@ worker_free(struct worker *w)
 	size_t		 i;
 
 	/* The pool first: its cancelled jobs still hold requests that
-	 * evhttp_free and conn_set_free free. */
+	 * conn_set_free frees. */
 	workpool_free(w->pool);
-	if (w->guard != NULL)
-		guard_stop(w->guard);
-	if (w->http != NULL)
-		evhttp_free(w->http);
-	guard_free(w->guard);
 	conn_set_free(w->conns);
 	routes_free(w->routes);
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
@@ -286,8 +257,8 @@ worker_free(struct worker *w)
  * The worker's event base, with libevent's epoll changelist
  * (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST): the changes of a turn of the loop
  * are applied in one epoll_ctl(2) per descriptor before epoll_wait, and
- * evhttp's enable/disable pairs cancel out, one epoll_ctl per request
- * instead of six.  libevent warns that this is unsafe with descriptors
+ * the HTTP layer's enable/disable pairs cancel out, one epoll_ctl per request
+ * instead of several.  libevent warns that this is unsafe with descriptors
  * cloned by dup() or its variants: a deletion applied after close(2)
  * fails (EBADF, which libevent ignores) and, while a clone keeps the
  * socket open, epoll keeps reporting it.  In a worker, every registered
@@ -338,6 +309,7 @@ int
 worker_run(const struct worker_params *p)
 {
 	struct worker	 w = { .p = p };
+	struct conn_params cp;
 	int		 rc = 1;
 
 	snprintf(w.name, sizeof(w.name), "worker %u", p->index);
@@ -360,13 +332,14 @@ worker_run(const struct worker_params *p)
 		    NULL)
 			goto out;
 	}
-	if ((w.routes = routes_new(p->cfg, p->model, w.pool)) == NULL ||
-	    (w.conns = conn_set_new(w.base, p->seg, p->slot, ROUTES_H_OTHER,
-	    worker_route, worker_request_done, &w)) == NULL) {
+	if ((w.routes = routes_new(p->cfg, p->model, w.pool)) == NULL) {
 		log_warnx("worker %u: out of memory", p->index);
 		goto out;
 	}
-	if (worker_http_init(&w) == -1 || worker_events_init(&w) == -1)
+	cp = worker_conn_params(&w);
+	if ((w.conns = conn_set_new(w.base, p->listen_fd, &cp, p->seg,
+	    p->slot, ROUTES_H_OTHER, worker_route, worker_request_done,
+	    &w)) == NULL || worker_events_init(&w) == -1)
 		goto out;
 	/*
 	 * Ready: it accepts.  The pid in the slot tells the master so (see

@@ -12,7 +12,7 @@ The bucket layout is the one a real inferd with no configuration exposes
 (so a change of the default in src/config.c changes the figure and fails
 this test); histogram_quantile is a Python transcription of Prometheus'
 classic-bucket quantile, checked against the real one (promtool test
-rules) at the worst case and at a few other latencies. The README states
+rules) at the worst case and at a few other latencies. doc/monitoring.md states
 the figure (section "Metrics").
 """
 
@@ -27,7 +27,7 @@ from harness import Inferd, run
 
 Q = 0.95
 LOW, HIGH = 0.05, 10.0
-# The README's figure: with the default buckets, p95 of a constant latency
+# doc/monitoring.md's figure: with the default buckets, p95 of a constant latency
 # in [50 ms, 10 s] reads up to 142.5 % high (just above 0.1 s and 1 s) and
 # at most 3 % low.
 WORST_HIGH = 1.425
@@ -98,9 +98,9 @@ def test_worst_case():
               if LOW <= a < HIGH and math.isfinite(b))
     assert abs(hi - sup) < 1e-9, (hi, sup)
     assert abs(hi - WORST_HIGH) < 1e-9, \
-        "worst case %.6f, the README says %.6f" % (hi, WORST_HIGH)
+        "worst case %.6f, doc/monitoring.md says %.6f" % (hi, WORST_HIGH)
     assert abs(lo - WORST_LOW) < 1e-9, \
-        "best case %.6f, the README says %.6f" % (lo, WORST_LOW)
+        "best case %.6f, doc/monitoring.md says %.6f" % (lo, WORST_LOW)
     assert round(at, 6) in (0.1, 1.0), at
 
 

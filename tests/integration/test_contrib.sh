@@ -98,5 +98,74 @@ for step in ("./configure", "make install", "COPY --from="):
     assert step in text, "no %s" % step
 PY
 
+run "contrib/docker/Dockerfile installs .ci/packages-build and .ci/packages-runtime" \
+    "$python" - "$srcdir" <<'PY'
+import re, sys
+src = sys.argv[1]
+text = open(src + "/contrib/docker/Dockerfile").read()
+stages = re.split(r"^FROM\s", text, flags=re.M)[1:]
+assert len(stages) == 2, "two stages expected, got %d" % len(stages)
+build, runtime = stages
+for stage, lst in ((build, "packages-build"), (runtime, "packages-runtime")):
+    assert "COPY .ci/%s " % lst in stage, "stage does not copy .ci/%s" % lst
+    assert re.search(r"apt-get install[^\n]*\$\(cat /tmp/%s\)" % lst, stage), \
+        "stage does not install $(cat /tmp/%s)" % lst
+    # Nothing installed besides the list: the list is the whole truth.
+    for m in re.finditer(r"apt-get install([^\n]*)", stage):
+        extra = [w for w in m.group(1).split() if not w.startswith(("-", "$("))
+                 and not w.startswith("/tmp/") and w not in (")", "\\", "&&")]
+        extra = [w for w in extra if not w.endswith(")")]
+        assert not extra, "packages outside .ci/%s: %r" % (lst, extra)
+PY
+
+# Every shared library the dynamic linker finds for inferd must come from a
+# package of .ci/packages-runtime (what the image's runtime stage has).
+run "every library ldd finds for inferd is in .ci/packages-runtime" \
+    "$python" - "$srcdir" "${INFERD_BIN:-src/inferd}" <<'PY'
+import os, re, subprocess, sys
+src, binary = sys.argv[1], sys.argv[2]
+runtime = set(open(src + "/.ci/packages-runtime").read().split())
+out = subprocess.run(["ldd", binary], capture_output=True, text=True,
+                     check=True).stdout
+paths = re.findall(r"(/\S+) \(0x", out)
+assert len(paths) >= 5, out
+missing = {}
+for path in paths:
+    pkg = None
+    for p in (path, "/usr" + path, os.path.realpath(path)):
+        r = subprocess.run(["dpkg", "-S", p], capture_output=True, text=True)
+        if r.returncode == 0:
+            pkg = r.stdout.split(":")[0]
+            break
+    assert pkg, "no package owns %s" % path
+    if pkg not in runtime:
+        missing[path] = pkg
+assert not missing, "not in .ci/packages-runtime: %r" % missing
+print("# %d libraries, all from .ci/packages-runtime" % len(paths))
+PY
+
+# Grafana provisions the alert rules' folder by title (folder: inferd) and
+# creates it first, with a random UID; a dashboard provider that names a
+# folderUid then makes Grafana 10.4.3 and later try to create a second
+# folder of the same title and stop provisioning dashboards. So the
+# dashboards go to the folder by title only.
+run "grafana: no dashboard folderUid beside an alert rule folder by title" \
+    "$python" - "$srcdir" <<'PY'
+import glob, sys, yaml
+src = sys.argv[1]
+folders = set()
+for path in glob.glob(src + "/grafana/provisioning/alerting/*.yml"):
+    for g in (yaml.safe_load(open(path)) or {}).get("groups", []):
+        folders.add(g["folder"])
+for path in glob.glob(src + "/grafana/provisioning/dashboards/*.yml"):
+    for prov in yaml.safe_load(open(path))["providers"]:
+        assert "folderUid" not in prov, \
+            "%s: folderUid %r: Grafana >= 10.4.3 cannot honour it" % (
+                path, prov["folderUid"])
+        assert prov.get("folder") in folders, \
+            "%s: folder %r is not the alert rules' %r" % (
+                path, prov.get("folder"), folders)
+PY
+
 echo "1..$n"
 exit $failed

@@ -2,9 +2,13 @@
 configuration key `inferd --help` prints is documented (with its default),
 every documented one exists, every metric family the source writes is in
 inferd(8), the documented exit status of a bad option is the real one, and
-mandoc finds nothing to warn about; and README's source layout names
-every file of src/.  Prints TAP."""
+mandoc finds nothing to warn about; README's source layout names every
+file of src/; the configuration keys are described in inferd.conf(5)
+only; every relative link of README.md and doc/*.md resolves to a file
+and a heading; every alert's runbook_url points to a runbook of
+doc/runbooks.md.  Prints TAP."""
 
+import glob
 import os
 import re
 import subprocess
@@ -147,8 +151,124 @@ def test_source_layout():
                            "not in src/", sorted(named - real))
 
 
+def guides():
+    """README.md and doc/*.md, paths relative to the source tree."""
+    return ["README.md"] + sorted(
+        os.path.relpath(p, SRCDIR)
+        for p in glob.glob(os.path.join(SRCDIR, "doc", "*.md")))
+
+
+def slug(heading):
+    """The anchor GitHub gives a Markdown heading."""
+    h = re.sub(r"[`*_]", "", heading.strip().lower())
+    h = re.sub(r"[^\w\- ]", "", h)
+    return h.replace(" ", "-")
+
+
+def anchors(path):
+    """The anchors of the headings of a Markdown file (outside code)."""
+    out, fence = set(), False
+    with open(os.path.join(SRCDIR, path)) as f:
+        for line in f:
+            if line.startswith("```"):
+                fence = not fence
+            elif not fence and line.startswith("#"):
+                out.add(slug(line.lstrip("#")))
+    return out
+
+
+def test_relative_links():
+    """Every relative link of README.md and doc/*.md names a file of the
+    tree, and its #anchor a heading of that file."""
+    checked = 0
+    for doc in guides():
+        text = open(os.path.join(SRCDIR, doc)).read()
+        text = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue                    # http:, https:, mailto:
+            path, _, anchor = target.partition("#")
+            dest = os.path.normpath(os.path.join(os.path.dirname(doc),
+                                                 path)) if path else doc
+            assert os.path.exists(os.path.join(SRCDIR, dest)), \
+                "%s: link %s: no file %s" % (doc, target, dest)
+            if anchor:
+                assert dest.endswith(".md"), (doc, target)
+                assert anchor in anchors(dest), \
+                    "%s: link %s: no heading #%s in %s (%s)" % (
+                        doc, target, anchor, dest, sorted(anchors(dest)))
+            checked += 1
+    assert checked >= 20, checked
+
+
+def test_keys_described_once():
+    """The keys are described in inferd.conf(5) (and --help): no guide
+    holds a table of them."""
+    keys = help_keys()
+    for doc in guides():
+        with open(os.path.join(SRCDIR, doc)) as f:
+            for n, line in enumerate(f, 1):
+                m = re.match(r"\|\s*`(\w+)`\s*\|", line)
+                assert not (m and m.group(1) in keys), \
+                    "%s:%d: describes the key %s; inferd.conf(5) does" % (
+                        doc, n, m.group(1))
+
+
+RUNBOOK_DEFAULT = "file:///usr/local/share/doc/inferd"
+
+
+def test_runbook_urls():
+    """Every alert's runbook_url is BASE/runbooks.md#ANCHOR with a heading
+    #ANCHOR in doc/runbooks.md; BASE is Prometheus' external label
+    runbook_base, else the installed documentation (the default make
+    install rewrites, Makefile.am's RUNBOOK_DEFAULT); Grafana's copy has
+    the default itself; promtool's expectations follow."""
+    runbooks = anchors(os.path.join("doc", "runbooks.md")) - {"runbooks"}
+    assert "inferddown" in runbooks, runbooks
+    template = re.escape("{{ or $externalLabels.runbook_base \"%s\" }}"
+                         % RUNBOOK_DEFAULT)
+    forms = {
+        "etc/prometheus/rules/*.yml": "'%s/runbooks\\.md#([\\w-]+)'" % template,
+        "contrib/k8s/prometheusrule.yml":
+            "'%s/runbooks\\.md#([\\w-]+)'" % template,
+        "grafana/provisioning/alerting/*.yml":
+            re.escape(RUNBOOK_DEFAULT) + r"/runbooks\.md#([\w-]+)",
+        "tests/rules/*_test.yml":
+            "(?:%s|https://runbooks\\.example\\.org/inferd)"
+            r"/runbooks\.md#([\w-]+)" % re.escape(RUNBOOK_DEFAULT),
+    }
+    seen = set()
+    for pattern, form in forms.items():
+        files = glob.glob(os.path.join(SRCDIR, pattern))
+        assert files, pattern
+        for path in files:
+            for n, line in enumerate(open(path), 1):
+                m = re.search(r"runbook_url:\s*(.*?)\s*$", line)
+                if not m:
+                    continue
+                u = re.fullmatch(form, m.group(1))
+                assert u, "%s:%d: runbook_url %s is not %s" % (
+                    path, n, m.group(1), form)
+                assert u.group(1) in runbooks, \
+                    "%s:%d: no runbook #%s in doc/runbooks.md" % (
+                        path, n, u.group(1))
+                seen.add(u.group(1))
+    assert seen == runbooks, ("runbooks no alert links",
+                              sorted(runbooks - seen))
+    with open(os.path.join(SRCDIR, "Makefile.am")) as f:
+        assert "RUNBOOK_DEFAULT = %s\n" % RUNBOOK_DEFAULT in f.read()
+
+
+def test_readme_short():
+    """README.md is read to the end: about 300 lines, the rest in doc/."""
+    with open(os.path.join(SRCDIR, "README.md")) as f:
+        n = len(f.readlines())
+    assert n <= 330, "README.md has %d lines; move detail to doc/" % n
+
+
 if __name__ == "__main__":
     run([test_options_documented, test_documented_options_exist,
           test_keys_documented, test_documented_keys_exist,
           test_metrics_documented, test_signals_and_exit_status,
-          test_mandoc_lint, test_source_layout])
+          test_mandoc_lint, test_source_layout, test_relative_links,
+          test_keys_described_once, test_runbook_urls, test_readme_short])

@@ -14,9 +14,13 @@ at 3s. Alertmanager runs etc/alertmanager/alertmanager.yml with the webhook
 URL pointed at the test and group_wait/group_interval at 1s. The real
 timings are covered by the promtool tests (tests/rules/).
 
-1. One instance. delay=0.5 s for 20 s: the p95 alert never even goes
-   pending. delay=2 s: pending, firing at least 10 s later, delivered to
-   the webhook as firing; stop the load: delivered as resolved.
+1. One instance, through contrib/demo/demo.py's Demo (make demo's code,
+   with the tests' timings). delay=0.5 s for 20 s: the p95 alert never
+   even goes pending. The demo's incident (15 % of requests at delay=2 s):
+   pending, firing at least 10 s later, delivered to the webhook as
+   firing; headless Chromium finds on Prometheus' pages what the README's
+   screenshots show (contrib/demo/screenshots.py); the demo's recovery:
+   delivered as resolved. InferdDown is never pending.
 2. Three instances discovered through file_sd_configs: one is slow (2 s),
    two are fast and serve more requests; the alert fires once, on the
    aggregate p95, with no instance label, although two of the three
@@ -25,12 +29,21 @@ timings are covered by the promtool tests (tests/rules/).
 """
 
 import contextlib
+import os
+import shutil
+import sys
+import tempfile
 import time
 
 from harness import Inferd, note, run
 from promstack import (Alertmanager, Prometheus, Webhook, Wrk,
                        alertmanager_config, prometheus_config,
                        rules_for_test, wait_for)
+
+sys.path.insert(0, os.path.join(os.environ.get("INFERD_SRCDIR", "."),
+                                "contrib", "demo"))
+from demo import Demo  # noqa: E402
+from screenshots import capture  # noqa: E402
 
 P95 = "PredictionLatencyP95AboveSLO"
 P95_EXPR = ("histogram_quantile(0.95, sum(rate("
@@ -53,59 +66,46 @@ def alert_state(prom, name):
 
 
 def test_single_instance():
-    with contextlib.ExitStack() as stack:
-        hook = stack.enter_context(Webhook())
-        am = stack.enter_context(Alertmanager(alertmanager_config(hook.url)))
-        d = stack.enter_context(Inferd(workers=2, options=INFERD_OPTIONS))
-        prom = stack.enter_context(Prometheus(
-            prometheus_config([target(d)], alertmanager=am),
-            rules=rules_for_test(**RULES)))
-        wait_for("inferd scraped", lambda: prom.value(
+    """make demo's story with the tests' timings, plus what only a test
+    asks: a slow load within the SLO stays silent, and the browser pages
+    show what the README's screenshots show."""
+    with Demo(fast=True, say=note) as demo:
+        prom = demo.prom
+        demo.wait("inferd scraped", lambda: prom.value(
             'up{job="inferd"}') == 1, 20)
 
         # delay=0.5: slow, within the SLO. Never pending, never delivered.
         note("delay=0.5 load for 20 s: the p95 alert must stay silent")
         seen = []
-        with Wrk(d.port, "delay.lua", args=["0.5"], connections=20):
-            end = time.monotonic() + 20
-            next_note = time.monotonic() + 10
-            while time.monotonic() < end:
-                if time.monotonic() >= next_note:
-                    note("delay=0.5 load: alert silent, p95 so far %r" %
-                         seen[-3:])
-                    next_note += 10
-                assert alert_state(prom, P95) is None, \
-                    "p95 alert went %s under delay=0.5 load (p95 %r)" % \
-                    (alert_state(prom, P95), seen[-3:])
-                v = prom.value(P95_EXPR)
-                if v is not None:
-                    seen.append(v)
-                time.sleep(1)
+        demo.load("slow", 0.5, 20)
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            demo.poll()
+            assert demo.state(P95) == "inactive", \
+                "p95 alert went %s under delay=0.5 load (p95 %r)" % \
+                (demo.state(P95), seen[-3:])
+            v = prom.value(P95_EXPR)
+            if v is not None:
+                seen.append(v)
+            time.sleep(1)
+        demo.unload("slow")
         measured = [v for v in seen if v == v]  # drop NaN
         assert measured and 0.5 <= max(measured) < 1, \
             "delay=0.5 load not measured as 0.5 s <= p95 < 1 s: %r" % seen
         note("delay=0.5: p95 up to %.3f s, alert silent" % max(measured))
 
-        # delay=2: pending, then firing, then delivered.
-        load = Wrk(d.port, "delay.lua", args=["2"], connections=40,
-                   duration=150)
-        stack.enter_context(load)
-        note("delay=2 load: waiting for the p95 alert to go pending")
-        t_load = time.monotonic()
-        wait_for("p95 alert pending", lambda: alert_state(prom, P95) ==
-                 "pending", 30, 0.25)
-        t_pending = time.monotonic()
-        note("delay=2: pending after %.1f s of load, p95 %.3f s" %
-             (t_pending - t_load, prom.value(P95_EXPR)))
-        wait_for("p95 alert firing", lambda: alert_state(prom, P95) ==
-                 "firing", 30, 0.25)
-        t_firing = time.monotonic()
-        note("p95 alert firing: waiting for the webhook's notification")
-        assert t_firing - t_pending >= 9, \
+        # The demo's incident: pending, then firing, then delivered.
+        demo.normal()
+        t_load = time.monotonic() - demo.t0
+        demo.incident(90)
+        ev = {(e[1], e[3]): e[0] for e in demo.events if e[2] == P95 and
+              e[0] >= t_load}
+        t_pending, t_firing = ev[("prometheus", "pending")], \
+            ev[("prometheus", "firing")]
+        assert t_firing - t_pending >= 8, \
             "firing %.1f s after pending: `for: 10s` not honoured" % \
             (t_firing - t_pending)
-        _, alert = wait_for("firing notification", lambda: hook.notifications(
-            P95, "firing"), 20)[0]
+        _, alert = demo.hook.notifications(P95, "firing")[0]
         assert alert["labels"]["severity"] == "page", alert
         assert "instance" not in alert["labels"], alert
         summary = alert["annotations"]["summary"]
@@ -114,16 +114,27 @@ def test_single_instance():
         note("firing %.1f s after pending; webhook got: %s" %
              (t_firing - t_pending, summary))
 
-        # Stop the load: resolved once the window holds no slow request.
-        out = load.stop()
-        assert "requests in" in out, out
-        t_stop = time.monotonic()
-        note("load stopped: waiting for the resolved notification")
-        wait_for("resolved notification", lambda: hook.notifications(
-            P95, "resolved", since=t_stop), 90)
-        assert alert_state(prom, P95) is None
-        note("load stopped: resolved delivered after %.1f s" %
-             (time.monotonic() - t_stop))
+        # What the README's pictures show, checked on the pages.
+        shots = tempfile.mkdtemp(prefix="inferd-shots.")
+        try:
+            seen = capture(demo, shots)
+            assert sorted(os.listdir(shots)) == [
+                "alertmanager.png", "alerts.png", "p95.png", "targets.png"]
+            note("browser: target %s, p95 %.2f s, %s" % (
+                seen["targets"], seen["p95"][1], seen["alerts"]))
+        finally:
+            shutil.rmtree(shots, ignore_errors=True)
+
+        # Recovery: resolved once the window holds few slow requests.
+        t_stop = time.monotonic() - demo.t0
+        demo.recovery(90)
+        assert demo.state(P95) == "inactive"
+        note("recovery: resolved delivered after %.1f s" %
+             (demo.notified(P95, "resolved", t_stop)[0][0] - t_stop))
+        # Prometheus started with inferd already up: InferdDown was never
+        # even pending (the rule ignores absent() while Prometheus starts).
+        down = [e for e in demo.events if e[2] == "InferdDown"]
+        assert not down, down
 
 
 def test_three_instances():

@@ -9,7 +9,7 @@ set -u
 
 srcdir=${INFERD_SRCDIR:-.}
 builddir=${INFERD_BUILDDIR:-.}
-harnesses="delay predict oip config model"
+harnesses="delay predict oip config model http xgbbin"
 failed=0
 n=0
 
@@ -18,7 +18,9 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export ASAN_OPTIONS UBSAN_OPTIONS
 
-echo "1..10"
+# Two cases (corpus, regressions) per harness.
+set -- $harnesses
+echo "1..$(($# * 2))"
 for h in $harnesses; do
 	for kind in corpus regressions; do
 		n=$((n + 1))

@@ -1,4 +1,4 @@
-"""Hostile network and faults (issue 7): slow and idle clients, connection
+"""Hostile network and faults: slow and idle clients, connection
 limits from accept, a master that cannot be starved, respawn that keeps the
 service up, bounded output, 499 decided by what happened.  The real inferd
 on loopback, at a small scale."""
@@ -166,6 +166,23 @@ def test_keepalive_and_idle_close():
         s.close()
 
 
+def test_keepalive_timer_not_header_timer():
+    """An idle kept-alive connection is timed by keepalive_timeout, not by
+    header_timeout (here three times longer): closed after about 1 s."""
+    with Inferd(workers=1, options={"keepalive_timeout": "1",
+                                    "header_timeout": "3",
+                                    "request_timeout": "30"}) as d:
+        for _ in range(2):
+            s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert s.recv(4096).startswith(b"HTTP/1.1 200 ")
+            t0 = time.monotonic()
+            assert s.recv(4096) == b""
+            t = time.monotonic() - t0
+            s.close()
+            assert 0.8 <= t <= 2.2, t
+
+
 def test_max_connections_from_accept():
     """Idle connections count: the one beyond max_connections waits in
     the backlog, is neither answered nor reset, and is served as soon as
@@ -201,8 +218,8 @@ def check_monotonic(prev, cur):
 def test_chaos():
     """kill -9 of a random worker every 200 ms, with wrk running: fresh
     connections are answered (95 % within 1 s), every scrape answers, no
-    counter goes backwards, and _count equals the inferences the clients
-    got.  (wrk loads a route the histogram does not observe: it stops with
+    counter goes backwards, and _count covers the inferences the clients
+    got, passing them by at most one per kill.  (wrk loads a route the histogram does not observe: it stops with
     requests in flight that inferd answers and counts and wrk does not;
     the exact count is checked on clients that stop cleanly.)"""
     seconds = 30
@@ -293,7 +310,13 @@ def test_chaos():
             assert time.monotonic() - t0 < 5
             time.sleep(0.05)
         got = sum(ok) + sum(1 for p in probes if p[0] == 200)
-        assert d.sample(COUNT) == got, (d.sample(COUNT), got)
+        # include/inferd/conn.h: a response is counted right before the
+        # write(2) that sends it.  Every answer a client got was counted;
+        # a kill between the count and the write loses at most that one
+        # response (a worker writes one at a time), so _count may pass
+        # what the clients got by at most one per kill, and by no more.
+        count = d.sample(COUNT)
+        assert got <= count <= got + kills, (count, got, kills)
         assert d.sample("inferd_http_requests_in_flight") == 0
         assert re.search(r"\d+ requests in", out), out
         print("chaos: %d kills, %d probes (%d within 1 s), %d scrapes, "
@@ -386,11 +409,17 @@ def test_499_both_ways():
         assert b"predictions" in out
         time.sleep(0.1)
         assert d.sample(REQS, handler="/predict", code="200") == 1
-        assert d.sample(REQS, handler="/predict", code="499") == 0
+        assert d.count(REQS, handler="/predict", code="499") == 0
         # A client that resets during the delay never gets it: 499.
         s = socket.create_connection(("127.0.0.1", d.port))
         s.sendall(b"GET /predict?delay=0.5 HTTP/1.1\r\nHost: x\r\n\r\n")
-        time.sleep(0.1)
+        # Reset only once the worker has read the request (on a loaded
+        # machine 0.1 s may not be enough, and a request reset before it
+        # was read is rightly never counted).
+        t0 = time.monotonic()
+        while d.sample("inferd_http_requests_in_flight") != 1:
+            assert time.monotonic() - t0 < 5, "request never read"
+            time.sleep(0.01)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                      struct.pack("ii", 1, 0))
         s.close()       # RST
@@ -464,7 +493,8 @@ def test_start_failures_back_off_and_healthz_503():
 
 if __name__ == "__main__":
     run([test_output_limit, test_499_both_ways, test_lingering_413,
-         test_keepalive_and_idle_close, test_max_connections_from_accept,
+         test_keepalive_and_idle_close, test_keepalive_timer_not_header_timer,
+         test_max_connections_from_accept,
          test_metrics_port_connection_cap, test_metrics_port_emfile,
          test_start_failures_back_off_and_healthz_503, test_slowloris,
          test_chaos])

@@ -114,7 +114,7 @@ def test_max_tree_depth():
     start_fails(["--model", MODEL, "-o", "max_tree_depth=1", "-t"],
                 "deeper than 1 levels (max_tree_depth)")
     start_fails(["--model", MODEL, "-o", "model_trees=some"],
-                "model_trees: 'some' is neither all nor best")
+                "model_trees: 'some' is not one of all, best")
 
 
 def early_stopped_model():

@@ -264,8 +264,13 @@ def test_oip_routes_and_rules():
         check_model_metadata(meta)
         assert meta["inputs"] == [{"name": "input-0", "datatype": "FP32",
                                    "shape": [-1, 30]}], meta
-        assert meta["outputs"] == [{"name": "predict", "datatype": "FP32",
-                                    "shape": [-1]}], meta
+        # the model's outputs: its probability, and the class it picks
+        assert meta["outputs"] == [
+            {"name": "predict", "datatype": "FP32", "shape": [-1],
+             "parameters": {"objective": "binary:logistic",
+                            "content": "probability of class 1"}},
+            {"name": "label", "datatype": "INT64", "shape": [-1],
+             "parameters": {"class_labels": ["0", "1"]}}], meta
         ver = meta["versions"][0]
         with open(MODEL, "rb") as f:
             import hashlib
@@ -302,7 +307,13 @@ def test_oip_routes_and_rules():
                                       "parameters": {"binary_data": False}}]))
         assert [o["name"] for o in b["outputs"]] == ["predict"], b
         b = infer(d, "/v2/models/breast_cancer/infer", dict(req, outputs=[]))
-        assert [o["name"] for o in b["outputs"]] == ["predict"], b
+        assert [o["name"] for o in b["outputs"]] == ["predict", "label"], b
+        p, lab = b["outputs"]
+        assert lab["datatype"] == "INT64" and lab["shape"] == [1] and \
+            lab["data"] == [1 if p["data"][0] > 0.5 else 0], b
+        b = infer(d, "/v2/models/breast_cancer/infer",
+                  dict(req, outputs=[{"name": "label"}]))
+        assert [o["name"] for o in b["outputs"]] == ["label"], b
         b = infer(d, "/v2/models/breast_cancer/infer",
                   dict(req, outputs=[{"name": "proba"}]), 400)
         assert "unknown output \"proba\"" in b["error"], b
@@ -348,7 +359,8 @@ def test_oip_routes_and_rules():
 
 
 def test_kserve_v1():
-    """KServe v1: model status, :predict with arrays and f-names, errors."""
+    """KServe v1: the list of models, model status, :predict with
+    "instances" or "inputs", arrays and f-names, errors."""
     with Inferd(workers=1) as d:
         st, b = d.json("GET", "/v1/models/breast_cancer")
         assert st == 200 and b == {"name": "breast_cancer", "ready": True}, b
@@ -358,9 +370,25 @@ def test_kserve_v1():
                        {"instances": [row, {"f%d" % i: 0.5
                                             for i in range(30)}]})
         assert st == 200 and b == p, (b, p)
+        # "inputs", as KServe's own servers take it: the same answer
+        st, b = d.json("POST", "/v1/models/breast_cancer:predict",
+                       {"inputs": [row, {"f%d" % i: 0.5
+                                         for i in range(30)}]})
+        assert st == 200 and b == p, (b, p)
+        st, b = d.json("POST", "/v1/models/breast_cancer:predict",
+                       {"inputs": [row], "instances": [row]})
+        assert st == 400 and "both" in b["error"], b
+        st, b = d.json("POST", "/v1/models/breast_cancer:predict",
+                       {"inputs": [row[:29]]})
+        assert st == 400 and b["error"].startswith("inputs[0]"), b
+        st, b = d.json("GET", "/v1/models")
+        assert st == 200 and b == {"models": ["breast_cancer"]}, b
+        st, hdrs, _ = d.request("POST", "/v1/models", b"{}")
+        assert st == 405 and hdrs.get("allow") == "GET, HEAD", (st, hdrs)
         st, b = d.json("POST", "/v1/models/breast_cancer:predict",
                        {"features": row})
-        assert st == 400 and "no \"instances\"" in b["error"], b
+        assert st == 400 and "no \"instances\" or \"inputs\"" in \
+            b["error"], b
         st, b = d.json("POST", "/v1/models/nope:predict", {"instances": [row]})
         assert st == 404 and "model not found" in b["error"], b
         st, b = d.json("GET", "/v1/models/nope")
@@ -371,9 +399,11 @@ def test_kserve_v1():
         assert d.sample("inferd_http_requests_total", text,
                         handler="/v1/models/{name}", code="200") == 1
         assert d.sample("inferd_http_requests_total", text,
-                        handler="/v1/models/{name}:predict", code="200") == 1
+                        handler="/v1/models/{name}:predict", code="200") == 2
         assert d.sample("inferd_http_requests_total", text,
-                        handler="/v1/models/{name}:predict", code="400") == 1
+                        handler="/v1/models/{name}:predict", code="400") == 3
+        assert d.sample("inferd_http_requests_total", text,
+                        handler="/v1/models", code="200") == 1
 
 
 def main():

@@ -1,4 +1,4 @@
-"""SIGHUP reloads the configuration file and the model (issue 8): what can
+"""SIGHUP reloads the configuration file and the model: what can
 change without new sockets changes, the rest is logged and kept; a bad file
 or model keeps everything and is counted; the model loads off the master's
 loop, so /metrics answers during the load of a ~90 MB model; a reload under
@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 
-from harness import MODEL, Inferd, run
+from harness import MODEL, Inferd, run, variant_model
 
 FAIL = "inferd_reload_failures_total"
 
@@ -43,11 +43,11 @@ def test_reload_applies_configuration():
     tmp = tempfile.mkdtemp()
     try:
         conf = os.path.join(tmp, "inferd.conf")
-        model = os.path.join(tmp, "other.json")
-        shutil.copy(MODEL, model)
+        model = variant_model(os.path.join(tmp, "other.json"), 0.9)
         write(conf, "model = %s\nmax_delay = 0.5\n" % MODEL)
         with Inferd(workers=2, model=None, config=conf) as d:
             d.wait_log(r"configuration: read %s$" % re.escape(conf))
+            _, before = d.json("GET", "/predict")
             st, _ = d.json("GET", "/predict?delay=0.6")
             assert st == 400
             old = d.worker_pids()
@@ -65,8 +65,10 @@ def test_reload_applies_configuration():
             d.wait_log(r"reload: backlog, buckets changed: a restart "
                        r"applies it; keeping the running value")
             wait_old_gone(d, old)
-            st, _ = d.json("GET", "/predict?delay=0.6")
+            st, after = d.json("GET", "/predict?delay=0.6")
             assert st == 200
+            # The other model answers (the same trees, another base_score).
+            assert after != before, (before, after)
             s = d.samples()
             assert [dict(k[1])["name"] for k in s
                     if k[0] == "inferd_model_info"] == ["other"]
@@ -134,6 +136,18 @@ def test_scrape_during_big_model_reload():
             n = len(d.lines)
             t0 = time.monotonic()
             d.proc.send_signal(signal.SIGHUP)
+            # No fork while the loader thread runs: a worker killed now
+            # is replaced only once the model is loaded, by the new
+            # generation's worker.
+            d.wait_log(r"reload: configuration", start=n)
+            old = d.worker_pids()
+            assert len(old) == 1, old
+            os.kill(old[0], signal.SIGKILL)
+            d.wait_log(r"worker 0 \(pid %d\) killed by signal 9" % old[0],
+                       start=n)
+            held = d.worker_pids()
+            loading = not any("reload: model big" in l for l in d.lines[n:])
+            assert held == [] or not loading, (held, d.log)
             lat = []
             while not any("reload: model big" in l for l in d.lines[n:]):
                 assert time.monotonic() - t0 < 300, d.log
@@ -150,21 +164,41 @@ def test_scrape_during_big_model_reload():
                   "%.3f s" % (took, len(lat), med, worst))
             # Parsed on the loop, one scrape would wait the whole load.
             # The slowest may meet the fork of the new workers or a busy
-            # machine: bounded by 1 s, and by a quarter of the load.
+            # machine (a 2.5 s scrape was seen at load 20 on 2 cores):
+            # bounded by a quarter of the load, which a scrape waiting for
+            # the load could not meet.
             assert took > 2.0, "the model loaded too fast to tell (%.1f s)" \
                 % took
-            assert len(lat) >= 10 and med < 0.1, (len(lat), med)
-            assert worst < min(1.0, took / 4), (worst, took)
+            assert len(lat) >= 10 and med < 0.25, (len(lat), med)
+            assert worst < took / 4, (worst, took)
             s = d.samples()
             assert any(k[0] == "inferd_model_info" and
                        dict(k[1])["name"] == "big" for k in s)
+            deadline = time.monotonic() + 20
+            while d.sample("inferd_workers_alive") != 1:
+                assert time.monotonic() < deadline, d.log
+                time.sleep(0.05)
+            assert d.sample("inferd_worker_restarts_total") == 1
     finally:
         shutil.rmtree(tmp)
 
 
 def test_reload_under_wrk():
-    """Reloads under wrk: no failed request, no counter going back."""
-    with Inferd(workers=2) as d:
+    """Reloads under wrk: no failed request, no counter going back, and
+    each reload's model answers (the file alternates between two models
+    whose predictions differ)."""
+    tmp = tempfile.mkdtemp()
+    model = variant_model(os.path.join(tmp, "m.json"), 0.5)
+    try:
+        _reload_under_wrk(model)
+    finally:
+        shutil.rmtree(tmp)
+
+
+def _reload_under_wrk(model):
+    with Inferd(workers=2, model=model) as d:
+        _, first = d.json("GET", "/predict")
+        answers = [first]
         wrk = subprocess.Popen(
             ["wrk", "-t2", "-c8", "-d4s", "--timeout", "5s",
              "http://127.0.0.1:%d/predict" % d.port],
@@ -179,10 +213,13 @@ def test_reload_under_wrk():
         th.start()
         try:
             time.sleep(0.5)
-            for _ in range(3):
+            for i in range(3):
+                variant_model(model, (0.2, 0.5)[i % 2])
                 old = d.worker_pids()
                 hup(d, r"reload: model ")
                 wait_old_gone(d, old)
+                _, now = d.json("GET", "/predict")
+                answers.append(now)
                 time.sleep(0.3)
             out, _ = wrk.communicate(timeout=30)
         finally:
@@ -198,6 +235,9 @@ def test_reload_under_wrk():
         assert all(a <= b for a, b in zip(counts, counts[1:])), counts
         assert d.sample("prediction_latency_seconds_count") >= done
         assert d.sample("inferd_worker_restarts_total") == 0
+        # 0.5, 0.2, 0.5, 0.2: each reload changed the answer.
+        assert all(a != b for a, b in zip(answers, answers[1:])), answers
+        assert answers[0] == answers[2] and answers[1] == answers[3]
 
 
 def test_reload_applies_metrics_port_bounds():

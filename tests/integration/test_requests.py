@@ -19,7 +19,7 @@ import tempfile
 import time
 
 from gen_models import build
-from harness import BIN, MODEL, Inferd, note, run
+from harness import BIN, MODEL, Inferd, note, run, segments_of
 
 NFEAT = 30                         # the bundled breast cancer model
 MAX_ROWS = 50
@@ -50,6 +50,11 @@ CORPUS = [
     ("POST", "/predict", b"{\"features\":\n [1,, 2]}", 400,
      "invalid JSON at line 2, column"),
     ("POST", "/predict", b"\xff\xfe garbage", 400, "invalid JSON"),
+    # Not JSON at all (CSV): the answer says what the body must be.
+    ("POST", "/predict", b"1.5,2,3\n4,5,6\n", 400,
+     "the body must be JSON: {\"features\": [...]} for one row"),
+    ("POST", "/v1/models/breast_cancer:predict", b"1.5,2,3\n", 400,
+     "the body must be JSON: {\"instances\": [[...], ...]}"),
     ("POST", "/predict", b"[1, 2, 3]", 400, "request body is an array"),
     ("POST", "/predict", b"{}", 400, "no \"features\" or \"instances\""),
     ("POST", "/predict", j({"features": GOOD_ROW, "instances": [GOOD_ROW]}),
@@ -128,7 +133,7 @@ def check_one(d, method, path, body, status, want):
         return "%s: status %d, want %d: %r" % (what, st, status, data[:200])
     if st == 413 and body is not None and len(body) > MAX_BODY:
         # libevent 2.1 refuses an oversized body itself, with its own HTML
-        # page and no hook to change it (README, "Known limits").
+        # page and no hook to change it (doc/limits.md).
         return None
     if not hdrs.get("content-type", "").startswith("application/json"):
         return "%s: content-type %r, want application/json: %r" % (
@@ -229,12 +234,15 @@ def _num_class(m):
 
 CORRUPT = [
     ("notjson.json", lambda t: b"this is not JSON\n",
-     "not an XGBoost JSON or UBJSON model (first bytes 74 68 69 73"),
+     "not an XGBoost JSON, UBJSON or binary model (first bytes 74 68 69 73"),
     ("badjson.json", lambda t: b"{\"learner\": nope}\n",
      "(line 1, column 16): not valid JSON: invalid token near 'nope'"),
     ("legacy.model", lambda t: b"binf" + bytes(60),
-     "deprecated binary format, which inferd does not read: load it with "
-     "XGBoost and re-save it with save_model(\"model.json\")"),
+     "XGBoost binary model, byte 4: truncated: LearnerModelParam needs 136 "
+     "bytes, 60 left"),
+    ("snapshot.bin", lambda t: b"CONFIG-offset:" + bytes(60),
+     "1.x raw snapshot (save_raw or pickle), which inferd does not read: "
+     "load it with XGBoost and re-save it with save_model(\"model.json\")"),
     ("truncated.json", lambda t: t[:len(t) // 2], "truncated JSON"),
     ("empty.json", lambda t: b"", "file is empty"),
     ("objective.json", _edit(_objective),
@@ -274,7 +282,7 @@ def start_fails(path, want):
     assert p.returncode != 0, "started with %s:\n%s" % (path, out)
     assert want in out, "%s: %r lacks %r" % (path, out, want)
     assert path in out, "%s: the message does not name the file" % path
-    assert not os.path.exists("/dev/shm/inferd.%d" % p.pid)
+    assert not segments_of(p.pid), segments_of(p.pid)
     note("%-16s exit %d: %s" % (os.path.basename(path), p.returncode,
                                  out.strip().splitlines()[-1]))
 

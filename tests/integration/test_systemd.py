@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 
-from harness import BIN, MODEL, SRCDIR, Inferd, run
+from harness import BIN, MODEL, SRCDIR, Inferd, mapped_segment, run
 
 BUILDDIR = os.environ.get("INFERD_BUILDDIR", ".")
 
@@ -134,8 +134,11 @@ def test_serves_under_unit_sandbox():
                     assert 61184 <= uid <= 65519, st["Uid"]
                     assert int(st["CapBnd"], 16) == 0, st["CapBnd"]
                     assert int(st["CapEff"], 16) == 0, st["CapEff"]
-            seg = "/dev/shm/inferd.%d" % d.proc.pid
-            assert os.stat(seg).st_mode & 0o077 == 0, oct(os.stat(seg).st_mode)
+            # The segment: mapped, unlinked, mode 0600.
+            seg = mapped_segment(d.proc.pid)
+            assert seg and seg[0].endswith(" (deleted)"), seg
+            assert os.stat(seg[1]).st_mode & 0o777 == 0o600, \
+                oct(os.stat(seg[1]).st_mode)
             # The filter lets the workers lower their priority
             # (worker_nice, default 5): setpriority(2) is allowed back.
             deadline = time.monotonic() + 10

@@ -1,4 +1,4 @@
-"""Heartbeats and the watchdog (issue 8): a worker stuck in a loop is
+"""Heartbeats and the watchdog: a worker stuck in a loop is
 killed and replaced, counted, and holds back systemd's WATCHDOG=1 until
 then; STATUS= reports the workers and requests.  Privileges: as root with
 `user` set, no process of inferd keeps root."""
@@ -11,7 +11,8 @@ import signal
 import tempfile
 import time
 
-from harness import BIN, MODEL, Inferd, Skip, public_copy, run
+from harness import (BIN, MODEL, Inferd, Skip, mapped_segment, public_copy,
+                     run, segments_of)
 from test_systemd import NotifySocket
 
 BUILDDIR = os.environ.get("INFERD_BUILDDIR",
@@ -134,6 +135,54 @@ def test_busy_workers_do_not_stall():
         shutil.rmtree(tmp)
 
 
+def _wakeups(pid):
+    """Voluntary context switches of pid's main thread: each time its
+    event loop slept and woke."""
+    with open("/proc/%d/task/%d/status" % (pid, pid)) as f:
+        for line in f:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    raise AssertionError("no voluntary_ctxt_switches for %d" % pid)
+
+
+def _wakeup_rate(pid, seconds=2.0):
+    w0, t0 = _wakeups(pid), time.monotonic()
+    time.sleep(seconds)
+    return (_wakeups(pid) - w0) / (time.monotonic() - t0)
+
+
+def test_stall_check_rearmed_on_reload():
+    """The master checks the heartbeats every quarter of
+    worker_stall_timeout (at most every second): a reload that shortens
+    the timeout must re-arm the check at the new period, or a stall is
+    seen up to a second late.  Seen from outside as the master's wakeups:
+    about 1 a second at 60 s, about 2 a second more at 2 s (period 0.5 s;
+    long enough that a loaded machine does not stall the workers)."""
+    tmp = tempfile.mkdtemp()
+    try:
+        conf = os.path.join(tmp, "inferd.conf")
+        with open(conf, "w") as f:
+            f.write("model = %s\nworker_stall_timeout = 60\n" % MODEL)
+        with Inferd(workers=1, model=None, config=conf) as d:
+            slow = _wakeup_rate(d.proc.pid, 4.0)
+            with open(conf, "w") as f:
+                f.write("model = %s\nworker_stall_timeout = 2\n" % MODEL)
+            old = d.worker_pids()
+            n = len(d.lines)
+            d.proc.send_signal(signal.SIGHUP)
+            d.wait_log(r"reload: model ", start=n)
+            deadline = time.monotonic() + 10
+            while set(d.worker_pids()) & set(old):
+                assert time.monotonic() < deadline, d.log
+                time.sleep(0.05)
+            fast = _wakeup_rate(d.proc.pid, 4.0)
+            print("# master wakeups: %.2f/s at 60 s, %.2f/s at 2 s" %
+                  (slow, fast))
+            assert fast >= 1.6 and fast >= slow + 0.6, (slow, fast)
+    finally:
+        shutil.rmtree(tmp)
+
+
 def _status(pid):
     with open("/proc/%d/status" % pid) as f:
         return dict(l.split(":", 1) for l in f.read().splitlines()
@@ -159,8 +208,10 @@ def test_privileges_dropped():
             assert st["Groups"].split() == [str(nobody.pw_gid)], st["Groups"]
             for cap in ("CapPrm", "CapEff", "CapAmb"):
                 assert int(st[cap], 16) == 0, (pid, cap, st[cap])
-        seg = os.stat("/dev/shm/inferd.%d" % d.proc.pid)
-        assert seg.st_uid == nobody.pw_uid, seg
+        # The segment is no file anyone could open: mapped, unlinked.
+        seg = mapped_segment(d.proc.pid)
+        assert seg and seg[0].endswith(" (deleted)"), seg
+        assert not segments_of(d.proc.pid), segments_of(d.proc.pid)
         st, _, _ = d.request("GET", "/predict")
         assert st == 200
         # A reload works as nobody (the model is world-readable).
@@ -177,4 +228,4 @@ def test_privileges_dropped():
 
 if __name__ == "__main__":
     run([test_spinning_worker_is_replaced, test_busy_workers_do_not_stall,
-         test_privileges_dropped])
+         test_stall_check_rearmed_on_reload, test_privileges_dropped])

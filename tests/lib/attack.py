@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Issue 7's hostile scenarios at full scale, on demand (not in make check:
+"""The hostile scenarios at full scale, on demand (not in make check:
 each takes a minute or more).  The real inferd on free loopback ports,
 bounded in time; it prints the figures and exits 1 when a requirement of
 the issue is not met.

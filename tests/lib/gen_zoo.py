@@ -8,12 +8,18 @@ with reference predictions.
 
 writes, for each case NAME,
     OUTDIR/NAME.json, OUTDIR/NAME.ubj    the model, save_model both ways
+    OUTDIR/NAME.bin                      save_model("NAME.bin"): XGBoost's
+        binary format, unless XGBoost refuses to write the model so
+        (categorical splits): then the case's "bin_refused" says why
     OUTDIR/NAME.ref.json                 {"rows": [[x, null (NaN), ...]],
         "predict": Booster.predict, "margin": output_margin=True,
         "predict_best" / "margin_best": iteration_range=(0, best + 1) when
         the model was early-stopped, plus objective, booster, best_iteration}
-and OUTDIR/legacy.model (the deprecated binary format, to be refused), and
-prints a JSON manifest of all of it.  Each model is also checked against
+and OUTDIR/legacy.model (the binary format under a name of XGBoost
+before 1.0), with OUTDIR/legacy_noheader.model (the same without "binf",
+as 0.x wrote) and OUTDIR/legacy_v0.model (also marked version 0.0, whose
+base_score 1.x reads as transformed), each with the predictions XGBoost
+gives loading those very bytes, and prints a JSON manifest of all of it.  Each model is also checked against
 the reference evaluator tests/lib/xgb_ref.py (both formats); a mismatch is
 reported in the manifest ("ref_max_ulps") and makes the exit status 1.
 
@@ -218,6 +224,19 @@ def _case(outdir, name, params, kind, opts, rng):
         b.save_model(p)
     pred = b.predict(dt)
     margin = b.predict(dt, output_margin=True)
+    binpath, bin_refused, bin_same = os.path.join(outdir, name + ".bin"), \
+        None, None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            b.save_model(binpath)
+        # XGBoost loading its own binary file answers as the booster did
+        bb = xgb.Booster(model_file=binpath)
+        bb.set_param({"nthread": 1})
+        bin_same = _ulps(bb.predict(xgb.DMatrix(Xt)), pred) == 0
+    except xgb.core.XGBoostError as ex:
+        bin_refused = str(ex).splitlines()[0]
+        binpath = None
     ref = {"name": name, "objective": params.get("objective"),
            "booster": params.get("booster", "gbtree"),
            "params": params, "rows": _rows_json(Xt),
@@ -245,6 +264,8 @@ def _case(outdir, name, params, kind, opts, rng):
     with open(os.path.join(outdir, name + ".ref.json"), "w") as f:
         json.dump(ref, f)
     return {"name": name, "json": paths["json"], "ubj": paths["ubj"],
+            "bin": binpath, "bin_refused": bin_refused,
+            "bin_same": bin_same,
             "ref": os.path.join(outdir, name + ".ref.json"),
             "objective": ref["objective"], "booster": ref["booster"],
             "best_iteration": best, "ref_max_ulps": ulps}
@@ -266,14 +287,37 @@ def main(argv):
                   xgb.DMatrix(np.zeros((2, 1)), np.zeros(2)), 1)
     except xgb.core.XGBoostError:
         manifest["not_in_this_xgboost"].append("reg:quantileerror")
-    # the deprecated binary format, which inferd must refuse
-    b, _, _ = _train("legacy", {"objective": "binary:logistic"}, "binary",
-                     {}, rng)
+    # the binary format under an old name, then as 0.x wrote it: no
+    # "binf" header, and version 0.0 (base_score read as transformed)
+    b, Xt, _ = _train("legacy", {"objective": "binary:logistic",
+                                 "base_score": 0.3}, "binary", {}, rng)
     legacy = os.path.join(outdir, "legacy.model")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         b.save_model(legacy)
-    manifest["legacy_binary"] = legacy
+    with open(legacy, "rb") as f:
+        raw = f.read()
+    assert raw[:4] == b"binf"
+    noheader = raw[4:]
+    v0 = noheader[:20] + bytes(8) + noheader[28:]
+    manifest["legacy"] = []
+    for fname, data in (("legacy.model", raw),
+                        ("legacy_noheader.model", noheader),
+                        ("legacy_v0.model", v0)):
+        path = os.path.join(outdir, fname)
+        with open(path, "wb") as f:
+            f.write(data)
+        # quiet: XGBoost's warning about < 1.0 goes to stdout
+        with warnings.catch_warnings(), xgb.config_context(verbosity=0):
+            warnings.simplefilter("ignore")
+            bb = xgb.Booster(model_file=path)
+        ref = {"rows": _rows_json(Xt),
+               "predict": bb.predict(xgb.DMatrix(Xt)).tolist()}
+        refpath = path + ".ref.json"
+        with open(refpath, "w") as f:
+            json.dump(ref, f)
+        manifest["legacy"].append({"name": fname, "path": path,
+                                   "ref": refpath})
     json.dump(manifest, sys.stdout, indent=1)
     sys.stdout.write("\n")
     bad = [c["name"] for c in manifest["cases"] if c["ref_max_ulps"] != 0]

@@ -22,6 +22,20 @@ import tempfile as _tempfile
 import threading
 import time
 
+# The tests are plain asserts: with PYTHONOPTIMIZE (python -O) every one
+# of them would vanish and a broken inferd would pass.  Refuse to run.
+try:
+    assert False
+except AssertionError:
+    pass
+else:
+    sys.stderr.write("harness: Python runs with asserts disabled "
+                     "(PYTHONOPTIMIZE or -O); the tests would check "
+                     "nothing. Unset PYTHONOPTIMIZE.\n")
+    print("Bail out! asserts disabled (PYTHONOPTIMIZE)")
+    sys.stdout.flush()
+    sys.exit(99)
+
 BIN = os.environ.get("INFERD_BIN", "src/inferd")
 SRCDIR = os.environ.get("INFERD_SRCDIR", ".")
 MODEL = os.path.join(SRCDIR, "models", "breast_cancer.json")
@@ -49,12 +63,53 @@ def public_copy(*paths):
     return out
 
 
+def free_port():
+    """A loopback TCP port that was free a moment ago (for a server that
+    cannot take port 0 and say which it got, as inferd does)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_request(port, method, path, body=None, headers=None, timeout=30):
+    """One request to 127.0.0.1:port on a new connection: (status,
+    {lower-case header: value}, body bytes).  A dict or list body is sent
+    as JSON."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            headers = dict(headers or {},
+                           **{"Content-Type": "application/json"})
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in
+                             resp.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def variant_model(dst, base_score):
+    """A copy of the bundled model (same trees and name) with another
+    base_score, so that every prediction differs from the original's: a
+    reload that kept the old model shows in the answers."""
+    with open(MODEL) as f:
+        m = json.load(f)
+    m["learner"]["learner_model_param"]["base_score"] = repr(base_score)
+    with open(dst + ".new", "w") as f:
+        json.dump(m, f)
+    os.replace(dst + ".new", dst)
+    return dst
+
+
 class Inferd:
     """A running inferd.  Its stderr is collected in self.log."""
 
     def __init__(self, workers=2, model=MODEL, options=None, args=(),
                  config=None, start_timeout=20, env=None, prefix=(),
-                 binary=None):
+                 binary=None, echo=True):
         self.cmd = list(prefix) + [binary or BIN, "-l", "127.0.0.1:0",
                                    "-m", "127.0.0.1:0", "-w", str(workers)]
         if model is not None:       # None: the configuration's model
@@ -66,6 +121,7 @@ class Inferd:
             self.cmd += ["-o", "%s=%s" % (k, v)]
         self.cmd += list(args)
         self.start_timeout = start_timeout
+        self.echo = echo            # copy inferd's output to stderr
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.port = self.metrics_port = None
@@ -94,7 +150,8 @@ class Inferd:
 
     def _read(self):
         for line in self.proc.stdout:
-            sys.stderr.write("  | " + line)
+            if self.echo:
+                sys.stderr.write("  | " + line)
             with self._cond:
                 self.lines.append(line.rstrip("\n"))
                 self._cond.notify_all()
@@ -152,10 +209,11 @@ class Inferd:
             self.proc.kill()
             self.proc.wait()
         if self.proc:
-            try:
-                os.unlink("/dev/shm/inferd.%d" % self.proc.pid)
-            except FileNotFoundError:
-                pass
+            for path in segments_of(self.proc.pid):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
 
     def __enter__(self):
         try:
@@ -174,28 +232,16 @@ class Inferd:
         for line in self.lines:
             assert not _SANITIZER.search(line), \
                 "sanitizer or libevent report in inferd's output:\n" + self.log
-        assert not os.path.exists("/dev/shm/inferd.%d" % pid), \
-            "shared memory /dev/shm/inferd.%d left behind" % pid
+        assert not segments_of(pid), \
+            "shared memory left behind: %s" % segments_of(pid)
         return False
 
     # -- HTTP --------------------------------------------------------------
     def request(self, method, path, body=None, headers=None, port=None,
                 timeout=30):
         """One request on a new connection: (status, headers, body)."""
-        conn = http.client.HTTPConnection("127.0.0.1", port or self.port,
-                                          timeout=timeout)
-        try:
-            if isinstance(body, (dict, list)):
-                body = json.dumps(body).encode()
-                headers = dict(headers or {},
-                               **{"Content-Type": "application/json"})
-            conn.request(method, path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            data = resp.read()
-            return resp.status, {k.lower(): v for k, v in
-                                 resp.getheaders()}, data
-        finally:
-            conn.close()
+        return http_request(port or self.port, method, path, body, headers,
+                            timeout)
 
     def json(self, method, path, body=None, headers=None):
         """A request whose answer must be JSON: (status, decoded body)."""
@@ -226,8 +272,59 @@ class Inferd:
         return out
 
     def sample(self, name, text=None, **labels):
-        """The value of one sample (0 when absent)."""
-        return self.samples(text).get((name, frozenset(labels.items())), 0.0)
+        """The value of one sample; a missing series is a failure (a check
+        such as == 0 must not pass because the series vanished)."""
+        text = text if text is not None else self.metrics()
+        key = (name, frozenset(labels.items()))
+        s = self.samples(text)
+        if key not in s:
+            raise AssertionError("no sample %s%s in the scrape:\n%s" % (
+                name, _labels(labels), text))
+        return s[key]
+
+    def count(self, name, text=None, **labels):
+        """A counter whose labelled series appears at its first event
+        (handler and code, reload failures): 0 while the series is absent,
+        but its family must be declared (# TYPE) in the scrape."""
+        text = text if text is not None else self.metrics()
+        key = (name, frozenset(labels.items()))
+        s = self.samples(text)
+        if key in s:
+            return s[key]
+        family = re.sub(r"_(total|count|sum|bucket)$", "", name)
+        if not re.search(r"^# TYPE (%s|%s) " % (re.escape(name),
+                                                 re.escape(family)),
+                         text, re.M):
+            raise AssertionError("no metric family %s in the scrape:\n%s"
+                                 % (name, text))
+        return 0.0
+
+
+def _labels(labels):
+    return "{%s}" % ",".join('%s="%s"' % kv for kv in sorted(
+        labels.items())) if labels else ""
+
+
+def segments_of(pid):
+    """The names in /dev/shm of master pid's segments (none while it
+    runs: it unlinks its segment as soon as it is mapped)."""
+    import glob
+    # inferd names its segment inferd.<pid>.<random>; a bare inferd.<pid>
+    # is some other program's (an older inferd's, whose pid this master
+    # happens to reuse), not this master's.
+    return glob.glob("/dev/shm/inferd.%d.*" % pid)
+
+
+def mapped_segment(pid):
+    """(path in /proc/PID/maps, /proc/PID/map_files/RANGE) of the shared
+    segment process pid maps, or None."""
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            parts = line.split(None, 5)
+            if len(parts) == 6 and "/dev/shm/inferd." in parts[5]:
+                return (parts[5].strip(),
+                        "/proc/%d/map_files/%s" % (pid, parts[0]))
+    return None
 
 
 def _alive(pid):
@@ -268,6 +365,17 @@ def run(tests):
     its first line to stdout as a diagnostic.  A crash before the end
     leaves the plan unfulfilled, which the TAP driver reports as an error.
     """
+    # INFERD_TEST_ONLY="test_x.py:test_a test_x.py:test_b ...": of this
+    # file, run only those (tests/mutate runs the cases that catch a bug).
+    me = os.path.basename(sys.argv[0])
+    only = {c for f, _, c in (w.partition(":") for w in
+                              os.environ.get("INFERD_TEST_ONLY", "").split())
+            if f == me and c}
+    if only:
+        unknown = only - {t.__name__ for t in tests}
+        assert not unknown, "INFERD_TEST_ONLY: no test %s in %s" % (
+            ", ".join(sorted(unknown)), me)
+        tests = [t for t in tests if t.__name__ in only]
     print("1..%d" % len(tests))
     sys.stdout.flush()
     failed = 0

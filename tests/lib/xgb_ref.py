@@ -13,8 +13,7 @@ meant for small models.
     m.predict(X, output_margin=True)
     m.predict(X, iteration_range=(0, m.best_iteration + 1))
 
-What it does, and where XGBoost does it, is written up in NOTES-issue9.md
-(outside the repository) and summarised at each function.
+Where XGBoost does what it does is named at each function.
 """
 
 import ctypes

@@ -177,6 +177,40 @@ test_integers_strict(void **state)
 	assert_int_equal(cfg.max_body_bytes, 1073741824);
 }
 
+/* Seconds: both ends of a key's range are allowed, a hair beyond is not. */
+static void
+test_seconds_bounds(void **state)
+{
+	static const struct { const char *key, *value; int ok; } cases[] = {
+		{ "max_delay", "3600", 0 }, { "max_delay", "0", 0 },
+		{ "max_delay", "3600.001", -1 }, { "max_delay", "-0.001", -1 },
+		{ "worker_stall_timeout", "0.1", 0 },
+		{ "worker_stall_timeout", "3600", 0 },
+		{ "worker_stall_timeout", "0.099", -1 },
+		{ "keepalive_timeout", "3600", 0 },
+		{ "header_timeout", "0.001", 0 },
+		{ "header_timeout", "0.0009", -1 },
+	};
+	struct config	cfg;
+	char		err[256];
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_defaults(&cfg);
+		err[0] = '\0';
+		if (config_set(&cfg, cases[i].key, cases[i].value, "o", err,
+		    sizeof(err)) != cases[i].ok)
+			fail_msg("%s = %s: %s, want %s (%s)", cases[i].key,
+			    cases[i].value, cases[i].ok ? "accepted" : "refused",
+			    cases[i].ok ? "refused" : "accepted", err);
+	}
+	config_defaults(&cfg);
+	assert_int_equal(config_set(&cfg, "max_delay", "3600", "o", err,
+	    sizeof(err)), 0);
+	assert_true(cfg.max_delay == 3600);
+}
+
 /* Ports are decimal digits from 0 to 65535. */
 static void
 test_port_strict(void **state)
@@ -255,7 +289,7 @@ test_help_table(void **state)
 	assert_true(n >= 15);
 }
 
-/* issue 8: a key twice in one file names both lines; -o after a file is
+/* A key twice in one file names both lines; -o after a file is
  * fine. */
 static void
 test_duplicate_key(void **state)
@@ -275,7 +309,7 @@ test_duplicate_key(void **state)
 	assert_int_equal(cfg.workers, 3);
 }
 
-/* issue 8: the bounds must hold the SLO threshold. */
+/* The bounds must hold the SLO threshold. */
 static void
 test_buckets_need_slo_bound(void **state)
 {
@@ -294,9 +328,9 @@ test_buckets_need_slo_bound(void **state)
 	assert_int_equal(cfg.nbuckets, 3);
 }
 
-/* issue 8: the watchdog and privilege keys. */
+/* The watchdog and privilege keys. */
 static void
-test_issue8_keys(void **state)
+test_watchdog_privilege_keys(void **state)
 {
 	struct config	cfg;
 	char		err[256];
@@ -327,7 +361,7 @@ test_issue8_keys(void **state)
 	    "of seconds from 0.1 to 3600");
 }
 
-/* issue 8: a reload keeps what needs new sockets and says what changed. */
+/* A reload keeps what needs new sockets and says what changed. */
 static void
 test_keep_restart_keys(void **state)
 {
@@ -361,6 +395,89 @@ test_keep_restart_keys(void **state)
 	assert_string_equal(changed, "");
 }
 
+/*
+ * Every key's change is seen: config_key_differs (what a reload compares for
+ * the restart-only keys) finds key i changed, and no other key, whatever
+ * its type.  A key missing from this table fails the test, so a new key
+ * (a restart-only CT_SECONDS or CT_SIZE key included) is checked too.
+ */
+static void
+test_every_key_differs(void **state)
+{
+	static const struct {
+		const char	*key, *value;
+	} other[] = {
+		{ "listen", "127.0.0.1:8000" }, { "backlog", "10" },
+		{ "workers", "3" }, { "worker_nice", "0" },
+		{ "worker_stall_timeout", "2.5" },
+		{ "restart_delay_max", "1" }, { "drain_timeout", "1.5" },
+		{ "max_connections", "9" }, { "header_timeout", "1" },
+		{ "request_timeout", "2" }, { "keepalive_timeout", "3" },
+		{ "max_header_bytes", "1024" }, { "max_body_bytes", "7" },
+		{ "max_batch_rows", "8" }, { "max_predictions", "9" },
+		{ "max_delay", "0.5" }, { "max_body_memory", "65536" },
+		{ "pipeline_depth", "2" }, { "model", "/m.json" },
+		{ "max_model_bytes", "99" }, { "max_tree_depth", "3" },
+		{ "model_trees", "best" },
+		{ "metrics_listen", "0.0.0.0:9181" },
+		{ "metrics_max_connections", "2" }, { "metrics_timeout", "4" },
+		{ "buckets", "0.5,1,2" }, { "log_level", "debug" },
+		{ "log", "syslog" }, { "log_facility", "local3" },
+		{ "user", "nobody" }, { "group", "nogroup" },
+		{ "worker_threads", "4" }, { "offload_min_work", "5" },
+		{ "offload_min_body", "6" }, { "admission", "off" },
+		{ "admission_target", "0.25" },
+		{ "worker_stall_interval", "0.3" },
+	};
+	struct config	 a, b;
+	const char	*name, *dflt, *help;
+	char		 err[256];
+	size_t		 i, j, t, n = 0;
+
+	for (i = 0; (name = config_key_doc(i, &dflt, &help)) != NULL; i++) {
+		for (t = 0; t < sizeof(other) / sizeof(other[0]) &&
+		    strcmp(other[t].key, name) != 0; t++)
+			;
+		if (t == sizeof(other) / sizeof(other[0]))
+			fail_msg("key %s: add a value to test_every_key_differs",
+			    name);
+		config_defaults(&a);
+		config_defaults(&b);
+		assert_int_equal(config_set(&b, name, other[t].value, "t", err,
+		    sizeof(err)), 0);
+		assert_true(config_key_differs(&a, &b, i));
+		for (j = 0; config_key_doc(j, &dflt, &help) != NULL; j++)
+			if (j != i)
+				assert_false(config_key_differs(&a, &b, j));
+		n++;
+	}
+	assert_int_equal(n, sizeof(other) / sizeof(other[0]));
+}
+
+/* The log keys: where, and at which syslog facility. */
+static void
+test_log_keys(void **state)
+{
+	struct config	cfg;
+	char		err[256];
+
+	config_defaults(&cfg);
+	assert_int_equal(cfg.log_to, CONFIG_LOG_STDERR);
+	assert_string_equal(log_facility_names[cfg.log_facility], "daemon");
+	assert_int_equal(config_parse(&cfg, "log = syslog\nlog_facility = "
+	    "local7\n", "t.conf", err, sizeof(err)), 0);
+	assert_int_equal(cfg.log_to, CONFIG_LOG_SYSLOG);
+	assert_string_equal(log_facility_names[cfg.log_facility], "local7");
+	assert_int_equal(config_set(&cfg, "log", "file", "x", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "x: log: 'file' is not one of stderr, syslog");
+	assert_int_equal(config_set(&cfg, "log_facility", "kern", "x", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "x: log_facility: 'kern' is not one of "
+	    "daemon, user, local0, local1, local2, local3, local4, local5, "
+	    "local6, local7");
+}
+
 int
 main(void)
 {
@@ -369,6 +486,7 @@ main(void)
 		cmocka_unit_test(test_parse_file),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_integers_strict),
+		cmocka_unit_test(test_seconds_bounds),
 		cmocka_unit_test(test_port_strict),
 		cmocka_unit_test(test_buckets_limit),
 		cmocka_unit_test(test_command_line_origin),
@@ -376,8 +494,10 @@ main(void)
 		cmocka_unit_test(test_help_table),
 		cmocka_unit_test(test_duplicate_key),
 		cmocka_unit_test(test_buckets_need_slo_bound),
-		cmocka_unit_test(test_issue8_keys),
+		cmocka_unit_test(test_watchdog_privilege_keys),
 		cmocka_unit_test(test_keep_restart_keys),
+		cmocka_unit_test(test_every_key_differs),
+		cmocka_unit_test(test_log_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

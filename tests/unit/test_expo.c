@@ -70,6 +70,8 @@ setup(void **state)
 		snap.rows_cumulative[i] = 2;
 	snap.rows_sum = 7;
 	metrics = (struct expo_metrics){
+		.handler_names = routes_handler_names,
+		.handler_main = ROUTES_H_PREDICT,
 		.snap = &snap,
 		.workers = 2,
 		.workers_alive = 2,
@@ -89,7 +91,7 @@ setup(void **state)
 }
 
 static const char golden_text[] =
-"# HELP prediction_latency_seconds Time from the arrival of a valid inference request (/predict, /v1/models/{name}:predict, /v2/models/{name}[/versions/{version}]/infer) to its response, requested delay included. Observed for responses 2xx and 5xx and for 499 (the client left first); never for client errors 4xx, which inferd_http_requests_total counts.\n"
+"# HELP prediction_latency_seconds Time from the kernel's receipt of the first byte of a valid inference request (/predict, /v1/models/{name}:predict, /v2/models/{name}[/versions/{version}]/infer) to the write of its response, less the time spent waiting for the client's bytes; requested delay included. Observed for responses 2xx and 5xx and for 499 (the client left first); never for client errors 4xx, which inferd_http_requests_total counts.\n"
 "# TYPE prediction_latency_seconds histogram\n"
 "prediction_latency_seconds_bucket{le=\"0.5\"} 5\n"
 "prediction_latency_seconds_bucket{le=\"1.0\"} 7\n"
@@ -196,7 +198,7 @@ static const char golden_text[] =
 "process_start_time_seconds 1700000000.5\n";
 
 static const char golden_om[] =
-"# HELP prediction_latency_seconds Time from the arrival of a valid inference request (/predict, /v1/models/{name}:predict, /v2/models/{name}[/versions/{version}]/infer) to its response, requested delay included. Observed for responses 2xx and 5xx and for 499 (the client left first); never for client errors 4xx, which inferd_http_requests_total counts.\n"
+"# HELP prediction_latency_seconds Time from the kernel's receipt of the first byte of a valid inference request (/predict, /v1/models/{name}:predict, /v2/models/{name}[/versions/{version}]/infer) to the write of its response, less the time spent waiting for the client's bytes; requested delay included. Observed for responses 2xx and 5xx and for 499 (the client left first); never for client errors 4xx, which inferd_http_requests_total counts.\n"
 "# TYPE prediction_latency_seconds histogram\n"
 "prediction_latency_seconds_bucket{le=\"0.5\"} 5\n"
 "prediction_latency_seconds_bucket{le=\"1.0\"} 7\n"

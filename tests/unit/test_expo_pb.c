@@ -110,6 +110,8 @@ setup(void **state)
 	snap.requests[ROUTES_H_V2_INFER][SHM_C_499] = 1;
 	snap.rows_cumulative[SHM_ROWS_NB] = 0;
 	metrics = (struct expo_metrics){
+		.handler_names = routes_handler_names,
+		.handler_main = ROUTES_H_PREDICT,
 		.snap = &snap, .workers = 2, .workers_alive = 1,
 		.worker_restarts = 3, .start_time = 1700000000.5,
 		.version = "1.2.3", .model_name = "bc",

@@ -130,6 +130,45 @@ test_predict_malformed(void **state)
 		    bad_predict[i].status, bad_predict[i].want);
 }
 
+/* jansson's allocator when the process is out of memory. */
+static void *
+failing_malloc(size_t n)
+{
+	(void)n;
+	return NULL;
+}
+
+/*
+ * Out of memory while parsing is the server's failure: 500, never the
+ * "invalid JSON at line -1" a client would be blamed with.
+ */
+static void
+test_out_of_memory_is_500(void **state)
+{
+	static const char *const	bodies[] = {
+		"{\"instances\": [{\"age\": 1, \"bmi\": 2, \"dose\": 3}]}",
+		"{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 3], "
+		    "\"datatype\": \"FP32\", \"data\": [1, 2, 3]}]}",
+	};
+	static const enum infer_proto	protos[] = { INFER_PREDICT, INFER_OIP };
+	struct infer_batch		 b;
+	struct infer_error		 err;
+	size_t				 i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		json_set_alloc_funcs(failing_malloc, free);
+		memset(&err, 0, sizeof(err));
+		if (infer_parse(protos[i], bodies[i], strlen(bodies[i]), named,
+		    10, &b, &err) == 0)
+			free(b.x);
+		json_set_alloc_funcs(malloc, free);
+		if (err.status != 500 || strstr(err.msg, "out of memory") ==
+		    NULL)
+			fail_msg("body %zu: %d %s", i, err.status, err.msg);
+	}
+}
+
 static void
 test_predict_too_many_rows(void **state)
 {
@@ -237,11 +276,27 @@ test_rows_by_name(void **state)
 	    "null, got an array");
 	parse_bad(INFER_PREDICT, "{\"instances\": [{\"age\": 1, \"age\": 2}]}",
 	    named, 400, "duplicate object key");
-	/* KServe v1: instances only */
+	/* KServe v1: instances or inputs, as KServe's servers read them */
 	parse_bad(INFER_V1, "{\"features\": [1, 2, 3]}", named, 400,
-	    "no \"instances\"; send {\"instances\"");
+	    "no \"instances\" or \"inputs\"; send {\"instances\"");
 	parse_bad(INFER_V1, "{\"instances\": 3}", named, 400, "instances: "
 	    "expected an array of rows, got a number");
+	parse_ok(INFER_V1, "{\"inputs\": [{\"bmi\": 1.5}, [1, 2, 3]]}", named,
+	    &b);
+	assert_int_equal(b.rows, 2);
+	assert_true(isnan(b.x[0]) && b.x[1] == 1.5f && b.x[5] == 3.0f);
+	free(b.x);
+	parse_bad(INFER_V1, "{\"inputs\": 3}", named, 400, "inputs: "
+	    "expected an array of rows, got a number");
+	parse_bad(INFER_V1, "{\"inputs\": []}", named, 400, "inputs: empty "
+	    "batch");
+	parse_bad(INFER_V1, "{\"inputs\": [[1, 2]]}", named, 400,
+	    "inputs[0]");
+	parse_bad(INFER_V1, "{\"inputs\": [[1, 2, 3]], \"instances\": "
+	    "[[1, 2, 3]]}", named, 400, "both \"instances\" and \"inputs\"");
+	/* /predict has no "inputs" */
+	parse_bad(INFER_PREDICT, "{\"inputs\": [[1, 2, 3]]}", named, 400,
+	    "no \"features\" or \"instances\"");
 }
 
 static void
@@ -316,6 +371,7 @@ main(void)
 		cmocka_unit_test(test_predict_features),
 		cmocka_unit_test(test_predict_instances),
 		cmocka_unit_test(test_predict_malformed),
+		cmocka_unit_test(test_out_of_memory_is_500),
 		cmocka_unit_test(test_predict_too_many_rows),
 		cmocka_unit_test(test_format_numbers),
 		cmocka_unit_test(test_format_multiclass),

@@ -62,7 +62,8 @@ test_oip_parse(void **state)
 	s = fmt(INFER_OIP, tiny, &b, y);
 	snprintf(want, sizeof(want), "%s,\"id\":\"req-1\",\"outputs\":[{"
 	    "\"name\":\"predict\",\"datatype\":\"FP32\",\"shape\":[2],"
-	    "\"data\":[0.26894143,0.7310586]}]}", oip_head(tiny));
+	    "\"data\":[0.26894143,0.7310586]},{\"name\":\"label\",\"datatype\":"
+	    "\"INT64\",\"shape\":[2],\"data\":[0,1]}]}", oip_head(tiny));
 	assert_string_equal(s, want);
 	free(s);
 	free(b.x);
@@ -84,7 +85,7 @@ test_oip_parse(void **state)
 	parse_ok(INFER_OIP, "{\"id\": \"\", \"outputs\": [], \"inputs\": [{"
 	    "\"name\": \"x\", \"shape\": [1, 3], \"datatype\": \"FP32\", "
 	    "\"data\": [0, 0, 0]}]}", tiny, &b);
-	assert_int_equal(b.outputs, INFER_OUT_PREDICT);
+	assert_int_equal(b.outputs, INFER_OUT_PREDICT | INFER_OUT_LABEL);
 	model_predict(tiny, b.x, b.rows, y);
 	s = fmt(INFER_OIP, tiny, &b, y);
 	assert_non_null(strstr(s, ",\"id\":\"\",\"outputs\":[{\"name\":"
@@ -114,17 +115,34 @@ test_oip_format(void **state)
 	    "\"data\":[0.25,0.5,0.25]}]}", oip_head(tri));
 	assert_string_equal(s, want);
 	free(s);
+	/* the class picked: the first most probable */
+	b.outputs = INFER_OUT_LABEL;
+	s = fmt(INFER_OIP, tri, &b, y);
+	assert_non_null(strstr(s, "\"outputs\":[{\"name\":\"label\","
+	    "\"datatype\":\"INT64\",\"shape\":[1],\"data\":[1]}]}"));
+	free(s);
+	y[0] = 0.5;
+	s = fmt(INFER_OIP, tri, &b, y);
+	assert_non_null(strstr(s, "\"data\":[0]}]}"));
+	free(s);
 	s = fmt_meta(infer_format_oip_metadata, tiny);
 	snprintf(want, sizeof(want), "{\"name\":\"tiny\",\"versions\":"
 	    "[\"%.12s\"],\"platform\":\"xgboost\",\"inputs\":[{\"name\":"
 	    "\"input-0\",\"datatype\":\"FP32\",\"shape\":[-1,3]}],\"outputs\":"
-	    "[{\"name\":\"predict\",\"datatype\":\"FP32\",\"shape\":[-1]}]}",
-	    model_sha256(tiny));
+	    "[{\"name\":\"predict\",\"datatype\":\"FP32\",\"shape\":[-1],"
+	    "\"parameters\":{\"objective\":\"binary:logistic\",\"content\":"
+	    "\"probability of class 1\"}},{\"name\":\"label\",\"datatype\":"
+	    "\"INT64\",\"shape\":[-1],\"parameters\":{\"class_labels\":"
+	    "[\"0\",\"1\"]}}]}", model_sha256(tiny));
 	assert_string_equal(s, want);
 	free(s);
 	s = fmt_meta(infer_format_oip_metadata, tri);
 	assert_non_null(strstr(s, "\"outputs\":[{\"name\":\"predict\","
-	    "\"datatype\":\"FP32\",\"shape\":[-1,3]}]}"));
+	    "\"datatype\":\"FP32\",\"shape\":[-1,3],\"parameters\":{"
+	    "\"objective\":\"multi:softprob\",\"content\":\"class "
+	    "probabilities\",\"class_labels\":[\"0\",\"1\",\"2\"]}},"
+	    "{\"name\":\"label\",\"datatype\":\"INT64\",\"shape\":[-1],"
+	    "\"parameters\":{\"class_labels\":[\"0\",\"1\",\"2\"]}}]}"));
 	free(s);
 	/* with feature names: one input per feature, with its type */
 	s = fmt_meta(infer_format_oip_metadata, named);
@@ -227,10 +245,14 @@ static const struct bad_request bad_oip[] = {
 	{ "{\"parameters\": [], \"inputs\": []}", 400, "parameters: expected "
 	    "an object, got an array" },
 	{ "{\"outputs\": [{\"name\": \"proba\"}], \"inputs\": []}", 400,
-	    "outputs[0].name: unknown output \"proba\"; this model has one "
-	    "output, \"predict\"" },
+	    "outputs[0].name: unknown output \"proba\"; this model's outputs "
+	    "are \"predict\", \"label\"" },
 	{ "{\"outputs\": [\"predict\"], \"inputs\": []}", 400, "outputs[0]: "
-	    "expected {\"name\": \"predict\"}" },
+	    "expected {\"name\": ...}, one of this model's outputs: "
+	    "\"predict\", \"label\"" },
+	{ "{\"outputs\": [{\"name\": \"label\"}, {\"name\": \"label\"}], "
+	    "\"inputs\": []}", 400, "outputs[1].name: \"label\" asked for "
+	    "twice" },
 	{ "{\"outputs\": {}, \"inputs\": []}", 400, "outputs: expected an "
 	    "array" },
 };
@@ -304,7 +326,13 @@ test_oip_datatypes(void **state)
 	    "(-128 to 127)");
 	oip_dtype_bad("INT8", "1.0, 0, 0", "value 0 (row 0, column 0) is a "
 	    "real number; expected an integer or null for INT8");
-	oip_dtype_bad("INT16", "32768, 0, 0", "out of range for INT16");
+	oip_dtype("INT16", "-32768, 32767, -1", x);
+	assert_true(x[0] == -32768.0f && x[1] == 32767.0f && x[2] == -1.0f);
+	oip_dtype_bad("INT16", "32768, 0, 0", "32768 is out of range for "
+	    "INT16 (-32768 to 32767)");
+	oip_dtype_bad("INT16", "-32769, 0, 0", "-32769 is out of range for "
+	    "INT16");
+	oip_dtype_bad("INT16", "65535, 0, 0", "out of range for INT16");
 	oip_dtype("INT32", "-2147483648, 16777217, 0", x);
 	assert_true(x[0] == -2147483648.0f && x[1] == 16777216.0f);
 	oip_dtype_bad("INT32", "2147483648, 0, 0", "out of range for INT32");

@@ -435,7 +435,7 @@ static const struct corrupt corrupt_models[] = {
 	{ "\"learner\":{", "\"learner\":}",
 	    "(line 1, column 12): not valid JSON" },
 	{ "{\"learner\"", "[\"learner\"",
-	    "not an XGBoost JSON or UBJSON model (first bytes 5b 22" },
+	    "not an XGBoost JSON, UBJSON or binary model (first bytes 5b 22" },
 	{ "\"learner\":", "\"learnr\":", "learner: missing (not an XGBoost" },
 	{ "\"name\":\"reg:squarederror\"", "\"name\":\"reg:nosuch\"",
 	    "learner.objective.name: \"reg:nosuch\" is not an objective of "
@@ -564,11 +564,10 @@ test_corrupt_model_file(void **state)
 	/* truncated: half a model */
 	expect_error(good, strlen(good) / 2, "truncated JSON");
 	expect_error(good, 0, "file is empty");
-	expect_error("[1,2,3]", 7, "not an XGBoost JSON or UBJSON model");
-	expect_error("\"x\"", 3, "not an XGBoost JSON or UBJSON model");
-	expect_error("binf\0\0\0?", 8, "XGBoost's deprecated binary format, "
-	    "which inferd does not read: load it with XGBoost and re-save it "
-	    "with save_model(\"model.json\") or save_model(\"model.ubj\")");
+	expect_error("[1,2,3]", 7, "not an XGBoost JSON, UBJSON or binary model");
+	expect_error("\"x\"", 3, "not an XGBoost JSON, UBJSON or binary model");
+	expect_error("binf\0\0\0?", 8, "XGBoost binary model, byte 4: "
+	    "truncated: LearnerModelParam needs 136 bytes, 4 left");
 	expect_error("{\"learner\":{}}", 14, "learner.objective: missing");
 	expect_error("{\"learner\":{\"objective\":{\"name\":7}}}", 36,
 	    "learner.objective.name: expected a string");

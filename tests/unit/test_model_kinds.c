@@ -45,6 +45,15 @@
 	"\"categories\":[1,3,40],\"categories_nodes\":[0],"		\
 	"\"categories_segments\":[0],\"categories_sizes\":[3]}"
 
+/* A categorical stump on feature 0 whose set is the categories cats (a
+ * JSON list of n): in the set right (+1), else left (-1), missing left. */
+#define CAT_STUMP_OF(cats, n) \
+	"{\"left_children\":[1,-1,-1],\"right_children\":[2,-1,-1],"	\
+	"\"split_indices\":[0,0,0],\"split_conditions\":[NaN,-1,1],"	\
+	"\"default_left\":[1,0,0],\"split_type\":[1,0,0],"		\
+	"\"categories\":" cats ",\"categories_nodes\":[0],"		\
+	"\"categories_segments\":[0],\"categories_sizes\":[" n "]}"
+
 /* A model: attributes, booster object, objective, base_score, num_target
  * and num_feature. */
 #define MODEL_FMT \
@@ -149,6 +158,63 @@ test_categorical_rule(void **state)
 	model_free(m);
 }
 
+/*
+ * A category one word past a set is not in it: the sets of two trees lie
+ * one after the other (a word count, then the words), so a bound off by
+ * one would read the next set's word count as the first set's bits.  Set
+ * {1} is one word; the next set's count (1) has bit 0 set, which is
+ * category 32 for a walk that reads one word too far.
+ */
+static void
+test_categorical_set_bound(void **state)
+{
+	static const float	 v[] = { 32, 33, 63, 64, 95, 96, 1, 0 };
+	static const double	 want[] = { -2, -2, -2, -2, -2, -2, 0, 0 };
+	struct model		*m;
+	float			 x[2 * 8];
+	double			 y[8];
+	size_t			 i;
+
+	(void)state;
+	m = load(write_model("", GBTREE("[0,0]", CAT_STUMP_OF("[1]", "1") ","
+	    CAT_STUMP_OF("[0]", "1")), "0", "0", "1", "reg:squarederror"),
+	    NULL);
+	for (i = 0; i < 8; i++) {
+		x[2 * i] = v[i];
+		x[2 * i + 1] = 0.0f;
+		if (predict1(m, v[i], 0) != want[i])
+			fail_msg("category %g: %g, want %g", (double)v[i],
+			    predict1(m, v[i], 0), want[i]);
+	}
+	model_predict(m, x, 8, y);	/* the batched walk agrees */
+	for (i = 0; i < 8; i++)
+		if (y[i] != want[i])
+			fail_msg("batched, category %g: %g, want %g",
+			    (double)v[i], y[i], want[i]);
+	model_free(m);
+}
+
+/*
+ * The sigmoid as XGBoost's common::Sigmoid: the exponent clamped at 88.7
+ * (expf stays finite) and 1e-16 in the denominator, in float32.  A very
+ * negative margin gives a tiny positive number, not 0.
+ */
+static void
+test_sigmoid_clamp(void **state)
+{
+	struct model	*m;
+	double		 want = (double)(1.0f / (expf(88.7f) + 1.0f + 1e-16f));
+
+	(void)state;
+	m = load(write_model("", GBTREE("[0]", STUMP("0.5", "-100", "100")),
+	    "0.5", "0", "1", "binary:logistic"), NULL);
+	assert_true(want > 0);
+	if (predict1(m, 0, 0) != want)
+		fail_msg("sigmoid(-100): %a, want %a", predict1(m, 0, 0), want);
+	assert_true(predict1(m, 1, 0) == 1.0);
+	model_free(m);
+}
+
 static void
 test_dart_weights(void **state)
 {
@@ -186,6 +252,9 @@ test_gblinear(void **state)
 	    "multi:softmax"), NULL);
 	assert_true(predict1(m, 1, 0) == 0);
 	assert_true(predict1(m, -1, 0) == 1);
+	/* a tie goes to the first class, as XGBoost's FindMaxIndex */
+	assert_true(predict1(m, 0, 0) == 0);
+	assert_true(predict1(m, NAN, 0) == 0);
 	model_free(m);
 	m = load(write_model("", "{\"name\":\"gblinear\",\"model\":{"
 	    "\"weights\":[1,-1,0,0,0,0]}}", "0.5", "2", "1",
@@ -360,6 +429,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_categorical_rule),
+		cmocka_unit_test(test_categorical_set_bound),
+		cmocka_unit_test(test_sigmoid_clamp),
 		cmocka_unit_test(test_dart_weights),
 		cmocka_unit_test(test_gblinear),
 		cmocka_unit_test(test_exp_hinge_quantile),

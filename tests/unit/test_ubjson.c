@@ -337,6 +337,7 @@ static void
 test_sniff(void **state)
 {
 	json_t	*v;
+	char	 raw[200];
 
 	assert_int_equal(modelfmt_sniff("{\"learner\"", 10), MODELFMT_JSON);
 	assert_int_equal(modelfmt_sniff(" \n\t{ \"a\"", 8), MODELFMT_JSON);
@@ -354,15 +355,34 @@ test_sniff(void **state)
 	assert_int_equal(modelfmt_sniff("\x00\x00\x00\x3f", 4),
 	    MODELFMT_UNKNOWN);
 
+	/* the binary format without "binf" (XGBoost < 1.0): by the names
+	 * after the 136-byte LearnerModelParam */
+	memset(raw, 0, sizeof(raw));
+	raw[136] = 15;
+	memcpy(raw + 144, "binary:logistic", 15);
+	raw[159] = 6;
+	memcpy(raw + 167, "gbtree", 6);
+	assert_int_equal(modelfmt_sniff(raw, 173), MODELFMT_BINARY);
+	assert_int_equal(modelfmt_sniff(raw, 172), MODELFMT_UNKNOWN);
+	raw[172] = 'X';
+	assert_int_equal(modelfmt_sniff(raw, 173), MODELFMT_UNKNOWN);
+	raw[172] = 'e';
+	raw[150] = 'X';		/* no ':' in the objective */
+	assert_int_equal(modelfmt_sniff(raw, 173), MODELFMT_UNKNOWN);
 	v = modelfmt_parse("binf\x00\x00\x00\x3f", 8, "m.bin", err,
 	    sizeof(err));
 	assert_null(v);
-	assert_string_equal(err, "m.bin: XGBoost's deprecated binary format, "
-	    "which inferd does not read: load it with XGBoost and re-save it "
-	    "with save_model(\"model.json\") or save_model(\"model.ubj\")");
+	assert_string_equal(err, "m.bin: XGBoost binary model, byte 4: "
+	    "truncated: LearnerModelParam needs 136 bytes, 4 left (the file "
+	    "is cut short or not an XGBoost model; if XGBoost loads it, "
+	    "re-save it with save_model(\"model.json\"))");
+	v = modelfmt_parse("bs64AAAA", 8, "m.b64", err, sizeof(err));
+	assert_null(v);
+	assert_non_null(strstr(err, "base64 format, which inferd does not "
+	    "read"));
 	v = modelfmt_parse("\x00\x01\x02", 3, "m.x", err, sizeof(err));
 	assert_null(v);
-	assert_string_equal(err, "m.x: not an XGBoost JSON or UBJSON model "
+	assert_string_equal(err, "m.x: not an XGBoost JSON, UBJSON or binary model "
 	    "(first bytes 00 01 02); if XGBoost can load it, load it with "
 	    "XGBoost and re-save it with save_model(\"model.json\") or "
 	    "save_model(\"model.ubj\")");
