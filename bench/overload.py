@@ -3,9 +3,12 @@
 section of `make bench`; also runs alone).  Reports, asserts nothing.
 
 1. Overload.  A 500-tree model (tests/lib/gen_models.py), its trees
-   repeated BENCH_OVERLOAD_TREE_COPIES times (10: 5,000 trees, so that 3x
-   capacity stays within what a Python generator offers from the same two
-   cores), and POST /predict batches of 100 rows.  Capacity is measured
+   repeated BENCH_OVERLOAD_TREE_COPIES times (10: 5,000 trees), and POST
+   /predict batches of BENCH_OVERLOAD_ROWS rows (1,000): heavy enough
+   that 3x capacity is a few dozen requests a second, which a Python
+   generator offers from the same two cores without taking the server's
+   CPU (with 100-row batches on 500 trees, 3x is 4,000 a second here, and
+   the generator itself starved the server).  Capacity is measured
    first: wrk, closed loop, 16 connections, admission off.  Then an
    open-loop generator (asyncio, below: requests at evenly spaced times,
    each on its own connection whatever the earlier ones do, latency counted
@@ -25,7 +28,8 @@ section of `make bench`; also runs alone).  Reports, asserts nothing.
 Run from the build directory:
     /usr/bin/python3 SRCDIR/bench/overload.py [OUT.json]
 Environment: BENCH_OVERLOAD_SECONDS (8, per offered load),
-BENCH_OVERLOAD_TREE_COPIES (10), BENCH_HOL_SECONDS (5), INFERD_BIN
+BENCH_OVERLOAD_TREE_COPIES (10), BENCH_OVERLOAD_ROWS (1000),
+BENCH_HOL_SECONDS (5), INFERD_BIN
 (src/inferd), OVERLOAD_PNG (SRCDIR/doc/overload.png).
 """
 
@@ -54,6 +58,7 @@ PNG = os.environ.get("OVERLOAD_PNG", os.path.join(SRCDIR, "doc",
                                                   "overload.png"))
 MULTS = (0.5, 1.0, 1.5, 3.0)
 TREE_COPIES = int(os.environ.get("BENCH_OVERLOAD_TREE_COPIES", "10"))
+ROWS = int(os.environ.get("BENCH_OVERLOAD_ROWS", "1000"))
 MODEL = os.path.join(SRCDIR, "models", "breast_cancer.json")
 
 
@@ -84,10 +89,13 @@ def model_500(tmp):
 
 
 def capacity(model, body):
-    """Closed-loop requests/s with wrk: 16 connections, admission off."""
+    """Closed-loop requests/s with wrk: 4 connections (the 2 workers' 4
+    threads busy, nothing queued long enough to reach wrk's timeout),
+    admission off."""
     with Inferd(workers=2, model=model, options={"admission": "off"},
                 start_timeout=300) as d:
-        argv = ["wrk", "-t1", "-c16", "-d%ds" % max(3, SECONDS / 2),
+        argv = ["wrk", "-t1", "-c4", "-d%ds" % max(4, SECONDS),
+                "--timeout", "30s",
                 "-s", os.path.join(SRCDIR, "bench", "post.lua"),
                 "http://127.0.0.1:%d" % d.port, "--", body]
         say("  $ " + " ".join(argv))
@@ -171,12 +179,13 @@ def overload(tmp):
     model = model_500(tmp)
     body = os.path.join(tmp, "rows100.json")
     with open(body, "wb") as f:
-        f.write(L.rows_body(100, 30))
-    say("== overload: 100-row batches, %d trees (a 500-tree model x %d), "
-        "2 workers" % (500 * TREE_COPIES, TREE_COPIES))
+        f.write(L.rows_body(ROWS, 30))
+    say("== overload: %d-row batches, %d trees (a 500-tree model x %d), "
+        "2 workers" % (ROWS, 500 * TREE_COPIES, TREE_COPIES))
     cap = capacity(model, body)
-    say("  capacity (closed loop, admission off): %.0f requests/s" % cap)
-    res = {"capacity": cap, "model": os.path.basename(model), "runs": []}
+    say("  capacity (closed loop, admission off): %.1f requests/s" % cap)
+    res = {"capacity": cap, "model": os.path.basename(model), "rows": ROWS,
+           "runs": []}
     say("  %-9s %-5s %8s %8s %8s %8s %8s %6s %9s %7s" % (
         "admission", "load", "offered", "sent/s", "p50 ms", "p95 ms",
         "p99 ms", "shed", "goodput/s", "of cap"))
@@ -260,8 +269,8 @@ b.set_ylabel("goodput (% of capacity)")
 b.set_title("Goodput (200s per second)")
 b.set_ylim(0, 120)
 b.legend()
-fig.suptitle("inferd, 2 workers, 100-row batches on %s "
-             "(capacity %.0f req/s)" % (res["model"], cap))
+fig.suptitle("inferd, 2 workers, %d-row batches on %s "
+             "(capacity %.0f req/s)" % (res["rows"], res["model"], cap))
 fig.tight_layout()
 fig.savefig(sys.argv[2], dpi=80)
 '''

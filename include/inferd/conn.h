@@ -144,9 +144,10 @@ void		 conn_req_set_observe(struct conn_req *);
  * counted in inferd_requests_shed_total, never observed. */
 void		 conn_req_set_shed(struct conn_req *, unsigned reason);
 /*
- * Seconds the server has made r wait so far: from the kernel's receive
- * time of its first byte to now, minus the time it waited for the client
- * (timeline_latency); what admission control compares with its target.
+ * Seconds the server has made r wait so far, its transfer left out: from
+ * the kernel's receive time of its first byte to its head read, and from
+ * its body read whole to now, minus the client's wait; what admission
+ * control compares with its target.
  */
 double		 conn_req_waited(const struct conn_req *);
 /* r is answered 503 by admission control for reason (enum shm_shed):

@@ -526,14 +526,24 @@ conn_req_set_shed(struct conn_req *r, unsigned reason)
 	r->observe = 0;
 }
 
-/* The server's wait for r so far: its timeline from the kernel's receive
- * time of its first byte to now, minus the client's wait. */
+/*
+ * The server's wait for r so far, its transfer left out: from the
+ * kernel's receive time of its first byte to its head read, and from its
+ * body read whole (or its head, without a body) to now, minus the time
+ * the server waited for the client.  Reading a large body is transfer,
+ * not queueing.
+ */
 double
 conn_req_waited(const struct conn_req *r)
 {
-	struct timespec	now = conn_now();
+	const struct timeline	*tl = &r->tl;
+	struct timespec		 now = conn_now();
+	double			 w;
 
-	return timeline_latency(&r->tl, &now);
+	w = timeline_span(&tl->received, &tl->head) + timeline_span(
+	    timeline_set(&tl->body) ? &tl->body : &tl->head, &now) -
+	    tl->client_wait;
+	return w > 0 ? w : 0;
 }
 
 void
