@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import tempfile
+import threading
 import time
 
 from harness import MODEL, Inferd, note, run
@@ -148,14 +149,23 @@ def test_stalled_worker_found_fast():
             victim = d.worker_pids()[0]
             os.kill(victim, signal.SIGSTOP)
             t0 = time.monotonic()
+            early = []
+            prober = threading.Thread(target=lambda: early.extend(
+                L.probe(d.port, 0.05, 1.0)))
             try:
-                # probes from the moment it stops: none may hang long
-                lat = L.probe(d.port, 0.05, 1.0)
+                # probes from the moment it stops (those that land in its
+                # queue move when its socket leaves the port) ...
+                prober.start()
+                # ... the report, within the interval and a check ...
+                time.sleep(1.0)
                 st, _, body = d.request("GET", "/healthz",
                                         port=d.metrics_port)
                 h = json.loads(body)
                 stalled = d.sample("inferd_workers_stalled")
-                lat += L.probe(d.port, 0.05, 1.0)
+                # ... and fresh connections after: none may hang long
+                lat = L.probe(d.port, 0.05, 1.0)
+                prober.join(20)
+                lat += early
             finally:
                 try:
                     os.kill(victim, signal.SIGCONT)
