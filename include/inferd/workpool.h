@@ -55,6 +55,8 @@ unsigned	 workpool_queued(struct workpool *);
  * the jobs finished so far (0 until one has).  Call it on the loop.
  */
 double		 workpool_expected_wait(struct workpool *);
+/* Whether every thread has a job (queued or running). */
+int		 workpool_busy(struct workpool *);
 /* Seconds the oldest queued job has waited so far (0 when none). */
 double		 workpool_queue_age(struct workpool *);
 /* Nanoseconds on CLOCK_MONOTONIC (the clock of the job stamps). */

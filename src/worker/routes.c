@@ -528,7 +528,7 @@ routes_offload(struct routes_job *j)
  * a body of offload_min_body bytes or more is parsed there too; a smaller
  * one is parsed here and sent there if its rows x trees reach
  * offload_min_work.  Admission control first sheds a request that has
- * itself waited longer than admission_target.
+ * itself waited longer than admission_target while the pool is busy.
  */
 static void
 routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto,
@@ -540,7 +540,12 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto,
 	char			*body;
 	size_t			 len;
 
-	if (cfg->admission &&
+	/*
+	 * The request's own wait sheds it only while the pool is busy: a wait
+	 * with idle threads came from elsewhere (a host short of CPU, a
+	 * stopped process), and shedding would relieve no queue of ours.
+	 */
+	if (cfg->admission && rt->pool != NULL && workpool_busy(rt->pool) &&
 	    (waited = conn_req_waited(r)) > cfg->admission_target) {
 		routes_shed(rt, r, SHM_SHED_WAIT, waited);
 		return;

@@ -277,6 +277,18 @@ workpool_expected_wait(struct workpool *wp)
 	    wp->nthreads;
 }
 
+/* Whether every thread has a job; see workpool.h. */
+int
+workpool_busy(struct workpool *wp)
+{
+	int	busy;
+
+	pthread_mutex_lock(&wp->mu);
+	busy = wp->nqueued + wp->nrunning >= wp->nthreads;
+	pthread_mutex_unlock(&wp->mu);
+	return busy;
+}
+
 /* The oldest queued job's wait; see workpool.h. */
 double
 workpool_queue_age(struct workpool *wp)

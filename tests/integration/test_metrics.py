@@ -89,11 +89,7 @@ def test_server_error_observed():
     body = json.dumps({"inputs": [{"name": "x", "shape": [rows, NFEAT],
                                    "datatype": "FP32", "data": [1.0]}]})
     body = body.encode() + b" " * (2 * rows * NFEAT)
-    # One thread: the address-space cap below is computed for the loop
-    # alone (with the pool's threads, the body's contiguous copy fails
-    # first, in libevent; not yet understood).
-    opts = {"max_batch_rows": "1000000", "max_body_bytes": str(len(body) + 1),
-            "worker_threads": "0"}
+    opts = {"max_batch_rows": "1000000", "max_body_bytes": str(len(body) + 1)}
     with Inferd(workers=1, options=opts) as d:
         pid = d.worker_pids()[0]
         # The body is read (24 MB, and copied); 48 MB of values are not.
