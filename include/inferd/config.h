@@ -79,7 +79,26 @@ struct config {
 	size_t		request_id_max_length;	/* X-Request-Id kept */
 	double		slow_request_threshold;	/* seconds; 0: off */
 	unsigned	slow_request_log_rate;	/* lines/s per worker */
+	/* defending the SLO: heavy work off the loop, admission, stalls */
+	unsigned	worker_threads;		/* 0: all work on the loop */
+	size_t		offload_min_work;	/* rows x trees */
+	size_t		offload_min_body;	/* bytes */
+	int		admission;		/* shed past the target */
+	double		admission_target;	/* seconds of waiting */
+	double		worker_stall_interval;	/* seconds: not ready */
 };
+
+/*
+ * The shorter of worker_stall_interval (not ready) and
+ * worker_stall_timeout (killed): the heartbeat runs at a quarter of it
+ * (shm_heartbeat_interval), so that both are judged on fresh stamps.
+ */
+static inline double
+config_stall_period(const struct config *cfg)
+{
+	return cfg->worker_stall_interval < cfg->worker_stall_timeout ?
+	    cfg->worker_stall_interval : cfg->worker_stall_timeout;
+}
 
 /* Fill cfg with the defaults. */
 void	 config_defaults(struct config *cfg);

@@ -46,6 +46,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "inferd/http_parse.h"
 #include "inferd/timeline.h"
@@ -181,12 +182,34 @@ void		 conn_req_set_handler(struct conn_req *, unsigned h);
  * observed only if it is answered 2xx, 5xx or 499; see shm_observed).
  */
 void		 conn_req_set_observe(struct conn_req *);
+/* r is answered 503 by admission control for reason (enum shm_shed):
+ * counted in inferd_requests_shed_total, never observed. */
+void		 conn_req_set_shed(struct conn_req *, unsigned reason);
+/*
+ * Seconds the server has made r wait so far, its transfer left out: from
+ * the kernel's receive time of its first byte to its head read, and from
+ * its body read whole to now, minus the client's wait; what admission
+ * control compares with its target.
+ */
+double		 conn_req_waited(const struct conn_req *);
+/* r is answered 503 by admission control for reason (enum shm_shed):
+ * counted in inferd_requests_shed_total, never observed. */
+void		 conn_req_set_shed(struct conn_req *, unsigned reason);
+/*
+ * Seconds r has waited so far: from the moment evhttp handed it over
+ * (the time its bytes waited in the socket before that is not seen).
+ */
+double		 conn_req_waited(const struct conn_req *);
 /* The model predicted rows for r in compute seconds (counted with r). */
 void		 conn_req_set_work(struct conn_req *, size_t rows,
 		    double compute);
 /* The model starts / ended predicting for r (the timeline's). */
 void		 conn_req_predict_start(struct conn_req *);
 void		 conn_req_predict_end(struct conn_req *);
+/* The same moments, stamped elsewhere (a worker thread) on
+ * CLOCK_MONOTONIC. */
+void		 conn_req_set_predict(struct conn_req *,
+		    const struct timespec *start, const struct timespec *end);
 /*
  * Add a response header (name and value printable, no CR or LF; copied).
  * Content-Type (default application/json) replaces the default.  0, or -1

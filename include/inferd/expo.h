@@ -51,12 +51,23 @@ enum expo_format {
 	X(ACCESS_LOG_ERRORS, "inferd_access_log_write_errors_total",	\
 	    "counter", "Writes of the access log that failed or came "	\
 	    "short; their lines are lost.")				\
+	X(SHED, "inferd_requests_shed_total", "counter",		\
+	    "Inference requests admission control answered 503 before "	\
+	    "any work, by reason: queue (the worker's heavy-work queue "	\
+	    "had held a request longer than admission_target) or wait " \
+	    "(the request had waited that long itself). Not observed in " \
+	    "prediction_latency_seconds; they count against the "	\
+	    "availability SLO.")						\
 	X(IN_FLIGHT, "inferd_http_requests_in_flight", "gauge",	\
 	    "Requests the workers are answering now.")			\
 	X(WORKERS, "inferd_workers", "gauge",				\
 	    "Worker processes configured.")				\
 	X(WORKERS_ALIVE, "inferd_workers_alive", "gauge",		\
 	    "Worker processes running now.")				\
+	X(WORKERS_STALLED, "inferd_workers_stalled", "gauge",		\
+	    "Workers whose event loop has not turned for "		\
+	    "worker_stall_interval: not ready; replaced once their "	\
+	    "heartbeat is worker_stall_timeout old.")			\
 	X(RESTARTS, "inferd_worker_restarts_total", "counter",		\
 	    "Workers the master replaced after they died.")		\
 	X(STALLS, "inferd_worker_stalls_total", "counter",		\
@@ -118,6 +129,7 @@ struct expo_metrics {
 	unsigned	 handler_main;
 	unsigned	 workers;		/* configured */
 	unsigned	 workers_alive;		/* serving */
+	unsigned	 workers_stalled;	/* loop late by the interval */
 	uint64_t	 worker_restarts;
 	uint64_t	 worker_start_failures;	/* died before ready */
 	uint64_t	 worker_stalls;		/* killed for a stale heartbeat */

@@ -2,7 +2,9 @@
  * metrics_http: the master's HTTP server on the metrics listener.  GET (or
  * HEAD) /metrics answers the exposition in the format the Accept header
  * prefers; GET /healthz answers {"status":"ok","workers_alive":N}, or 503
- * {"status":"unavailable","workers_alive":0} while no worker serves.  HEAD
+ * {"status":"unavailable","workers_alive":0} while no worker serves, or
+ * 503 {"status":"stalled",...} while a worker's loop has not turned for
+ * worker_stall_interval (*stalled of the alive callback).  HEAD
  * is answered like GET without the body.  Any other path is 404 and any
  * other method 405, both with a JSON error.  It is served by the same HTTP
  * layer (conn.h), with the same kind of bounds, as the workers.
@@ -23,7 +25,7 @@ struct shm_segment;
  */
 typedef void	(*metrics_http_fill_cb)(struct expo_metrics *em, void *arg);
 /* The number of workers alive now (for /healthz; cheap, no /proc read). */
-typedef unsigned (*metrics_http_alive_cb)(void *arg);
+typedef unsigned (*metrics_http_alive_cb)(void *arg, unsigned *stalled);
 
 /* The bounds of the metrics port. */
 struct metrics_http_limits {

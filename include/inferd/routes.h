@@ -13,6 +13,7 @@
 struct config;
 struct conn_req;
 struct model;
+struct workpool;
 
 /* The handlers requests are counted by: id and label. */
 #define ROUTES_HANDLERS(X)					\
@@ -45,8 +46,13 @@ extern const char *const routes_handler_names[ROUTES_NHANDLERS];
 /* One worker's routing state: its settings, model and canned answers. */
 struct routes;
 
-/* Set up routing for a worker serving model; NULL when out of memory. */
-struct routes	*routes_new(const struct config *, const struct model *);
+/*
+ * Set up routing for a worker serving model, evaluating heavy requests on
+ * pool (NULL: everything on the loop; see workpool.h); NULL when out of
+ * memory.
+ */
+struct routes	*routes_new(const struct config *, const struct model *,
+		    struct workpool *);
 void		 routes_free(struct routes *);
 
 /*

@@ -54,6 +54,23 @@ enum shm_code {
 };
 
 /*
+ * Why admission control shed a request (answered 503 before any work; see
+ * routes.c): X(id, label).  queue: the worker's heavy-work queue had held
+ * a request longer than admission_target; wait: this request itself had
+ * waited longer than that before its handler ran.
+ */
+#define SHM_SHED_REASONS(X)	X(QUEUE, "queue") X(WAIT, "wait")
+
+enum shm_shed {
+#define X(id, label)	SHM_SHED_##id,
+	SHM_SHED_REASONS(X)
+#undef X
+	SHM_NSHED
+};
+
+extern const char *const shm_shed_names[SHM_NSHED];
+
+/*
  * The native (exponential) buckets of the latency histogram, as Prometheus'
  * native histograms define them: schema 4, so bucket k holds the latencies
  * in (2^((k-1)/16), 2^(k/16)] seconds and each bucket is 2^(1/16) = 1.044
@@ -102,6 +119,7 @@ enum shm_code {
 	X(uint64_t, requests, [SHM_NHANDLERS][SHM_NCODES])		\
 	X(uint64_t, slow_requests, )	/* above slow_request_threshold */ \
 	X(uint64_t, access_log_errors, )	/* failed write(2)s */	\
+	X(uint64_t, shed, [SHM_NSHED])	/* 503s of admission control */	\
 	X(int64_t, in_flight, )
 
 /*
@@ -214,6 +232,7 @@ struct shm_request {
 	unsigned	handler;	/* row of the counters */
 	int		status;		/* as answered; 499 if the client left */
 	int		observe;	/* an inference route: SLO histogram */
+	int		shed;		/* 1 + enum shm_shed, or 0: not shed */
 	double		latency;	/* seconds since it arrived */
 	uint32_t	rows;		/* rows the model predicted; 0: none */
 	double		compute;	/* seconds in the model, when rows > 0 */

@@ -56,6 +56,7 @@ static const char *const config_trees[] = {
 	[CONFIG_MODEL_TREES_BEST] = "best",
 	NULL
 };
+static const char *const config_onoff[] = { "off", "on", NULL };
 static const char *const config_log_to[] = {
 	[CONFIG_LOG_STDERR] = "stderr",
 	[CONFIG_LOG_SYSLOG] = "syslog",
@@ -78,7 +79,7 @@ static const struct config_key config_keys[] = {
 	{ "worker_nice", CT_UINT, OFF(worker_nice), 0, 19, "5", CA_RELOAD,
 	    NULL, "nice(2) increment of the workers over the master" },
 	{ "worker_stall_timeout", CT_SECONDS, OFF(worker_stall_timeout), 0.1,
-	    3600, "10", CA_RELOAD, NULL, "seconds a worker's heartbeat may "
+	    3600, "3", CA_RELOAD, NULL, "seconds a worker's heartbeat may "
 	    "be late before the master kills and replaces it" },
 	{ "restart_delay_max", CT_SECONDS, OFF(restart_delay_max), 0, 3600,
 	    "30", CA_RELOAD, NULL,
@@ -86,6 +87,27 @@ static const struct config_key config_keys[] = {
 	{ "drain_timeout", CT_SECONDS, OFF(drain_timeout), 0, 3600, "10",
 	    CA_RELOAD, NULL,
 	    "seconds a stopping worker waits for requests in flight" },
+	/* Overload and stalls (doc/slo-defense.md) */
+	{ "worker_threads", CT_UINT, OFF(worker_threads), 0, 64, "2",
+	    CA_RESTART, NULL, "threads per worker that evaluate heavy "
+	    "requests off the event loop; 0 evaluates everything on the loop" },
+	{ "offload_min_work", CT_SIZE, OFF(offload_min_work), 1,
+	    1000000000000.0, "20000", CA_RELOAD, NULL, "rows x trees from "
+	    "which a request is evaluated on a worker thread" },
+	{ "offload_min_body", CT_SIZE, OFF(offload_min_body), 1, 1 << 30,
+	    "32768", CA_RELOAD, NULL, "request body bytes from which a "
+	    "request is also parsed on a worker thread" },
+	{ "admission", CT_CHOICE, OFF(admission), 0, 0, "on", CA_RELOAD,
+	    config_onoff, "admission control: on sheds inference requests "
+	    "with 503 once requests wait longer than admission_target; off "
+	    "queues them" },
+	{ "admission_target", CT_SECONDS, OFF(admission_target), 0.001,
+	    3600, "0.1", CA_RELOAD, NULL, "seconds a request may wait inside "
+	    "a worker before new ones are shed (a tenth of the 1 s latency "
+	    "SLO)" },
+	{ "worker_stall_interval", CT_SECONDS, OFF(worker_stall_interval),
+	    0.01, 3600, "1", CA_RELOAD, NULL, "seconds a worker's event loop "
+	    "may go without turning before it is reported not ready" },
 	/* Requests and their limits (SECURITY.md: the worst case) */
 	{ "max_connections", CT_UINT, OFF(max_connections), 1, 1000000,
 	    "8192", CA_RELOAD, NULL, "open client connections per worker" },

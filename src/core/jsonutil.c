@@ -1,6 +1,8 @@
 /*
  * jsonutil: helpers on jansson values.
  */
+#include <stddef.h>
+
 #include <jansson.h>
 
 #include "inferd/jsonutil.h"
@@ -23,4 +25,76 @@ jsonutil_type_name(const json_t *v, enum jsonutil_numbers numbers)
 	case JSON_NULL:		return "null";
 	}
 	return "unknown";
+}
+
+/*
+ * Count a JSON text's values and nesting; see jsonutil.h.  A value starts
+ * at '{', '[', '"' (unless the string is a key, i.e. followed by ':'), or
+ * at the first byte of a number or literal; a key is told from a string
+ * value by the ':' after it.
+ */
+int
+jsonutil_census(const char *p, size_t len, size_t max_depth,
+    size_t max_values, struct jsonutil_census *c)
+{
+	const char	*end = p + len, *q;
+	size_t		 depth = 0;
+	int		 in_token = 0;
+
+	c->objects = c->arrays = c->scalars = c->depth = 0;
+	while (p < end) {
+		switch (*p) {
+		case '{':
+		case '[':
+			in_token = 0;
+			if (*p == '{')
+				c->objects++;
+			else
+				c->arrays++;
+			if (++depth > c->depth)
+				c->depth = depth;
+			if (depth > max_depth)
+				return -1;
+			break;
+		case '}':
+		case ']':
+			in_token = 0;
+			if (depth > 0)
+				depth--;
+			break;
+		case '"':
+			in_token = 0;
+			for (q = p + 1; q < end && *q != '"'; q++)
+				if (*q == '\\')
+					q++;
+			if (q >= end)
+				return 0;	/* unterminated: jansson's say */
+			p = q;
+			/* a key if the next byte past whitespace is ':' */
+			for (q = p + 1; q < end && (*q == ' ' || *q == '\t' ||
+			    *q == '\n' || *q == '\r'); q++)
+				;
+			if (q < end && *q == ':')
+				break;
+			c->scalars++;
+			break;
+		case ',':
+		case ':':
+		case ' ':
+		case '\t':
+		case '\n':
+		case '\r':
+			in_token = 0;
+			break;
+		default:
+			if (!in_token)
+				c->scalars++;
+			in_token = 1;
+			break;
+		}
+		if (c->objects + c->arrays + c->scalars > max_values)
+			return -1;
+		p++;
+	}
+	return 0;
 }

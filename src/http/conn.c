@@ -113,6 +113,7 @@ struct conn_req {
 	struct timeline		 tl;
 	unsigned		 handler;
 	int			 observe;	/* an inference route */
+	int			 shed;		/* 1 + enum shm_shed, or 0 */
 	uint32_t		 rows;		/* rows the model predicted */
 	double			 compute;	/* seconds it took */
 	int			 status;
@@ -602,7 +603,7 @@ conn_record(struct conn_req *r)
 	struct timespec		 now;
 	struct shm_request	 rq = { .handler = r->handler,
 				    .status = r->status, .observe = r->observe,
-				    .rows = r->rows, .compute = r->compute };
+				    .shed = r->shed, .rows = r->rows, .compute = r->compute };
 
 	if (r->recorded || !r->started)
 		return;
@@ -734,6 +735,35 @@ conn_req_set_observe(struct conn_req *r)
 	r->observe = 1;
 }
 
+/* r is answered 503 by admission control for reason (enum shm_shed):
+ * counted as shed, never observed. */
+void
+conn_req_set_shed(struct conn_req *r, unsigned reason)
+{
+	r->shed = (int)reason + 1;
+	r->observe = 0;
+}
+
+/*
+ * The server's wait for r so far, its transfer left out: from the
+ * kernel's receive time of its first byte to its head read, and from its
+ * body read whole (or its head, without a body) to now, minus the time
+ * the server waited for the client.  Reading a large body is transfer,
+ * not queueing.
+ */
+double
+conn_req_waited(const struct conn_req *r)
+{
+	const struct timeline	*tl = &r->tl;
+	struct timespec		 now = conn_now();
+	double			 w;
+
+	w = timeline_span(&tl->received, &tl->head) + timeline_span(
+	    timeline_set(&tl->body) ? &tl->body : &tl->head, &now) -
+	    tl->client_wait;
+	return w > 0 ? w : 0;
+}
+
 void
 conn_req_set_work(struct conn_req *r, size_t rows, double compute)
 {
@@ -751,6 +781,16 @@ void
 conn_req_predict_end(struct conn_req *r)
 {
 	r->tl.predict_end = conn_now();
+}
+
+/* The model predicted for r from start to end (CLOCK_MONOTONIC), on a
+ * worker thread: the timeline's predict moments. */
+void
+conn_req_set_predict(struct conn_req *r, const struct timespec *start,
+    const struct timespec *end)
+{
+	r->tl.predict_start = *start;
+	r->tl.predict_end = *end;
 }
 
 /* Add a response header; see conn.h. */

@@ -39,6 +39,50 @@ infer_fail(struct infer_error *err, int status, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Refuse a body holding more values than any valid batch; see
+ * infer_impl.h.  A valid /predict or v1 batch holds one object or array
+ * per row and one value per feature; an OIP batch at most two values per
+ * feature and row (one tensor per feature of shape [rows, 1] nests each
+ * value in an array) plus a few per tensor (name, shape, datatype,
+ * parameters).  The bounds are twice that and a constant, so that no
+ * valid request comes near them, and they cut the values jansson may build
+ * for a refusal to a small multiple of a valid maximum batch's: without
+ * them a 1 MiB body of [{},{},...] builds 350,000 objects before its 413.
+ */
+int
+infer_bound(const char *body, size_t len, const struct model *m,
+    size_t max_rows, int oip, struct infer_error *err)
+{
+	struct jsonutil_census	 c;
+	size_t			 cols = model_nfeatures(m);
+	size_t			 max_values, max_objects;
+
+	max_values = 2 * max_rows * (cols + 1) + 64;
+	if (oip) {
+		max_values += 16 * (cols + 1);
+		max_objects = 2 * (cols + 1) + 64;
+	} else
+		max_objects = max_rows + 64;
+	if (jsonutil_census(body, len, INFER_MAX_DEPTH, max_values,
+	    &c) == -1) {
+		if (c.depth > INFER_MAX_DEPTH)
+			return infer_fail(err, 400, "request body nests more "
+			    "than %d levels deep; no request needs that many",
+			    INFER_MAX_DEPTH);
+		return infer_fail(err, 413, "request body holds more than "
+		    "%zu JSON values, more than a batch of max_batch_rows "
+		    "(%zu) rows of %zu features needs; split the batch",
+		    max_values, max_rows, cols);
+	}
+	if (c.objects > max_objects)
+		return infer_fail(err, 413, "request body holds %zu JSON "
+		    "objects, more than the %zu a batch of max_batch_rows "
+		    "(%zu) rows needs; split the batch", c.objects,
+		    max_objects, max_rows);
+	return 0;
+}
+
 /* Parse body as a JSON object; see infer_impl.h. */
 json_t *
 infer_load(const char *body, size_t len, const char *hint,

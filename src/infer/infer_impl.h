@@ -47,6 +47,23 @@ int	 infer_parse_oip(const char *body, size_t len, const struct model *,
 int	 infer_format_oip(struct evbuffer *, const struct model *,
 	    const struct infer_batch *, const double *y);
 
+/*
+ * Nesting no request needs: /predict and KServe v1 need 3 levels, OIP 4
+ * plus the nesting of "data" (INFER_MAX_DATA_DEPTH) and its parameters.
+ */
+#define INFER_MAX_DEPTH		16
+
+/*
+ * Look at body's values before jansson builds them (jsonutil_census) and
+ * refuse it if it holds more of them than a valid batch of max_rows rows
+ * of the model in this protocol (oip: 1) ever does: 413, or 400 when it
+ * nests deeper than INFER_MAX_DEPTH.  So a body that will be refused costs
+ * a pass over its bytes plus at most what jansson spends on a valid
+ * batch of the largest size.  0, or -1 with err filled.
+ */
+int	 infer_bound(const char *body, size_t len, const struct model *,
+	    size_t max_rows, int oip, struct infer_error *);
+
 /* Fill err with status and a formatted message; return -1. */
 int	 infer_fail(struct infer_error *, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

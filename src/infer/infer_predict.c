@@ -90,6 +90,9 @@ infer_parse_predict(const char *body, size_t len, const struct model *m,
 	    infer_fast_predict)(body, len, model_nfeatures(m), max_rows, v1,
 	    b) == 0)
 		return 0;
+	/* Not the fast path's shape, or refused: bound jansson's work. */
+	if (infer_bound(body, len, m, max_rows, 0, err) == -1)
+		return -1;
 	return infer_parse_predict_json(body, len, m, max_rows, b, err, v1);
 }
 

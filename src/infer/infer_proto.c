@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <string.h>
+
 #include "inferd/infer.h"
 #include "infer/infer_impl.h"
 
@@ -16,8 +18,12 @@ infer_parse(enum infer_proto proto, const char *body, size_t len,
     const struct model *m, size_t max_rows, struct infer_batch *b,
     struct infer_error *err)
 {
-	if (proto == INFER_OIP)
+	if (proto == INFER_OIP) {
+		memset(b, 0, sizeof(*b));
+		if (infer_bound(body, len, m, max_rows, 1, err) == -1)
+			return -1;
 		return infer_parse_oip(body, len, m, max_rows, b, err);
+	}
 	return infer_parse_predict(body, len, m, max_rows, b, err,
 	    proto == INFER_V1);
 }

@@ -244,10 +244,11 @@ master_metrics_limits(const struct config *cfg)
 
 /* The workers alive (metrics_http's alive callback, for /healthz). */
 static unsigned
-master_metrics_alive(void *arg)
+master_metrics_alive(void *arg, unsigned *stalled)
 {
 	struct master	*m = arg;
 
+	*stalled = mhealth_stalled(&m->health);
 	return mworkers_alive(&m->w);
 }
 
@@ -267,6 +268,7 @@ master_metrics(struct expo_metrics *em, void *arg)
 	em->handler_main = ROUTES_H_PREDICT;
 	em->workers = m->w.nls;
 	em->workers_alive = mworkers_alive(&m->w);
+	em->workers_stalled = mhealth_stalled(&m->health);
 	em->worker_restarts = m->w.restarts;
 	em->worker_stalls = m->health.stalls;
 	em->reload_failures_config = mreload_failures(m->reload,
@@ -297,6 +299,8 @@ master_reloaded(const struct master_gen *gen, int applied, void *arg)
 		master_fd_limit(m, &gen->cfg);
 		lim = master_metrics_limits(&gen->cfg);
 		metrics_http_set_limits(m->mhttp, &lim);
+		mhealth_set_stall_interval(&m->health,
+		    gen->cfg.worker_stall_interval, (int)gen->cfg.backlog);
 		mhealth_set_stall_timeout(&m->health,
 		    gen->cfg.worker_stall_timeout);
 	}
@@ -377,6 +381,8 @@ master_start(struct master *m)
 
 	setproctitle("master");
 	mworkers_start(&m->w);
+	mhealth_set_stall_interval(&m->health, gen->cfg.worker_stall_interval,
+	    (int)gen->cfg.backlog);
 	mhealth_start(&m->health, gen->cfg.worker_stall_timeout);
 	log_info("ready: %u workers, model %s (%s, %zu features)", m->w.nls,
 	    model_name(gen->model), model_objective(gen->model),

@@ -4,6 +4,8 @@
  */
 #include "autoconf.h"
 
+#include <sys/socket.h>
+
 #include <sys/types.h>
 
 #include <signal.h>
@@ -55,12 +57,133 @@ mhealth_hb_age(const struct mworkers *w, unsigned i, int64_t now)
 	return (double)(now - since) / 1e9;
 }
 
+/* The heartbeat's and the check's period: a quarter of the shorter of
+ * worker_stall_interval and worker_stall_timeout (shm_heartbeat_interval),
+ * as the workers compute it (config_stall_period). */
+static double
+mhealth_period(const struct mhealth *h)
+{
+	double	s = h->stall_timeout;
+
+	if (h->stall_interval > 0 && h->stall_interval < s)
+		s = h->stall_interval;
+	return shm_heartbeat_interval(s);
+}
+
+/* Ready workers whose heartbeat is older than worker_stall_interval;
+ * judged when asked, so that /healthz and a scrape see a stall at once. */
+unsigned
+mhealth_stalled(const struct mhealth *h)
+{
+	const struct mworkers *w = h->w;
+	int64_t		now = shm_now_ns();
+	unsigned	i, n = 0;
+	int		cur;
+
+	if (h->stall_interval <= 0)
+		return 0;
+	for (i = 0; i < w->nls; i++)
+		if ((cur = w->ls[i].cur) >= 0 &&
+		    mworkers_ready(w, (unsigned)cur) &&
+		    mhealth_hb_age(w, (unsigned)cur, now) > h->stall_interval)
+			n++;
+	return n;
+}
+
+/*
+ * Whether a listener slot other than ls, in the port, has a ready worker
+ * whose loop turned more recently than half of age ago: somewhere for
+ * ls's connections to go.  (Not "within worker_stall_interval": on a host
+ * short of CPU every loop is late, and then the one stopped for longest
+ * still leaves.)
+ */
+static int
+mhealth_others_serve(const struct mworkers *w, unsigned ls, int64_t now,
+    double age)
+{
+	unsigned	i;
+	int		cur;
+
+	for (i = 0; i < w->nls; i++) {
+		if (i == ls || w->ls[i].detached || (cur = w->ls[i].cur) < 0)
+			continue;
+		if (mworkers_ready(w, (unsigned)cur) &&
+		    mhealth_hb_age(w, (unsigned)cur, now) < age / 2)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Take listener slot ls out of the port: shutdown(2) of a listening
+ * socket unhashes it, so new connections go to the other workers'
+ * sockets at once, and the connections waiting in its accept queue move
+ * to them too when net.ipv4.tcp_migrate_req is 1 (Linux 5.14), or are
+ * reset when it is 0 (the client sees ECONNRESET at once instead of
+ * hanging).  The socket stays open and bound: mworkers_attach puts it
+ * back.
+ */
+static void
+mhealth_detach(struct mhealth *h, unsigned ls, double age)
+{
+	struct mlisten	*l = &h->w->ls[ls];
+
+	l->addrlen = sizeof(l->addr);
+	if (getsockname(l->fd, (struct sockaddr *)&l->addr,
+	    &l->addrlen) == -1) {
+		log_warn("worker %u stalled: getsockname", ls);
+		return;
+	}
+	if (shutdown(l->fd, SHUT_RD) == -1) {
+		log_warn("worker %u stalled: shutdown of its listener", ls);
+		return;
+	}
+	l->detached = 1;
+	l->backlog = h->backlog;
+	log_warnx("worker %u: its loop has not turned for %.1f s "
+	    "(worker_stall_interval %g s): not ready; its socket leaves the "
+	    "port, its queued connections go to the other workers", ls, age,
+	    h->stall_interval);
+}
+
+/*
+ * Steer connections away from stalled workers: a listener slot whose
+ * worker is ready but has not turned its loop for worker_stall_interval
+ * leaves the port while another slot serves; it comes back when the
+ * heartbeat is fresh again, or when a replacement is forked on it.
+ */
+static void
+mhealth_steer(struct mhealth *h, int64_t now)
+{
+	struct mworkers	*w = h->w;
+	double		 age;
+	unsigned	 i;
+	int		 cur;
+
+	if (h->stall_interval <= 0)
+		return;
+	for (i = 0; i < w->nls; i++) {
+		if ((cur = w->ls[i].cur) < 0 || w->ls[i].fd == -1 ||
+		    !mworkers_ready(w, (unsigned)cur))
+			continue;
+		age = mhealth_hb_age(w, (unsigned)cur, now);
+		if (age > h->stall_interval) {
+			log_debug("steer: worker %u late %.2f s, detached %d",
+			    i, age, w->ls[i].detached);
+			if (!w->ls[i].detached &&
+			    mhealth_others_serve(w, i, now, age))
+				mhealth_detach(h, i, age);
+		} else if (w->ls[i].detached)
+			(void)mworkers_attach(w, i);
+	}
+}
+
 /* Whether a live worker's heartbeat is late (older than two periods). */
 static int
 mhealth_late(const struct mhealth *h)
 {
 	const struct mworkers *w = h->w;
-	double		late = 2 * shm_heartbeat_interval(h->stall_timeout);
+	double		late = 2 * mhealth_period(h);
 	int64_t		now = shm_now_ns();
 	unsigned	i;
 
@@ -124,6 +247,7 @@ mhealth_check(evutil_socket_t fd, short what, void *arg)
 		h->stalls++;
 		kill(p->pid, SIGKILL);
 	}
+	mhealth_steer(h, now);
 	mhealth_check_shm(h);
 	mhealth_status(h);
 }
@@ -132,10 +256,22 @@ mhealth_check(evutil_socket_t fd, short what, void *arg)
 static void
 mhealth_arm(struct mhealth *h)
 {
-	struct timeval	tv = clock_tv(shm_heartbeat_interval(
-			    h->stall_timeout));
+	struct timeval	tv = clock_tv(mhealth_period(h));
 
 	evtimer_add(h->ev_health, &tv);
+}
+
+/* A new worker_stall_interval and backlog; see master_health.h. */
+void
+mhealth_set_stall_interval(struct mhealth *h, double interval, int backlog)
+{
+	int	rearm = h->ev_health != NULL && h->stall_interval != interval &&
+		    h->stall_timeout > 0;
+
+	h->stall_interval = interval;
+	h->backlog = backlog;
+	if (rearm)
+		mhealth_arm(h);
 }
 
 /* A new worker_stall_timeout. */

@@ -18,6 +18,8 @@ struct mhealth {
 	struct mworkers		*w;
 	struct event_base	*base;
 	double			 stall_timeout;	/* worker_stall_timeout */
+	double			 stall_interval; /* worker_stall_interval */
+	int			 backlog;	/* to listen(2) again */
 	struct event		*ev_health;	/* heartbeat check */
 	struct event		*ev_watchdog;	/* systemd's */
 	uint64_t		 stalls;	/* workers killed for it */
@@ -34,6 +36,13 @@ void	 mhealth_free(struct mhealth *);
 void	 mhealth_start(struct mhealth *, double stall_timeout);
 /* A new worker_stall_timeout (a reload). */
 void	 mhealth_set_stall_timeout(struct mhealth *, double);
+/* A new worker_stall_interval and listen backlog (start, reload); the
+ * check runs at a quarter of the shorter of interval and timeout. */
+void	 mhealth_set_stall_interval(struct mhealth *, double interval,
+	    int backlog);
+/* Ready workers whose heartbeat is older than worker_stall_interval:
+ * not ready (/healthz, inferd_workers_stalled). */
+unsigned mhealth_stalled(const struct mhealth *);
 /* Log once if the segment's header was overwritten. */
 void	 mhealth_check_shm(struct mhealth *);
 /* Send systemd STATUS= if it changed. */

@@ -8,6 +8,9 @@
 
 #include <sys/prctl.h>
 #include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
 #include <sys/wait.h>
 
 #include <math.h>
@@ -38,6 +41,32 @@ static void	mworkers_replace(struct mworkers *, unsigned ls, int ready);
  * slot once it accepts (worker_run), and the master zeroes it when it
  * reaps the worker.
  */
+int
+mworkers_attach(struct mworkers *w, unsigned ls)
+{
+	struct mlisten		*l = &w->ls[ls];
+	struct sockaddr_storage	 now;
+	socklen_t		 len = sizeof(now);
+
+	if (!l->detached)
+		return 0;
+	/*
+	 * A socket bound to port 0 (the first of a port-0 listener) lost
+	 * its port with the shutdown: bind it to the port again first.
+	 */
+	if (getsockname(l->fd, (struct sockaddr *)&now, &len) == -1 ||
+	    (((struct sockaddr_in *)&now)->sin_port == 0 &&
+	    bind(l->fd, (struct sockaddr *)&l->addr, l->addrlen) == -1) ||
+	    listen(l->fd, l->backlog) == -1) {
+		log_warn("worker %u: cannot put its socket back into the port",
+		    ls);
+		return -1;
+	}
+	l->detached = 0;
+	log_info("worker %u: its socket is back in the port", ls);
+	return 0;
+}
+
 int
 mworkers_ready(const struct mworkers *w, unsigned i)
 {
@@ -156,6 +185,7 @@ mworkers_spawn(struct mworkers *w, unsigned ls)
 	atomic_store_explicit(&w->seg->slots[i].pid, 0, memory_order_relaxed);
 	atomic_store_explicit(&w->seg->slots[i].heartbeat_ns, 0,
 	    memory_order_relaxed);
+	mworkers_attach(w, ls);
 	fflush(NULL);
 	/*
 	 * Until the child has dropped the master's handlers, a signal sent to

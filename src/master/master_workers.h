@@ -21,6 +21,7 @@
 #define INFERD_MASTER_WORKERS_H
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <signal.h>
 #include <stdint.h>
@@ -48,6 +49,10 @@ struct mlisten {
 	int		 cur;		/* index in procs, -1 when none */
 	unsigned	 fails;		/* consecutive start failures */
 	int		 held;		/* a fork waits for forks_held to end */
+	int		 detached;	/* out of the port: its worker stalled */
+	int		 backlog;	/* to listen(2) with again */
+	struct sockaddr_storage addr;	/* its address, to bind again */
+	socklen_t	 addrlen;
 	struct event	*respawn;	/* backoff timer */
 };
 
@@ -103,6 +108,9 @@ void	 mworkers_signal(struct mworkers *, int sig);
 void	 mworkers_kill_all(struct mworkers *);
 
 /* Worker processes alive. */
+/* Put listener slot ls back into the port if a stall took it out (see
+ * master_health.c); before a worker is forked on it.  0 or -1, logged. */
+int	 mworkers_attach(struct mworkers *, unsigned ls);
 unsigned mworkers_count(const struct mworkers *);
 /* Workers of an earlier generation still draining. */
 unsigned mworkers_retiring(const struct mworkers *);

@@ -104,11 +104,15 @@ metrics_http_metrics(struct metrics_http *mh, struct conn_req *r)
 static void
 metrics_http_healthz(struct metrics_http *mh, struct conn_req *r)
 {
-	unsigned	n = mh->alive(mh->arg);
+	unsigned	stalled = 0, n = mh->alive(mh->arg, &stalled);
 
 	if (n == 0)
 		conn_respond(r, 503, reply_json_new("{\"status\":"
 		    "\"unavailable\",\"workers_alive\":0}"));
+	else if (stalled > 0)
+		conn_respond(r, 503, reply_json_new("{\"status\":"
+		    "\"stalled\",\"workers_alive\":%u,\"workers_stalled\":%u}",
+		    n, stalled));
 	else
 		conn_respond(r, 200, reply_json_new("{\"status\":\"ok\","
 		    "\"workers_alive\":%u}", n));

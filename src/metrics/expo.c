@@ -277,6 +277,26 @@ expo_requests(struct evbuffer *out, enum expo_format fmt,
 	return 0;
 }
 
+/* Requests shed by admission control, by reason (every reason, zeros
+ * too, so that rate() has a series from the start). */
+static int
+expo_shed(struct evbuffer *out, enum expo_format fmt,
+    const struct shm_snapshot *snap)
+{
+	const char	*labels[2] = { "reason", NULL };
+	size_t		 i;
+
+	if (expo_family(out, fmt, EXPO_F_SHED) == -1)
+		return -1;
+	for (i = 0; i < SHM_NSHED; i++) {
+		labels[1] = shm_shed_names[i];
+		if (expo_uint(out, "inferd_requests_shed_total", labels, 1,
+		    snap->shed[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* Reloads (SIGHUP) refused, by what was at fault. */
 static int
 expo_reloads(struct evbuffer *out, enum expo_format fmt,
@@ -309,11 +329,14 @@ expo_write(struct evbuffer *out, enum expo_format fmt,
 	    (double)m->snap->slow_requests) == -1 ||
 	    expo_single(out, fmt, EXPO_F_ACCESS_LOG_ERRORS,
 	    (double)m->snap->access_log_errors) == -1 ||
+	    expo_shed(out, fmt, m->snap) == -1 ||
 	    expo_single(out, fmt, EXPO_F_IN_FLIGHT,
 	    (double)m->snap->in_flight) == -1 ||
 	    expo_single(out, fmt, EXPO_F_WORKERS, m->workers) == -1 ||
 	    expo_single(out, fmt, EXPO_F_WORKERS_ALIVE, m->workers_alive) ==
 	    -1 ||
+	    expo_single(out, fmt, EXPO_F_WORKERS_STALLED,
+	    m->workers_stalled) == -1 ||
 	    expo_single(out, fmt, EXPO_F_RESTARTS,
 	    (double)m->worker_restarts) == -1 ||
 	    expo_single(out, fmt, EXPO_F_STALLS,

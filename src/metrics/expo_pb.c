@@ -160,6 +160,34 @@ expo_pb_reloads(struct evbuffer *out, const struct expo_metrics *em)
 	return expo_pb_put(out, &mf);
 }
 
+/* Requests shed by admission control, by reason, zeros too. */
+static int
+expo_pb_shed(struct evbuffer *out, const struct shm_snapshot *snap)
+{
+	PbFamily	 mf;
+	PbMetric	 m[SHM_NSHED], *mp[SHM_NSHED];
+	PbLabel		 lp[SHM_NSHED], *lpp[SHM_NSHED];
+	Io__Prometheus__Client__Counter c[SHM_NSHED];
+	size_t		 i;
+
+	for (i = 0; i < SHM_NSHED; i++) {
+		io__prometheus__client__metric__init(&m[i]);
+		io__prometheus__client__label_pair__init(&lp[i]);
+		io__prometheus__client__counter__init(&c[i]);
+		lp[i].name = expo_pb_str("reason");
+		lp[i].value = expo_pb_str(shm_shed_names[i]);
+		lpp[i] = &lp[i];
+		m[i].n_label = 1;
+		m[i].label = &lpp[i];
+		c[i].has_value = 1;
+		c[i].value = (double)snap->shed[i];
+		m[i].counter = &c[i];
+		mp[i] = &m[i];
+	}
+	expo_pb_family(&mf, EXPO_F_SHED, mp, SHM_NSHED);
+	return expo_pb_put(out, &mf);
+}
+
 /* Requests by handler and code: the pairs the text format writes. */
 static int
 expo_pb_requests(struct evbuffer *out, const struct expo_metrics *em)
@@ -357,13 +385,16 @@ expo_pb_write(struct evbuffer *out, const struct expo_metrics *em)
 	    expo_pb_single(out, EXPO_F_SLOW_REQUESTS, NULL, 0,
 	    (double)s->slow_requests) == -1 ||
 	    expo_pb_single(out, EXPO_F_ACCESS_LOG_ERRORS, NULL, 0,
-	    (double)s->access_log_errors) == -1)
+	    (double)s->access_log_errors) == -1 ||
+	    expo_pb_shed(out, s) == -1)
 		return -1;
 	if (expo_pb_single(out, EXPO_F_IN_FLIGHT, NULL, 0,
 	    (double)s->in_flight) == -1 ||
 	    expo_pb_single(out, EXPO_F_WORKERS, NULL, 0, em->workers) == -1 ||
 	    expo_pb_single(out, EXPO_F_WORKERS_ALIVE, NULL, 0,
 	    em->workers_alive) == -1 ||
+	    expo_pb_single(out, EXPO_F_WORKERS_STALLED, NULL, 0,
+	    em->workers_stalled) == -1 ||
 	    expo_pb_single(out, EXPO_F_RESTARTS, NULL, 0,
 	    (double)em->worker_restarts) == -1 ||
 	    expo_pb_single(out, EXPO_F_STALLS, NULL, 0,

@@ -24,7 +24,14 @@
 
 #define SHM_NAME_TRIES	8	/* random names tried before giving up */
 #define SHM_MAGIC	0x494e464552443031ULL	/* "INFERD01" */
-#define SHM_VERSION	3	/* 3: exemplars, slow requests, log errors */
+#define SHM_VERSION	4	/* 3: exemplars, slow requests, log errors;
+				 * 4: shed */
+
+const char *const shm_shed_names[SHM_NSHED] = {
+#define X(id, label)	[SHM_SHED_##id] = label,
+	SHM_SHED_REASONS(X)
+#undef X
+};
 
 const int shm_code_values[SHM_NCODES] = {
 #define X(code)		[SHM_C_##code] = code,
@@ -451,7 +458,9 @@ shm_record(const struct shm_segment *seg, struct shm_slot *slot,
 		    SHM_ROWS_NB, rq->rows)], 1, memory_order_relaxed);
 		shm_add(&slot->rows_sum, rq->rows, memory_order_relaxed);
 	}
-	if (rq->observe && shm_observed(rq->status)) {
+	if (rq->shed > 0 && rq->shed <= SHM_NSHED) {
+		shm_add(&slot->shed[rq->shed - 1], 1, memory_order_relaxed);
+	} else if (rq->observe && shm_observed(rq->status)) {
 		size_t b = shm_observe(seg, slot, rq->latency);
 
 		if (rq->exemplar_kind != SHM_EXEMPLAR_NONE)

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,14 @@
 #include "inferd/config.h"
 #include "inferd/conn.h"
 #include "inferd/infer.h"
+#include "inferd/log.h"
 #include "inferd/model.h"
 #include "inferd/reply.h"
 #include "inferd/routes.h"
 #include "inferd/shm.h"
+#include "inferd/workpool.h"
+
+#define ROUTES_RETRY_AFTER	"1"	/* seconds, a shed request's */
 
 _Static_assert(ROUTES_NHANDLERS == SHM_NHANDLERS,
     "shm.h's SHM_NHANDLERS must count the handlers of ROUTES_HANDLERS");
@@ -34,6 +39,8 @@ const char *const routes_handler_names[ROUTES_NHANDLERS] = {
 struct routes {
 	const struct config	*cfg;
 	const struct model	*model;
+	struct workpool		*pool;		/* NULL: all on the loop */
+	size_t			 ntrees;
 	char			*probe;		/* GET /predict's body */
 	size_t			 probelen;	/* with its newline */
 };
@@ -374,74 +381,265 @@ routes_parse_output(const struct model *m, const char *query, int *raw,
 }
 
 /*
- * Parse the body, predict its rows and format them, in protocol proto;
- * answers errors itself and returns NULL then.  query may ask for raw
- * scores (routes_parse_output).
+ * One inference request's work: parse (when body is set), bound, predict,
+ * format.  It runs on the loop or on a pool thread (see workpool.h): the
+ * work touches only this struct and the model, never the request.
  */
-static struct evbuffer *
-routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto,
-    const char *query)
-{
-	const struct model	*m = rt->model;
-	struct infer_batch	 b = { 0 };
-	struct infer_error	 err;
+struct routes_job {
+	struct workpool_job	 job;		/* first: the pool's handle */
+	struct routes		*rt;
+	struct conn_req		*r;
+	enum infer_proto	 proto;
+	double			 delay;		/* ?delay= of POST /predict */
+	int			 raw;		/* ?output=raw: raw scores */
+	char			*body;		/* to parse, or NULL: parsed */
+	size_t			 len;
+	struct infer_batch	 b;
+	struct infer_error	 err;		/* status 0: no error */
 	struct evbuffer		*out;
+	double			 compute;	/* seconds in the model */
+	struct timespec		 predict_start;	/* CLOCK_MONOTONIC, as the */
+	struct timespec		 predict_end;	/* request's timeline */
+};
+
+/* Fill err with status and a formatted message. */
+static void	routes_fail(struct infer_error *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+static void
+routes_fail(struct infer_error *err, int status, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	err->status = status;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* Free a job and what it holds. */
+static void
+routes_job_free(struct routes_job *j)
+{
+	if (j->out != NULL)
+		evbuffer_free(j->out);
+	free(j->body);
+	free(j->b.x);
+	free(j->b.xd);
+	free(j);
+}
+
+/*
+ * The work of j: parse its body if it has one, refuse more predictions
+ * than max_predictions, predict and format.  Errors go into j->err.
+ */
+static void
+routes_work(struct routes_job *j)
+{
+	const struct model	*m = j->rt->model;
+	const struct config	*cfg = j->rt->cfg;
 	struct timespec		 t0;
 	double			*y;
-	char			*body, why[256];
-	size_t			 len;
-	int			 rc, raw;
+	int			 rc;
 
-	if (routes_parse_output(m, query, &raw, why, sizeof(why)) == -1) {
-		conn_error(r, 400, "%s", why);
-		return NULL;
-	}
-	if ((body = routes_body(rt, r, &len)) == NULL)
-		return NULL;
-	rc = infer_parse(proto, body, len, m, rt->cfg->max_batch_rows, &b,
-	    &err);
-	routes_body_done(r);
-	if (rc == -1) {
-		conn_error(r, err.status, "%s", err.msg);
-		return NULL;
+	if (j->body != NULL) {
+		rc = infer_parse(j->proto, j->body, j->len, m,
+		    cfg->max_batch_rows, &j->b, &j->err);
+		free(j->body);
+		j->body = NULL;
+		if (rc == -1)
+			return;
 	}
 	/* Bound the output before any work: rows x outputs predictions. */
-	if (b.rows > rt->cfg->max_predictions / model_noutputs(m)) {
-		free(b.x);
-		free(b.xd);
-		conn_error(r, 413, "%zu rows x %zu outputs exceed "
-		    "max_predictions (%zu); send fewer rows", b.rows,
-		    model_noutputs(m), rt->cfg->max_predictions);
-		return NULL;
+	if (j->b.rows > cfg->max_predictions / model_noutputs(m)) {
+		routes_fail(&j->err, 413, "%zu rows x %zu outputs exceed "
+		    "max_predictions (%zu); send fewer rows", j->b.rows,
+		    model_noutputs(m), cfg->max_predictions);
+		return;
 	}
-	if ((y = calloc(b.rows * model_noutputs(m), sizeof(*y))) == NULL) {
-		free(b.x);
-		free(b.xd);
-		conn_error(r, 500, "out of memory");
-		return NULL;
+	if ((y = calloc(j->b.rows * model_noutputs(m), sizeof(*y))) ==
+	    NULL) {
+		routes_fail(&j->err, 500, "out of memory");
+		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	conn_req_predict_start(r);
+	clock_gettime(CLOCK_MONOTONIC, &j->predict_start);
 	/* b.xd: a LightGBM model (raw scores: from /predict or KServe v1
 	 * only, the OIP route passes no query) */
-	if (b.xd != NULL)
-		model_predict_double(m, b.xd, b.rows, y, raw);
+	if (j->b.xd != NULL)
+		model_predict_double(m, j->b.xd, j->b.rows, y, j->raw);
 	else
-		model_predict(m, b.x, b.rows, y);
-	conn_req_predict_end(r);
-	conn_req_set_work(r, b.rows, clock_since(&t0));
-	if ((out = evbuffer_new()) != NULL &&
-	    (infer_format(out, proto, m, &b, y) == -1 ||
-	    evbuffer_add(out, "\n", 1) == -1)) {
-		evbuffer_free(out);
-		out = NULL;
-	}
+		model_predict(m, j->b.x, j->b.rows, y);
+	clock_gettime(CLOCK_MONOTONIC, &j->predict_end);
+	t0 = j->predict_start;
+	j->compute = clock_since(&t0);
+	if ((j->out = evbuffer_new()) == NULL ||
+	    infer_format(j->out, j->proto, m, &j->b, y) == -1 ||
+	    evbuffer_add(j->out, "\n", 1) == -1)
+		routes_fail(&j->err, 500, "out of memory");
 	free(y);
-	free(b.x);
-	free(b.xd);
-	if (out == NULL)
+}
+
+/* The pool's side of routes_work. */
+static void
+routes_job_run(struct workpool_job *wj)
+{
+	routes_work((struct routes_job *)wj);
+}
+
+/* Answer j's request from its work, on the loop; free j. */
+static void
+routes_job_answer(struct routes_job *j)
+{
+	struct evbuffer	*out;
+
+	if (j->err.status != 0)
+		conn_error(j->r, j->err.status, "%s", j->err.msg);
+	else {
+		conn_req_set_work(j->r, j->b.rows, j->compute);
+		conn_req_set_predict(j->r, &j->predict_start, &j->predict_end);
+		out = j->out;
+		j->out = NULL;
+		conn_respond_after(j->r, j->delay, out);
+	}
+	routes_job_free(j);
+}
+
+/* Back on the loop from the pool.  A job the stopping pool cancelled
+ * belongs to a worker going away: its request is dropped with the rest
+ * (see worker_free). */
+static void
+routes_job_done(struct workpool_job *wj)
+{
+	struct routes_job	*j = (struct routes_job *)wj;
+
+	if (wj->cancelled) {
+		routes_job_free(j);
+		return;
+	}
+	log_debug("job: waited %.1f ms, ran %.1f ms, back after %.1f ms",
+	    (double)(wj->started_ns - wj->queued_ns) / 1e6,
+	    (double)(wj->ended_ns - wj->started_ns) / 1e6,
+	    (double)(workpool_now_ns() - wj->ended_ns) / 1e6);
+	routes_job_answer(j);
+}
+
+/*
+ * Shed r: 503 with Retry-After and a JSON body, counted by reason and
+ * kept out of the latency histogram (it did no inference).
+ */
+static void
+routes_shed(struct routes *rt, struct conn_req *r, enum shm_shed reason,
+    double waited)
+{
+	conn_req_set_shed(r, reason);
+	conn_req_add_header(r, "Retry-After", ROUTES_RETRY_AFTER);
+	conn_error(r, 503, "overloaded: %s %.3f s in this worker, more than "
+	    "admission_target (%g s); retry after %s s",
+	    reason == SHM_SHED_QUEUE ? "this request would wait" :
+	    "this request waited", waited, rt->cfg->admission_target,
+	    ROUTES_RETRY_AFTER);
+}
+
+/*
+ * Hand j to the pool, unless admission control sheds it because it would
+ * wait there longer than admission_target: the pool's oldest queued job
+ * has already waited longer (a new job, queued behind it, waits longer
+ * still), or the jobs ahead of it would take longer at the pool's
+ * average run time (with jobs much longer than the target, the first
+ * sign comes too late: a queue fills before its head has aged).  0 when
+ * j is taken care of (queued, or shed and freed); -1 when the pool
+ * refused it (it is stopping): the caller works on the loop.
+ */
+static int
+routes_offload(struct routes_job *j)
+{
+	struct routes	*rt = j->rt;
+	double		 age;
+
+	if (rt->cfg->admission &&
+	    ((age = workpool_queue_age(rt->pool)) > rt->cfg->admission_target ||
+	    (age = workpool_expected_wait(rt->pool)) >
+	    rt->cfg->admission_target)) {
+		routes_shed(rt, j->r, SHM_SHED_QUEUE, age);
+		routes_job_free(j);
+		return 0;
+	}
+	j->job.run = routes_job_run;
+	j->job.done = routes_job_done;
+	return workpool_submit(rt->pool, &j->job);
+}
+
+/*
+ * Parse the body, predict its rows and format them, in protocol proto, and
+ * answer (after delay seconds).  Heavy requests go to the worker's pool:
+ * a body of offload_min_body bytes or more is parsed there too; a smaller
+ * one is parsed here and sent there if its rows x trees reach
+ * offload_min_work.  Admission control first sheds a request that has
+ * itself waited longer than admission_target while the pool is busy.
+ */
+static void
+routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto,
+    double delay, const char *query)
+{
+	const struct config	*cfg = rt->cfg;
+	struct routes_job	*j;
+	double			 waited;
+	char			*body, why[256];
+	size_t			 len;
+	int			 raw;
+
+	if (routes_parse_output(rt->model, query, &raw, why,
+	    sizeof(why)) == -1) {
+		conn_error(r, 400, "%s", why);
+		return;
+	}
+	/*
+	 * The request's own wait sheds it only while the pool is busy: a wait
+	 * with idle threads came from elsewhere (a host short of CPU, a
+	 * stopped process), and shedding would relieve no queue of ours.
+	 */
+	if (cfg->admission && rt->pool != NULL && workpool_busy(rt->pool) &&
+	    (waited = conn_req_waited(r)) > cfg->admission_target) {
+		routes_shed(rt, r, SHM_SHED_WAIT, waited);
+		return;
+	}
+	if ((body = routes_body(rt, r, &len)) == NULL)
+		return;
+	/* The job's own copy: the request's buffer is the connection's to
+	 * account for (max_body_memory) and is given back at once. */
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->body = malloc(len + 1)) == NULL) {
+		free(j);
+		routes_body_done(r);
 		conn_error(r, 500, "out of memory");
-	return out;
+		return;
+	}
+	memcpy(j->body, body, len + 1);
+	routes_body_done(r);
+	body = j->body;
+	j->rt = rt;
+	j->r = r;
+	j->proto = proto;
+	j->delay = delay;
+	j->raw = raw;
+	j->len = len;
+	if (rt->pool != NULL && len >= cfg->offload_min_body &&
+	    routes_offload(j) == 0)
+		return;
+	if (j->body != NULL) {
+		if (infer_parse(proto, body, len, rt->model, cfg->max_batch_rows,
+		    &j->b, &j->err) == -1) {
+			routes_job_answer(j);
+			return;
+		}
+		free(j->body);
+		j->body = NULL;
+	}
+	if (rt->pool != NULL && j->b.rows * rt->ntrees >=
+	    cfg->offload_min_work && routes_offload(j) == 0)
+		return;
+	routes_work(j);
+	routes_job_answer(j);
 }
 
 /*
@@ -453,10 +651,16 @@ static void
 routes_predict(struct routes *rt, struct conn_req *r, const char *query)
 {
 	struct evbuffer	*body;
+	char		 why[256];
+	double		 delay;
 
 	if (conn_req_method(r) == HTTP_M_POST) {
-		if ((body = routes_infer(rt, r, INFER_PREDICT, query)) == NULL)
-			return;		/* answered */
+		if (routes_parse_delay(query, rt->cfg->max_delay, &delay, why,
+		    sizeof(why)) == -1)
+			conn_error(r, 400, "%s", why);
+		else
+			routes_infer(rt, r, INFER_PREDICT, delay, query);
+		return;
 	} else if (query == NULL) {
 		conn_respond_text(r, 200, rt->probe, rt->probelen);
 		return;
@@ -522,12 +726,9 @@ routes_v2_model_ready(struct routes *rt, struct conn_req *r,
 static void
 routes_v2_infer(struct routes *rt, struct conn_req *r, const char *query)
 {
-	struct evbuffer	*body;
-
 	(void)query;
 
-	if ((body = routes_infer(rt, r, INFER_OIP, NULL)) != NULL)
-		conn_respond(r, 200, body);
+	routes_infer(rt, r, INFER_OIP, 0, NULL);
 }
 
 /* OIP server metadata. */
@@ -561,12 +762,9 @@ routes_v1_model(struct routes *rt, struct conn_req *r, const char *query)
 static void
 routes_v1_predict(struct routes *rt, struct conn_req *r, const char *query)
 {
-	struct evbuffer	*body;
-
 	(void)query;
 
-	if ((body = routes_infer(rt, r, INFER_V1, query)) != NULL)
-		conn_respond(r, 200, body);
+	routes_infer(rt, r, INFER_V1, 0, query);
 }
 
 /* KServe v1 list of models: the one model. */
@@ -758,7 +956,8 @@ routes_probe(const struct model *m)
 
 /* Routing for a worker. */
 struct routes *
-routes_new(const struct config *cfg, const struct model *model)
+routes_new(const struct config *cfg, const struct model *model,
+    struct workpool *pool)
 {
 	struct routes	*rt;
 
@@ -766,6 +965,8 @@ routes_new(const struct config *cfg, const struct model *model)
 		return NULL;
 	rt->cfg = cfg;
 	rt->model = model;
+	rt->pool = pool;
+	rt->ntrees = model_ntrees(model) > 0 ? model_ntrees(model) : 1;
 	if ((rt->probe = routes_probe(model)) == NULL) {
 		free(rt);
 		return NULL;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "inferd/accesslog.h"
 #include "inferd/clock.h"
@@ -26,6 +27,7 @@
 #include "inferd/routes.h"
 #include "inferd/shm.h"
 #include "inferd/worker.h"
+#include "inferd/workpool.h"
 
 #define WORKER_DRAIN_LINGER	0.2	/* seconds for just-accepted clients */
 
@@ -38,6 +40,7 @@ struct worker {
 	struct accesslog	*log;		/* NULL: access_log = off */
 	struct conn_set		*conns;
 	struct routes		*routes;
+	struct workpool		*pool;		/* NULL: worker_threads 0 */
 	int			 draining;
 	int			 lingering;	/* just stopped accepting */
 	char			 name[32];	/* "worker 3" */
@@ -289,7 +292,7 @@ static int
 worker_events_init(struct worker *w)
 {
 	struct timeval	tv = clock_tv(shm_heartbeat_interval(
-			    w->p->cfg->worker_stall_timeout));
+			    config_stall_period(w->p->cfg)));
 
 	w->ev_heartbeat = event_new(w->base, -1, EV_PERSIST, worker_heartbeat,
 	    w);
@@ -327,6 +330,9 @@ worker_free(struct worker *w)
 
 	if (w->conns != NULL)
 		conn_set_flush_log(w->conns);
+	/* The pool first: its cancelled jobs still hold requests that
+	 * conn_set_free frees. */
+	workpool_free(w->pool);
 	conn_set_free(w->conns);
 	accesslog_close(w->log);
 	routes_free(w->routes);
@@ -405,7 +411,18 @@ worker_run(const struct worker_params *p)
 		    p->index);
 		goto out;
 	}
-	if ((w.routes = routes_new(p->cfg, p->model)) == NULL) {
+	/*
+	 * The heavy-work threads (a worker forks nothing, so threads are
+	 * safe here).  jansson seeds its hash function on first use, racily
+	 * across threads: seed it before any thread parses.
+	 */
+	if (p->cfg->worker_threads > 0) {
+		json_object_seed(0);
+		if ((w.pool = workpool_new(w.base, p->cfg->worker_threads)) ==
+		    NULL)
+			goto out;
+	}
+	if ((w.routes = routes_new(p->cfg, p->model, w.pool)) == NULL) {
 		log_warnx("worker %u: out of memory", p->index);
 		goto out;
 	}

@@ -157,7 +157,8 @@ def _wakeup_rate(pid, seconds=2.0):
 
 def test_stall_check_rearmed_on_reload():
     """The master checks the heartbeats every quarter of
-    worker_stall_timeout (at most every second): a reload that shortens
+    worker_stall_timeout (at most every second; worker_stall_interval,
+    when shorter, sets it instead: 60 here): a reload that shortens
     the timeout must re-arm the check at the new period, or a stall is
     seen up to a second late.  Seen from outside as the master's wakeups:
     about 1 a second at 60 s, about 2 a second more at 2 s (period 0.5 s;
@@ -166,11 +167,13 @@ def test_stall_check_rearmed_on_reload():
     try:
         conf = os.path.join(tmp, "inferd.conf")
         with open(conf, "w") as f:
-            f.write("model = %s\nworker_stall_timeout = 60\n" % MODEL)
+            f.write("model = %s\nworker_stall_timeout = 60\n"
+                    "worker_stall_interval = 60\n" % MODEL)
         with Inferd(workers=1, model=None, config=conf) as d:
             slow = _wakeup_rate(d.proc.pid, 4.0)
             with open(conf, "w") as f:
-                f.write("model = %s\nworker_stall_timeout = 2\n" % MODEL)
+                f.write("model = %s\nworker_stall_timeout = 2\n"
+                        "worker_stall_interval = 60\n" % MODEL)
             old = d.worker_pids()
             n = len(d.lines)
             d.proc.send_signal(signal.SIGHUP)

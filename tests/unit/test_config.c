@@ -336,7 +336,7 @@ test_watchdog_privilege_keys(void **state)
 	char		err[256];
 
 	config_defaults(&cfg);
-	assert_true(cfg.worker_stall_timeout == 10);
+	assert_true(cfg.worker_stall_timeout == 3);
 	assert_string_equal(cfg.user, "");
 	assert_string_equal(cfg.group, "");
 	assert_int_equal(config_parse(&cfg, "user = inferd\ngroup = nogroup\n"
@@ -428,6 +428,10 @@ test_every_key_differs(void **state)
 		{ "access_log_flush", "0" }, { "request_id_max_length", "8" },
 		{ "slow_request_threshold", "0.25" },
 		{ "slow_request_log_rate", "3" },
+		{ "worker_threads", "4" }, { "offload_min_work", "5" },
+		{ "offload_min_body", "6" }, { "admission", "off" },
+		{ "admission_target", "0.25" },
+		{ "worker_stall_interval", "0.3" },
 	};
 	struct config	 a, b;
 	const char	*name, *dflt, *help;
