@@ -301,12 +301,14 @@ routes_answer_after(struct routes *rt, struct conn_req *r, const char *query,
 }
 
 /*
- * The request body as a NUL-terminated string in the request's own buffer
- * (made contiguous there, not copied; released with
- * routes_body_done), or NULL after answering 413 or 500.
+ * A copy of the request body, NUL-terminated, for a job to own (malloc'd;
+ * the request's buffer, which the connection accounts for in
+ * max_body_memory, is given back at once), or NULL after answering 413,
+ * or 500 when out of memory.  One copy, out of the buffer's chain: no
+ * contiguous pull-up of it first.
  */
 static char *
-routes_body(struct routes *rt, struct conn_req *r, size_t *len)
+routes_body_copy(struct routes *rt, struct conn_req *r, size_t *len)
 {
 	struct evbuffer	*in = conn_req_body(r);
 	size_t		 max = rt->cfg->max_body_bytes;
@@ -322,22 +324,15 @@ routes_body(struct routes *rt, struct conn_req *r, size_t *len)
 		    "max_body_bytes (%zu)", *len, max);
 		return NULL;
 	}
-	if (evbuffer_add(in, "", 1) == -1 ||
-	    (body = (char *)evbuffer_pullup(in, -1)) == NULL) {
+	if ((body = malloc(*len + 1)) == NULL ||
+	    evbuffer_copyout(in, body, *len) != (ev_ssize_t)*len) {
+		free(body);
 		conn_error(r, 500, "out of memory");
 		return NULL;
 	}
+	body[*len] = '\0';
+	evbuffer_drain(in, *len);
 	return body;
-}
-
-/* The body is parsed: give its memory back. */
-static void
-routes_body_done(struct conn_req *r)
-{
-	struct evbuffer	*in = conn_req_body(r);
-
-	if (in != NULL)
-		evbuffer_drain(in, evbuffer_get_length(in));
 }
 
 /*
@@ -603,20 +598,14 @@ routes_infer(struct routes *rt, struct conn_req *r, enum infer_proto proto,
 		routes_shed(rt, r, SHM_SHED_WAIT, waited);
 		return;
 	}
-	if ((body = routes_body(rt, r, &len)) == NULL)
+	if ((body = routes_body_copy(rt, r, &len)) == NULL)
 		return;
-	/* The job's own copy: the request's buffer is the connection's to
-	 * account for (max_body_memory) and is given back at once. */
-	if ((j = calloc(1, sizeof(*j))) == NULL ||
-	    (j->body = malloc(len + 1)) == NULL) {
-		free(j);
-		routes_body_done(r);
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		free(body);
 		conn_error(r, 500, "out of memory");
 		return;
 	}
-	memcpy(j->body, body, len + 1);
-	routes_body_done(r);
-	body = j->body;
+	j->body = body;
 	j->rt = rt;
 	j->r = r;
 	j->proto = proto;
