@@ -44,4 +44,12 @@ struct jsonutil_census {
 int		 jsonutil_census(const char *p, size_t len, size_t max_depth,
 		    size_t max_values, struct jsonutil_census *c);
 
+/*
+ * The length (2 to 4) of the valid UTF-8 sequence of a non-ASCII code
+ * point at s, n bytes left, or 0 when the bytes are not one (a stray
+ * continuation byte, an overlong form, a surrogate, above U+10FFFF, cut
+ * short).  What a JSON string may carry as it is.
+ */
+size_t		 jsonutil_utf8_len(const unsigned char *s, size_t n);
+
 #endif /* INFERD_JSONUTIL_H */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "inferd/accesslog.h"
+#include "inferd/jsonutil.h"
 #include "inferd/log.h"
 
 struct accesslog {
@@ -31,38 +32,6 @@ struct accesslog {
 };
 
 static const char accesslog_hex[] = "0123456789abcdef";
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t
-accesslog_utf8(const unsigned char *s, size_t n)
-{
-	unsigned	c = s[0], min, need, i;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1;
-		min = 0x80;
-		c &= 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2;
-		min = 0x800;
-		c &= 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3;
-		min = 0x10000;
-		c &= 0x07;
-	} else
-		return 0;
-	if (n < need + 1)
-		return 0;
-	for (i = 1; i <= need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	return need + 1;
-}
 
 /* The inside of a JSON string, escaped; see accesslog.h. */
 size_t
@@ -91,7 +60,7 @@ accesslog_escape(char *buf, const char *str, size_t len, size_t cap, int *cut)
 		} else if (c < 0x80) {
 			*p++ = (char)c;
 			i++;
-		} else if ((u = accesslog_utf8(s + i, len - i)) > 0) {
+		} else if ((u = jsonutil_utf8_len(s + i, len - i)) > 0) {
 			memcpy(p, s + i, u);
 			p += u;
 			i += u;

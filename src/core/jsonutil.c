@@ -98,3 +98,35 @@ jsonutil_census(const char *p, size_t len, size_t max_depth,
 	}
 	return 0;
 }
+
+/* The valid UTF-8 sequence at s; see jsonutil.h. */
+size_t
+jsonutil_utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned	c = s[0], min, need, i;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1;
+		min = 0x80;
+		c &= 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		min = 0x800;
+		c &= 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		min = 0x10000;
+		c &= 0x07;
+	} else
+		return 0;
+	if (n < need + 1)
+		return 0;
+	for (i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return need + 1;
+}

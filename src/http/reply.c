@@ -14,6 +14,7 @@
 
 #include <event2/buffer.h>
 
+#include "inferd/jsonutil.h"
 #include "inferd/reply.h"
 
 #define REPLY_MSG_MAX	512	/* bytes of an error message, NUL included */
@@ -39,32 +40,15 @@ reply_reason(int status)
 static int
 reply_utf8_valid(const unsigned char *s)
 {
-	unsigned	 c, min, need, i;
+	size_t	 n = strlen((const char *)s), k;
 
-	while ((c = *s++) != 0) {
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			min = 0x80;
-			c &= 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			min = 0x800;
-			c &= 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			min = 0x10000;
-			c &= 0x07;
-		} else
+	while (n > 0) {
+		if (*s < 0x80)
+			k = 1;
+		else if ((k = jsonutil_utf8_len(s, n)) == 0)
 			return 0;
-		for (i = 0; i < need; i++, s++) {
-			if ((*s & 0xc0) != 0x80)
-				return 0;
-			c = c << 6 | (*s & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return 0;
+		s += k;
+		n -= k;
 	}
 	return 1;
 }
