@@ -4,6 +4,7 @@
  */
 #include "autoconf.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,4 +110,42 @@ fuzz_infer(const struct model *m, enum infer_proto proto,
 	    b.x != NULL)
 		fuzz_fail("refused with status %d, message \"%.100s\"",
 		    err.status, err.msg);
+}
+
+/*
+ * Predict FUZZ_PREDICT_ROWS rows with an accepted model: a row of NaNs (every
+ * default branch), a row of zeros, and rows that mix NaN, 0, -1 and 1e30.
+ * The rows are predicted as one batch (the evaluator walks MODEL_LANES
+ * rows side by side) and one by one: both must give the same outputs.
+ */
+void
+fuzz_predict_rows(const struct model *m)
+{
+	static const float	 v[] = { NAN, 0.0f, -1.0f, 1e30f };
+	size_t			 i, r, n = model_nfeatures(m);
+	size_t			 k = model_noutputs(m);
+	float			*x = calloc(FUZZ_PREDICT_ROWS * n + 1, sizeof(*x));
+	double			*y = calloc(FUZZ_PREDICT_ROWS * k + 1, sizeof(*y));
+	double			*y1 = calloc(k + 1, sizeof(*y1));
+
+	if (k == 0)
+		fuzz_fail("accepted a model of no outputs");
+	if (x == NULL || y == NULL || y1 == NULL)
+		fuzz_fail("out of memory for %zu features, %zu outputs", n, k);
+	for (r = 0; r < FUZZ_PREDICT_ROWS; r++)
+		for (i = 0; i < n; i++)
+			x[r * n + i] = r == 0 ? NAN : r == 1 ? 0.0f :
+			    v[(r * 7 + i * 3) % 4];
+	model_predict(m, x, FUZZ_PREDICT_ROWS, y);
+	for (r = 0; r < FUZZ_PREDICT_ROWS; r++) {
+		model_predict(m, x + r * n, 1, y1);
+		for (i = 0; i < k; i++)
+			if (memcmp(&y[r * k + i], &y1[i], sizeof(*y1)) != 0 &&
+			    !(isnan(y[r * k + i]) && isnan(y1[i])))
+				fuzz_fail("row %zu output %zu: %.9g in a batch, "
+				    "%.9g alone", r, i, y[r * k + i], y1[i]);
+	}
+	free(x);
+	free(y);
+	free(y1);
 }

@@ -31,6 +31,12 @@ void		 fuzz_check_batch(const struct model *, enum infer_proto,
  * refusal is a 4xx with a message. */
 void		 fuzz_infer(const struct model *, enum infer_proto,
 		    const uint8_t *body, size_t len, size_t max_rows);
+/* Rows an accepted model predicts in fuzz_predict_rows: a block of
+ * MODEL_LANES and one row more. */
+#define FUZZ_PREDICT_ROWS	17
+/* Predict FUZZ_PREDICT_ROWS rows (NaN, zeros, a mix) with model m as one
+ * batch and one by one; aborts unless both give the same outputs. */
+void		 fuzz_predict_rows(const struct model *);
 /* Abort with a message: an oracle of a harness failed. */
 void		 fuzz_fail(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));

@@ -25,7 +25,6 @@
 #include "fuzz.h"
 
 #define FUZZ_NAME	"fuzz.model"
-#define FUZZ_ROWS	17	/* a block of MODEL_LANES and one row more */
 
 /* Nothing to share. */
 int
@@ -43,44 +42,6 @@ fuzz_check_refusal(const char *err)
 	if (strncmp(err, FUZZ_NAME ": ", strlen(FUZZ_NAME ": ")) != 0)
 		fuzz_fail("refused without naming " FUZZ_NAME ": \"%.200s\"",
 		    err);
-}
-
-/*
- * Predict FUZZ_ROWS rows with an accepted model: a row of NaNs (every
- * default branch), a row of zeros, and rows that mix NaN, 0, -1 and 1e30.
- * The rows are predicted as one batch (the evaluator walks MODEL_LANES
- * rows side by side) and one by one: both must give the same outputs.
- */
-static void
-fuzz_predict(const struct model *m)
-{
-	static const float	 v[] = { NAN, 0.0f, -1.0f, 1e30f };
-	size_t			 i, r, n = model_nfeatures(m);
-	size_t			 k = model_noutputs(m);
-	float			*x = calloc(FUZZ_ROWS * n + 1, sizeof(*x));
-	double			*y = calloc(FUZZ_ROWS * k + 1, sizeof(*y));
-	double			*y1 = calloc(k + 1, sizeof(*y1));
-
-	if (k == 0)
-		fuzz_fail("accepted a model of no outputs");
-	if (x == NULL || y == NULL || y1 == NULL)
-		fuzz_fail("out of memory for %zu features, %zu outputs", n, k);
-	for (r = 0; r < FUZZ_ROWS; r++)
-		for (i = 0; i < n; i++)
-			x[r * n + i] = r == 0 ? NAN : r == 1 ? 0.0f :
-			    v[(r * 7 + i * 3) % 4];
-	model_predict(m, x, FUZZ_ROWS, y);
-	for (r = 0; r < FUZZ_ROWS; r++) {
-		model_predict(m, x + r * n, 1, y1);
-		for (i = 0; i < k; i++)
-			if (memcmp(&y[r * k + i], &y1[i], sizeof(*y1)) != 0 &&
-			    !(isnan(y[r * k + i]) && isnan(y1[i])))
-				fuzz_fail("row %zu output %zu: %.9g in a batch, "
-				    "%.9g alone", r, i, y[r * k + i], y1[i]);
-	}
-	free(x);
-	free(y);
-	free(y1);
 }
 
 /* The input is the bytes of a model file. */
@@ -112,7 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (model_build(m, root, &e) == 0) {
 		if ((m->name = strdup("fuzz")) == NULL)
 			fuzz_fail("out of memory");
-		fuzz_predict(m);
+		fuzz_predict_rows(m);
 	} else
 		fuzz_check_refusal(err);
 	model_free(m);
