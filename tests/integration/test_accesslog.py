@@ -363,6 +363,12 @@ def test_logrotate():
             wrk.start()
             for n in range(2):
                 time.sleep(1.5)
+                # notifempty: logrotate leaves an empty log alone (no
+                # SIGUSR1), so wait for the workers' first flush into it.
+                t0 = time.monotonic()
+                while not (os.path.exists(log) and os.path.getsize(log)):
+                    assert time.monotonic() - t0 < 10, "nothing logged"
+                    time.sleep(0.1)
                 start = len(d.lines)
                 r = subprocess.run(["logrotate", "-f", "-s",
                                     os.path.join(tmp, "state"), cfg],
