@@ -3,7 +3,7 @@
  * (infer_parse with INFER_PREDICT and INFER_V1),
  * against the bundled model.  Oracle: a refusal is a 4xx with a message;
  * an accepted batch has the model's shape, predicts and formats as JSON;
- * a body the fast path (src/infer_fast.c) takes, jansson's path takes too,
+ * a body the fast path (src/infer/infer_fast.c) takes, jansson's path takes too,
  * with bit-identical features.
  */
 #include "autoconf.h"

@@ -30,7 +30,7 @@ int	 infer_parse_predict_json(const char *body, size_t len,
 	    const struct model *, size_t max_rows, struct infer_batch *,
 	    struct infer_error *, int v1);
 /*
- * infer_parse_predict's fast path (src/infer_fast.c): {"features": [...]}
+ * infer_parse_predict's fast path (src/infer/infer_fast.c): {"features": [...]}
  * (not v1) or {"instances": [[...], ...]} with rows of cols numbers or
  * nulls, read without jansson into the same float32 values.  0 with b
  * filled (the caller frees b->x), or -1 with b zeroed when the body is

@@ -9,7 +9,7 @@ just above a bucket's lower bound, 0.95 * (hi - lo) / lo, and most
 negative at its upper bound, -0.05 * (hi - lo) / hi.
 
 The bucket layout is the one a real inferd with no configuration exposes
-(so a change of the default in src/config.c changes the figure and fails
+(so a change of the default in src/core/config.c changes the figure and fails
 this test); histogram_quantile is a Python transcription of Prometheus'
 classic-bucket quantile, checked against the real one (promtool test
 rules) at the worst case and at a few other latencies. doc/monitoring.md states

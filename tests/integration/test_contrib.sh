@@ -5,7 +5,7 @@
 # Kubernetes PrometheusRule is the one generated from etc/prometheus/rules
 # and its rules pass promtool; the manifests agree with each other.
 # (The wrk scripts are exercised against a live inferd by
-# tests/test_grafana.py and tests/test_e2e_alert.py.)
+# tests/integration/test_grafana.py and tests/test_e2e_alert.py.)
 
 set -eu
 

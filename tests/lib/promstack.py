@@ -5,7 +5,7 @@
 Each runner starts the Debian binary on a free loopback port with its data
 in a temporary directory, and stops it (SIGTERM, then SIGKILL) on stop() or
 on leaving its `with` block; the directory is removed. Used by
-tests/test_grafana.py and tests/test_e2e_alert.py.
+tests/integration/test_grafana.py and tests/integration/test_e2e_alert.py.
 """
 
 import glob

@@ -1,6 +1,6 @@
 /*
  * zoo_predict: load one model file with model_load_limits and predict the
- * rows of a reference file, for tests/test_zoo.py to compare with
+ * rows of a reference file, for tests/integration/test_zoo.py to compare with
  * XGBoost's Booster.predict.
  *
  *	zoo_predict MODEL REF.json [all|best]

@@ -1,6 +1,6 @@
 /*
  * test_infer_fast: POST /predict's and KServe v1's fast path
- * (src/infer_fast.c) against the jansson path it stands in for: on every
+ * (src/infer/infer_fast.c) against the jansson path it stands in for: on every
  * body it takes, both must give bit-identical float32 features (values,
  * null, exponents, negative zero, huge and tiny numbers, whitespace), and
  * every body it declines must still be parsed, or refused with the same
