@@ -25,6 +25,7 @@
 #include "inferd/jsonutil.h"
 #include "inferd/model.h"
 #include "inferd/numfmt.h"
+#include "inferd/reply.h"
 
 /* Fill err with status and a formatted message; return -1. */
 int
@@ -286,4 +287,16 @@ int
 infer_add_str(struct evbuffer *out, const char *s)
 {
 	return evbuffer_add(out, s, strlen(s));
+}
+
+/* Append a model's readiness; see infer_impl.h. */
+int
+infer_add_ready(struct evbuffer *out, const struct model *m)
+{
+	int	 rc = 0;
+
+	rc |= infer_add_str(out, "{\"name\":");
+	rc |= reply_json_string(out, model_name(m));
+	rc |= infer_add_str(out, ",\"ready\":true}");
+	return rc == 0 ? 0 : -1;
 }

@@ -103,5 +103,8 @@ int	 infer_add_number(struct evbuffer *, double);
 int	 infer_add_size(struct evbuffer *, size_t);
 /* Append a NUL-terminated string as is.  0, or -1. */
 int	 infer_add_str(struct evbuffer *, const char *);
+/* Append {"name": <the model's>, "ready": true}: a model's readiness, the
+ * same in KServe v1 and the OIP.  0, or -1. */
+int	 infer_add_ready(struct evbuffer *, const struct model *);
 
 #endif /* INFERD_INFER_IMPL_H */

@@ -938,12 +938,7 @@ infer_format_oip_metadata(struct evbuffer *out, const struct model *m)
 int
 infer_format_oip_ready(struct evbuffer *out, const struct model *m)
 {
-	int	 rc = 0;
-
-	rc |= infer_add_str(out, "{\"name\":");
-	rc |= reply_json_string(out, model_name(m));
-	rc |= infer_add_str(out, ",\"ready\":true}");
-	return rc == 0 ? 0 : -1;
+	return infer_add_ready(out, m);
 }
 
 /* Format OIP server metadata; see infer.h.  No extension of the protocol
