@@ -38,9 +38,6 @@ class ExemplarPrometheus(Prometheus):
     features = "exemplar-storage"
     series = "prediction_latency_seconds_bucket"
 
-    def _spawn(self, argv):
-        super()._spawn(argv + ["--enable-feature=" + self.features])
-
 
 class NativeExemplarPrometheus(ExemplarPrometheus):
     """... and native histograms (it then scrapes protobuf)."""

@@ -31,8 +31,8 @@ import tempfile
 import yaml
 
 from harness import Inferd, note, run
-from promstack import (Prometheus, Wrk, prometheus_config, rules_for_test,
-                       wait_for, wrk_requests)
+from promstack import (NativePrometheus, Prometheus, Wrk, prometheus_config,
+                       rules_for_test, wait_for, wrk_requests)
 
 SRCDIR = os.environ.get("INFERD_SRCDIR", ".")
 GRAFANA = os.path.join(SRCDIR, "grafana")
@@ -445,15 +445,6 @@ def wait_scraped(prom):
 # The native histogram: the family's own name, with no _bucket, _count or
 # _sum suffix (and not a recording rule's job:...:... name).
 _NATIVE = re.compile(r"(?<![\w:])prediction_latency_seconds(?![\w:])")
-
-
-class NativePrometheus(Prometheus):
-    """Prometheus with native histograms (it then scrapes protobuf)."""
-
-    name = "prometheus-native"
-
-    def _spawn(self, argv):
-        super()._spawn(argv + ["--enable-feature=native-histograms"])
 
 
 def test_promql_live():

@@ -28,21 +28,13 @@ import threading
 import time
 
 from harness import Inferd, run
-from promstack import Prometheus, prometheus_config, wait_for
+from promstack import (NativePrometheus, Prometheus, prometheus_config,
+                       wait_for)
 
 SLOW, FAST = 2.0, 0.3
 LOAD_SECONDS = 14
 WINDOW = "10s"
 TOLERANCE = 0.05
-
-
-class NativePrometheus(Prometheus):
-    """Prometheus with native histograms (it then scrapes protobuf)."""
-
-    name = "prometheus-native"
-
-    def _spawn(self, argv):
-        super()._spawn(argv + ["--enable-feature=native-histograms"])
 
 
 def drive(port, delay, threads, stop, errors, lat=None):

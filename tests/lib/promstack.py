@@ -168,6 +168,7 @@ class Prometheus(_Process):
     """
 
     name = "prometheus"
+    features = None     # --enable-feature=, in a subclass
 
     def __init__(self, config, rules=None, sd_files=None):
         super().__init__()
@@ -188,7 +189,9 @@ class Prometheus(_Process):
                      "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
                      "--web.listen-address=127.0.0.1:%d" % self.port,
                      "--rules.alert.resend-delay=1s",
-                     "--log.level=warn"])
+                     "--log.level=warn"] +
+                    (["--enable-feature=" + self.features]
+                     if self.features else []))
         self.wait_ready()
         return self
 
@@ -233,6 +236,15 @@ class Prometheus(_Process):
         return {t["labels"]["instance"]: t["health"]
                 for t in self.api("targets")["activeTargets"]
                 if t["labels"].get("job") == job}
+
+
+class NativePrometheus(Prometheus):
+    """Prometheus with native histograms: it scrapes protobuf, and
+    Debian's 2.42 then keeps the native histogram only (no _bucket
+    series)."""
+
+    name = "prometheus-native"
+    features = "native-histograms"
 
 
 class Alertmanager(_Process):
