@@ -285,6 +285,15 @@ def overload(tmp):
                 say("       $ %s --log-file F  (%s)" % (
                     " ".join(r["argv"]), ", ".join(
                         "%s %s" % kv for kv in r["h2load"].items())))
+    top = [r for r in res["runs"] if r["mult"] == MULTS[-1]]
+    for r in top:
+        say("  %gx, admission %s: served p95 %.0f ms, goodput %.0f %% of "
+            "capacity%s" % (r["mult"], r["admission"], 1e3 * r["p95"],
+                            100 * r["goodput"] / cap,
+                            " (goals: under 250 ms, 90 %% or more)"
+                            if r["admission"] == "on" else ""))
+    say("  before (main a58be13): no admission control; as the rows with "
+        "admission off")
     return res
 
 
@@ -366,6 +375,13 @@ def hol(tmp):
                    1e3 * row["max"], thr, ms(gen), ms(native), ms(classic),
                    ratio(native, gen), row["heavy_codes"]))
     say("  heavy: $ %s --log-file F" % " ".join(out[-1]["argv"]))
+    say("  goals: innocent p95 at most 50 ms at the defaults; heavy batch "
+        "throughput at the defaults at least 80 %% of the loop's: %.0f %%"
+        % (100 * out[1]["heavy_ok_rate"] / max(out[0]["heavy_ok_rate"], 1)))
+    say("  before (main a58be13, evhttp, everything on the loop; the "
+        "issue's figures): innocent p95 322 ms under 64 connections of "
+        "1,000-row batches, 7.3 and 10.4 s under 64 connections of refused "
+        "1 MiB bodies (249 ms of CPU per refusal)")
     return out
 
 
@@ -438,6 +454,16 @@ def main(argv):
             result["head_of_line"] = hol(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    hg = [r["hist_p95_native"] / r["p95"] for r in
+          result.get("overload", {}).get("runs", [])
+          if r["hist_p95_native"] and r["p95"]]
+    hg += [r["hist_p95_native"] / r["gen_p95"] for r in
+           result.get("head_of_line", []) if r["hist_p95_native"] and
+           r["gen_p95"]]
+    if hg:
+        say("\n  the histogram's p95 (Prometheus, native) over the "
+            "generator's: %.2f to %.2f in %d runs (goal: within 20 %%)"
+            % (min(hg), max(hg), len(hg)))
     result["loadavg_after"] = open("/proc/loadavg").read().split()[:3]
     say("  load average before %s, after %s" % (
         " ".join(result["loadavg_before"]),

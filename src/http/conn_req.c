@@ -392,12 +392,11 @@ conn_req_set_observe(struct conn_req *r)
 }
 
 /* r is answered 503 by admission control for reason (enum shm_shed):
- * counted as shed, never observed. */
+ * counted as shed, never observed (shm_record sees to both). */
 void
 conn_req_set_shed(struct conn_req *r, unsigned reason)
 {
 	r->shed = (int)reason + 1;
-	r->observe = 0;
 }
 
 /*
