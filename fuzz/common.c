@@ -41,6 +41,16 @@ fuzz_bundled_model(void)
 	return m;
 }
 
+/* A loader's refusal names its file; see fuzz.h. */
+void
+fuzz_refusal_names(const char *err, const char *file)
+{
+	size_t	n = strlen(file);
+
+	if (strncmp(err, file, n) != 0 || strncmp(err + n, ": ", 2) != 0)
+		fuzz_fail("refused without naming %s: \"%.200s\"", file, err);
+}
+
 /* Print the failed oracle and abort, which the fuzzer reports as a crash. */
 void
 fuzz_fail(const char *fmt, ...)

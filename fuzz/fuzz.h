@@ -37,6 +37,8 @@ void		 fuzz_infer(const struct model *, enum infer_proto,
 /* Predict FUZZ_PREDICT_ROWS rows (NaN, zeros, a mix) with model m as one
  * batch and one by one; aborts unless both give the same outputs. */
 void		 fuzz_predict_rows(const struct model *);
+/* Abort unless err, a loader's refusal, starts by naming file ("file: "). */
+void		 fuzz_refusal_names(const char *err, const char *file);
 /* Abort with a message: an oracle of a harness failed. */
 void		 fuzz_fail(const char *fmt, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));

@@ -113,9 +113,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((m->name = strdup("fuzz")) == NULL)
 			fuzz_fail("out of memory");
 		fuzz_predict(m);
-	} else if (strncmp(err, FUZZ_NAME ": ", strlen(FUZZ_NAME ": ")) != 0)
-		fuzz_fail("refused without naming " FUZZ_NAME ": \"%.200s\"",
-		    err);
+	} else
+		fuzz_refusal_names(err, FUZZ_NAME);
 	model_free(m);
 	free(buf);
 	return 0;

@@ -35,15 +35,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Check that a refusal has a message naming the file. */
-static void
-fuzz_check_refusal(const char *err)
-{
-	if (strncmp(err, FUZZ_NAME ": ", strlen(FUZZ_NAME ": ")) != 0)
-		fuzz_fail("refused without naming " FUZZ_NAME ": \"%.200s\"",
-		    err);
-}
-
 /* The input is the bytes of a model file. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -59,7 +50,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	if ((root = modelfmt_parse(data, size, FUZZ_NAME, err,
 	    sizeof(err))) == NULL) {
-		fuzz_check_refusal(err);
+		fuzz_refusal_names(err, FUZZ_NAME);
 		return 0;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL)
@@ -75,7 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_fail("out of memory");
 		fuzz_predict_rows(m);
 	} else
-		fuzz_check_refusal(err);
+		fuzz_refusal_names(err, FUZZ_NAME);
 	model_free(m);
 	json_decref(root);
 	return 0;

@@ -39,9 +39,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 fuzz_check_refusal(const char *err, int reader)
 {
-	if (strncmp(err, FUZZ_NAME ": ", strlen(FUZZ_NAME ": ")) != 0)
-		fuzz_fail("refused without naming " FUZZ_NAME ": \"%.200s\"",
-		    err);
+	fuzz_refusal_names(err, FUZZ_NAME);
 	if (reader && strstr(err, "XGBoost binary model, byte ") == NULL)
 		fuzz_fail("the reader refused without a byte: \"%.200s\"",
 		    err);

@@ -762,15 +762,19 @@ infer_add_version(struct evbuffer *out, const struct model *m)
 	return evbuffer_add(out, model_sha256(m), INFER_VERSION_LEN);
 }
 
-/* Append output o's shape: [rows] or [rows, width]; rows -1 for
- * metadata. */
+/* Open output o's object, after a comma unless first: its name, datatype
+ * and shape, [rows] or [rows, width] (-1 rows for any, in metadata). */
 static int
-infer_add_out_shape(struct evbuffer *out, const struct infer_oip_out *o,
-    const struct model *m, size_t rows, int any_rows)
+infer_add_out_head(struct evbuffer *out, const struct infer_oip_out *o,
+    const struct model *m, int first, size_t rows, int any_rows)
 {
 	int	 rc = 0;
 
-	rc |= infer_add_str(out, "\"shape\":[");
+	rc |= infer_add_str(out, first ? "{\"name\":\"" : ",{\"name\":\"");
+	rc |= infer_add_str(out, o->name);
+	rc |= infer_add_str(out, "\",\"datatype\":\"");
+	rc |= infer_add_str(out, infer_oip_dtype(o, m));
+	rc |= infer_add_str(out, "\",\"shape\":[");
 	rc |= any_rows ? infer_add_str(out, "-1") : infer_add_size(out, rows);
 	if (o->width(m) > 1) {
 		rc |= evbuffer_add(out, ",", 1);
@@ -820,13 +824,8 @@ infer_format_oip(struct evbuffer *out, const struct model *m,
 		o = &infer_oip_outs[k];
 		if (!(b->outputs & o->bit) || !infer_oip_has(o, m))
 			continue;
-		rc |= infer_add_str(out, first ? "{\"name\":\"" : ",{\"name\":\"");
+		rc |= infer_add_out_head(out, o, m, first, b->rows, 0);
 		first = 0;
-		rc |= infer_add_str(out, o->name);
-		rc |= infer_add_str(out, "\",\"datatype\":\"");
-		rc |= infer_add_str(out, infer_oip_dtype(o, m));
-		rc |= infer_add_str(out, "\",");
-		rc |= infer_add_out_shape(out, o, m, b->rows, 0);
 		rc |= infer_add_str(out, ",\"data\":[");
 		for (r = 0; r < b->rows; r++) {
 			if (r > 0)
@@ -907,13 +906,8 @@ infer_format_oip_metadata(struct evbuffer *out, const struct model *m)
 		o = &infer_oip_outs[k];
 		if (!infer_oip_has(o, m))
 			continue;
-		rc |= infer_add_str(out, first ? "{\"name\":\"" : ",{\"name\":\"");
+		rc |= infer_add_out_head(out, o, m, first, 0, 1);
 		first = 0;
-		rc |= infer_add_str(out, o->name);
-		rc |= infer_add_str(out, "\",\"datatype\":\"");
-		rc |= infer_add_str(out, infer_oip_dtype(o, m));
-		rc |= infer_add_str(out, "\",");
-		rc |= infer_add_out_shape(out, o, m, 0, 1);
 		if (o->params != NULL) {
 			/* the members start with a comma: drop it */
 			rc |= infer_add_str(out, ",\"parameters\":{");

@@ -273,6 +273,27 @@ lgbm_kv(const struct lgbm_text *t, size_t *klen, struct lgbm_val *v)
 }
 
 /*
+ * The next space-separated word of [*p, end): its start, its length in
+ * *len, and *p past it; NULL when only spaces are left.  Single or
+ * repeated spaces separate words, as LightGBM writes them.
+ */
+static const char *
+lgbm_word(const char **p, const char *end, size_t *len)
+{
+	const char	*tok;
+
+	while (*p < end && **p == ' ')
+		(*p)++;
+	if (*p == end)
+		return NULL;
+	tok = *p;
+	while (*p < end && **p != ' ')
+		(*p)++;
+	*len = (size_t)(*p - tok);
+	return tok;
+}
+
+/*
  * Read the n numbers of v (named key, of tree tree or the header when
  * tree is SIZE_MAX), separated by single or repeated spaces, into dbl
  * (doubles) or lng (integers in [lo, hi]).  0, or -1 naming the line, the
@@ -287,15 +308,7 @@ lgbm_numbers(struct model_err *e, const struct lgbm_val *v, const char *key,
 	char		*ep;
 	size_t		 i = 0, len;
 
-	for (;;) {
-		while (p < end && *p == ' ')
-			p++;
-		if (p == end)
-			break;
-		tok = p;
-		while (p < end && *p != ' ')
-			p++;
-		len = (size_t)(p - tok);
+	while ((tok = lgbm_word(&p, end, &len)) != NULL) {
 		if (i == n)
 			return model_fail(e, "line %zu: %s: more than the %zu "
 			    "values expected", v->lineno, key, n);
@@ -416,15 +429,7 @@ lgbm_objective(struct model_err *e, struct lgbm *g, const struct lgbm_val *v,
 	if ((g->objective = strndup(v->s, v->len)) == NULL)
 		return model_fail(e, "out of memory");
 	g->obj.name = g->objective;
-	for (p = v->s;; first = 0) {
-		while (p < end && *p == ' ')
-			p++;
-		if (p == end)
-			break;
-		tok = p;
-		while (p < end && *p != ' ')
-			p++;
-		len = (size_t)(p - tok);
+	for (p = v->s; (tok = lgbm_word(&p, end, &len)) != NULL; first = 0) {
 		if (first) {
 			for (i = 0; i < sizeof(lgbm_objectives) /
 			    sizeof(lgbm_objectives[0]); i++)
@@ -501,7 +506,7 @@ lgbm_feature_names(struct model_err *e, struct model *m,
     const struct lgbm_val *v)
 {
 	const char	*p = v->s, *end = v->s + v->len, *tok;
-	size_t		 i = 0, j, lo, hi, mid;
+	size_t		 i = 0, j, len, lo, hi, mid;
 	int		 c;
 
 	if ((m->feature_names = calloc(m->nfeatures,
@@ -509,22 +514,14 @@ lgbm_feature_names(struct model_err *e, struct model *m,
 	    (m->feature_order = calloc(m->nfeatures,
 	    sizeof(*m->feature_order))) == NULL)
 		return model_fail(e, "feature_names: out of memory");
-	for (;;) {
-		while (p < end && *p == ' ')
-			p++;
-		if (p == end)
-			break;
-		tok = p;
-		while (p < end && *p != ' ')
-			p++;
+	while ((tok = lgbm_word(&p, end, &len)) != NULL) {
 		if (i == m->nfeatures)
 			return model_fail(e, "line %zu: feature_names: more than "
 			    "max_feature_idx + 1 = %zu names", v->lineno,
 			    m->nfeatures);
-		if ((m->feature_names[i] = strndup(tok, (size_t)(p - tok))) ==
-		    NULL)
+		if ((m->feature_names[i] = strndup(tok, len)) == NULL)
 			return model_fail(e, "feature_names: out of memory");
-		if (strlen(m->feature_names[i]) != (size_t)(p - tok))
+		if (strlen(m->feature_names[i]) != len)
 			return model_fail(e, "line %zu: feature_names[%zu]: "
 			    "NUL byte in a name", v->lineno, i);
 		/* insertion into the sorted order, refusing a duplicate */
